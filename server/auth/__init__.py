@@ -1,0 +1,7 @@
+"""Staff accounts: sign-in and sign-out pages, roles."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+from server.auth import views  # noqa: E402,F401  (routes attach to bp)

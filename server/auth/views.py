@@ -1,0 +1,52 @@
+"""Sign-in and sign-out pages for staff."""
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from server.auth import bp
+from server.auth.forms import SignInForm
+from server.auth.models import User
+from server.extensions import db, limiter, login_manager
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only follow local paths, so a crafted link cannot bounce people elsewhere.
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def sign_in():
+    """Show the sign-in form and sign staff in."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = SignInForm()
+    error = None
+    if form.validate_on_submit():
+        user = User.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        error = "That email and password do not match an account. Check them and try again."
+    status = 200 if request.method == "GET" or form.errors == {} and error is None else 400
+    if error:
+        status = 401
+    return render_template("auth/sign_in.html", form=form, error=error), status
+
+
+@bp.post("/sign-out")
+@login_required
+def sign_out():
+    """Sign the current staff member out."""
+    logout_user()
+    flash("You have signed out.")
+    return redirect(url_for("home.index"))

@@ -1,0 +1,83 @@
+"""Device tokens: how an installed app proves who it acts for.
+
+A token is random, shown once, and stored only as its SHA-256. (The token has
+256 bits of entropy, so a fast hash is enough; no password-style stretching.)
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+
+from flask import abort, g, request
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.auth.models import User, utcnow
+from server.extensions import db
+
+PARTICIPANT = "participant"
+STAFF = "staff"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Device(db.Model):
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # For a participant's own phone: who it speaks for, in which project.
+    participant_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(36))
+    # For a staff member's phone or tablet.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def user(self) -> User | None:
+        return db.session.get(User, self.user_id) if self.user_id else None
+
+
+def issue_device(**attributes) -> tuple[Device, str]:
+    """Create a device and return it with its token, which is never stored in the clear."""
+    token = "wu_" + secrets.token_urlsafe(32)
+    device = Device(token_hash=hash_token(token), **attributes)
+    db.session.add(device)
+    return device, token
+
+
+def device_for_token(token: str) -> Device | None:
+    """Return the live device for a bearer token, or None."""
+    if not token:
+        return None
+    device = db.session.execute(
+        db.select(Device).where(Device.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    if device is None or device.revoked_at is not None:
+        return None
+    if device.kind == STAFF:
+        user = device.user
+        if user is None or not user.active:
+            return None
+    return device
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def current_device() -> Device:
+    """Return the device behind this request's bearer token, or answer 401."""
+    if "device" not in g:
+        g.device = device_for_token(bearer_token())
+    if g.device is None:
+        abort(401, description="Sign in again: this device's access is unknown or was revoked.")
+    return g.device

@@ -1,0 +1,77 @@
+"""One shape for every JSON error, friendly pages for people."""
+
+from flask import jsonify, render_template, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from server.extensions import db
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
+    """Return a JSON error response in the API's one shape."""
+    body = {"error": {"code": code, "message": message, "field": field}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def first_error(messages) -> tuple[str | None, str]:
+    """Flatten marshmallow's nested messages into (field path, first message)."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            field, message = first_error(value)
+            name = str(key) if key != "_schema" else None
+            path = ".".join(p for p in (name, field) if p)
+            return path or None, message
+    if isinstance(messages, list) and messages:
+        return first_error(messages[0]) if not isinstance(messages[0], str) else (None, messages[0])
+    return None, str(messages)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app):
+    """Turn validation errors and HTTP errors into JSON for the API, pages for people."""
+
+    @app.errorhandler(ValidationError)
+    def validation_error(err):
+        field, message = first_error(err.messages)
+        return error_response(422, "invalid", message, field)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err):
+        if wants_json():
+            code = (err.name or "error").lower().replace(" ", "_")
+            headers = {}
+            if err.code == 429:
+                headers["Retry-After"] = err.get_response().headers.get("Retry-After", "60")
+                code = "rate_limited"
+            return error_response(err.code, code, err.description or err.name, headers=headers)
+        template = "errors/404.html" if err.code == 404 else "errors/generic.html"
+        return render_template(template, error=err), err.code
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(err):
+        # Lost connection, server down, or SQLite busy past its timeout: safe to retry.
+        db.session.rollback()
+        app.logger.warning("Database unavailable on %s %s", request.method, request.path)
+        if wants_json():
+            return error_response(
+                503, "database_unavailable", "The database is not reachable. Please try again soon.",
+                headers={"Retry-After": "5"},
+            )
+        return render_template("errors/generic.html", error=None), 503
+
+    @app.errorhandler(Exception)
+    def unexpected_error(err):
+        # The transaction may be half done: roll it back so nothing partial is stored.
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return error_response(500, "server_error", "Something went wrong on our side. Please try again.")
+        return render_template("errors/generic.html", error=None), 500

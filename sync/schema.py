@@ -1,0 +1,49 @@
+"""The tables the merge engine stores through (SQLAlchemy Core).
+
+The server builds its ORM models on this same ``metadata`` so that one set of
+migrations creates everything.
+"""
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+
+# Stable constraint names let Alembic migrate SQLite and PostgreSQL alike.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One row per record: the merged state of every field register, as canonical JSON.
+records = Table(
+    "sync_records",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(40), nullable=False),
+    # {"name": {"v": value, "t": hlc}, ...}, canonical JSON (sorted keys, no spaces)
+    Column("fields", Text, nullable=False),
+    Column("deleted", String(35), nullable=True),
+    # Position in the change feed; unique, assigned in commit order.
+    Column("change_no", BigInteger, nullable=False),
+    # Scope keys the server derives from the merged state, so pulls filter in SQL.
+    Column("project_id", String(36), nullable=True),
+    Column("subject_id", String(36), nullable=True),
+    Column("author_id", String(64), nullable=True),
+    Index("ix_sync_records_change_no", "change_no", unique=True),
+    Index("ix_sync_records_project_id_type", "project_id", "type"),
+    Index("ix_sync_records_subject_id", "subject_id"),
+    Index("ix_sync_records_author_id", "author_id"),
+)
+
+# A single-row counter: taking its row lock orders change numbers by commit.
+counter = Table(
+    "sync_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    # Change numbers at or below this were purged (tombstones past the horizon).
+    Column("purged_through", BigInteger, nullable=False, server_default="0"),
+)
