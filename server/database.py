@@ -5,6 +5,8 @@ import sqlite3
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from sync.store import sqlite_begin_immediate
+
 from server.extensions import db
 
 
@@ -12,10 +14,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
-    # WAL lets readers carry on while one writer writes; the timeout waits for
-    # the writer instead of failing at once with "database is locked".
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL and the busy timeout come with sqlite_begin_immediate below.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -27,8 +26,5 @@ def init_app(app):
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-            try:
-                from sync.store import sqlite_begin_immediate
-            except ImportError:  # the engine lands separately; pragmas still apply
-                return
+            # Writers queue at BEGIN instead of failing on a lock upgrade.
             sqlite_begin_immediate(engine)

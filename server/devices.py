@@ -9,7 +9,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from flask import abort, g, request
+from flask import abort, request
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,8 +76,10 @@ def bearer_token() -> str:
 
 def current_device() -> Device:
     """Return the device behind this request's bearer token, or answer 401."""
-    if "device" not in g:
-        g.device = device_for_token(bearer_token())
-    if g.device is None:
+    # Cached per request (not on g, which outlives a request when an app context is already pushed).
+    if "withus.device" not in request.environ:
+        request.environ["withus.device"] = device_for_token(bearer_token())
+    device = request.environ["withus.device"]
+    if device is None:
         abort(401, description="Sign in again: this device's access is unknown or was revoked.")
-    return g.device
+    return device

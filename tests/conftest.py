@@ -1,26 +1,88 @@
 """Fixtures shared by every test: database URLs per backend, the app, clients."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
+import sqlalchemy as sa
 
 from tests.backends import BACKENDS, create_pg_database, drop_pg_database
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    """A URL to an empty database, once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'withus.sqlite'}"
-        return
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    from server import create_app
+    from server.extensions import db
+
+    os.environ["WITHUS_INSTANCE_PATH"] = str(instance)
+    try:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    finally:
+        del os.environ["WITHUS_INSTANCE_PATH"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "withus.sqlite"
+    _migrate(f"sqlite:///{path}", path.parent / "instance")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_session_url(tmp_path_factory):
+    """One PostgreSQL database per run, migrated once; tests empty it instead of recreating it."""
     url = create_pg_database()
     try:
+        _migrate(url, tmp_path_factory.mktemp("pg-instance"))
         yield url
     finally:
         drop_pg_database(url)
 
 
+def _empty_pg_database(url: str) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            # A test that crashed mid-way (or a killed server) may still hold locks.
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+            tables = conn.execute(sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )).scalars().all()
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path, sqlite_template):
+    """A URL to a migrated, empty database: once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "withus.sqlite"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_session_url")
+    _empty_pg_database(url)
+    return url
+
+
 @pytest.fixture
-def app(db_url, tmp_path, monkeypatch):
-    """The app on a freshly migrated database (SQLite and PostgreSQL)."""
+def app(request, db_url, tmp_path, monkeypatch):
+    """The app on a freshly migrated database (SQLite and PostgreSQL).
+
+    ``@pytest.mark.app_config(NAME=value)`` overrides settings, e.g. to switch rate limits on.
+    """
     from flask_migrate import upgrade
 
     from server import create_app
@@ -35,13 +97,20 @@ def app(db_url, tmp_path, monkeypatch):
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
             "PUSH_ALLOW_TEST_SERVICE": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            **_marker_config(request),
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade()  # already at head: checks the migration chain, costs little
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+def _marker_config(request) -> dict:
+    marker = request.node.get_closest_marker("app_config")
+    return dict(marker.kwargs) if marker else {}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import enum
 from datetime import UTC, datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,7 +43,9 @@ class User(UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        # Tests lower the cost; production keeps Werkzeug's default (scrypt).
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

@@ -1,0 +1,45 @@
+"""Device tokens for staff phones and tablets."""
+
+from flask import jsonify, request
+from marshmallow import Schema, fields, validate
+
+from server.api import bp
+from server.auth.models import User, utcnow
+from server.devices import STAFF, current_device, issue_device
+from server.errors import error_response
+from server.extensions import db, limiter
+
+
+class DeviceSignInSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    label = fields.String(load_default="", validate=validate.Length(max=80))
+
+
+@bp.post("/devices")
+@limiter.limit("10 per minute; 50 per hour")
+def create_device():
+    """Sign a staff member in on a device and issue its token (shown once)."""
+    data = DeviceSignInSchema().load(request.get_json(silent=True) or {})
+    user = User.authenticate(data["email"], data["password"])
+    if user is None:
+        return error_response(
+            401, "invalid_credentials",
+            "That email and password do not match an account. Check them and try again.",
+        )
+    device, token = issue_device(kind=STAFF, user_id=user.id, label=data["label"])
+    db.session.commit()
+    return jsonify(
+        token=token,
+        device_id=device.id,
+        user={"id": user.id, "role": user.role, "name": user.name},
+    ), 201
+
+
+@bp.delete("/devices/current")
+def revoke_current_device():
+    """Revoke this device's token (signing out, or a lost phone)."""
+    device = current_device()
+    device.revoked_at = utcnow()
+    db.session.commit()
+    return "", 204

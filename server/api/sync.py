@@ -1,0 +1,141 @@
+"""POST /api/sync/push and GET /api/sync/pull: ../shared/design/sync-protocol.md."""
+
+import json
+import time
+
+from flask import current_app, jsonify, request
+from sync import store
+from sync.records import Record, WireError
+from sync.store import Outcome, Rejection
+
+from server.api import bp
+from server.devices import bearer_token, current_device
+from server.domain.clock import server_clock
+from server.domain.hooks import DomainHooks, visible_clause
+from server.errors import error_response
+from server.extensions import db, limiter
+
+CLOCK_AHEAD_LIMIT_MS = 5 * 60 * 1000
+
+
+def _device_key() -> str:
+    # Rate-limit per device, so a family sharing one router with a school is not limited together.
+    return bearer_token()[:24] or (request.remote_addr or "anonymous")
+
+
+def _read_push_body():
+    """Return the parsed body, or an error response for a malformed or too large one."""
+    limit = current_app.config["SYNC_MAX_BYTES"]
+    if (request.content_length or 0) > limit:
+        return None, error_response(413, "too_large", f"A push may be at most {limit} bytes. Send fewer records at a time.")
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        return None, error_response(413, "too_large", f"A push may be at most {limit} bytes. Send fewer records at a time.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, error_response(400, "malformed", "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        return None, error_response(400, "malformed", "The body must be a JSON object.")
+    schema = body.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        return None, error_response(400, "malformed", "Say which protocol version you speak.", "schema")
+    if schema < current_app.config["SYNC_SCHEMA"]:
+        return None, error_response(426, "schema_too_old", "This version of the app is too old. Please update it.", "schema")
+    if schema > current_app.config["SYNC_SCHEMA"]:
+        return None, error_response(400, "schema_unknown", "The server does not know this protocol version yet.", "schema")
+    records = body.get("records")
+    if not isinstance(records, list):
+        return None, error_response(400, "malformed", "Send the records as a list.", "records")
+    if len(records) > current_app.config["SYNC_MAX_RECORDS"]:
+        return None, error_response(413, "too_large", f"A push may hold at most {current_app.config['SYNC_MAX_RECORDS']} records.", "records")
+    return records, None
+
+
+@bp.post("/sync/push")
+@limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
+def push():
+    """Merge a batch of records from a device; each record is applied, unchanged or rejected."""
+    device = current_device()
+    raw_records, error = _read_push_body()
+    if error is not None:
+        return error
+
+    # Shape errors reject one record, never the batch: a poison record must not block the queue.
+    results: list[Outcome | None] = []
+    parsed: list[Record] = []
+    for raw in raw_records:
+        try:
+            parsed.append(Record.from_wire(raw))
+            results.append(None)
+        except WireError as err:
+            rid = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            results.append(Outcome(rid, store.REJECTED, Rejection("invalid", err.field, str(err.message))))
+
+    clock = server_clock()
+    now_ms = int(time.time() * 1000)
+    outcomes = iter(
+        store.push(
+            db.session.connection(),
+            parsed,
+            DomainHooks(device),
+            max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS,
+            clock=clock,
+        )
+    )
+    db.session.commit()
+    results = [r if r is not None else next(outcomes) for r in results]
+    body = {
+        "results": [r.to_wire() for r in results],
+        "server_hlc": clock.tick(),
+        "server_time": now_ms,
+        "cursor": store.head(db.session.connection()),
+    }
+    db.session.commit()
+    return jsonify(body)
+
+
+def _int_arg(name: str, default: int, low: int, high: int | None):
+    value = request.args.get(name, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < low or (high is not None and number > high):
+        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+        return None, error_response(400, "invalid", f"{name} must be a whole number {bounds}.", name)
+    return number, None
+
+
+@bp.get("/sync/pull")
+@limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
+def pull():
+    """Return the records this device may see that changed after the cursor."""
+    device = current_device()
+    cursor, error = _int_arg("cursor", 0, 0, None)
+    if error is not None:
+        return error
+    limit, error = _int_arg("limit", 500, 1, 1000)
+    if error is not None:
+        return error
+    conn = db.session.connection()
+    # Every change numbered up to the committed head is already visible (numbers are
+    # allocated in commit order), so a page that ends the feed may move the cursor to the
+    # head even when the last changes were not this device's to see.
+    head = store.head(conn)
+    try:
+        page = store.pull(conn, cursor, limit, visible_clause(device))
+    except store.CursorExpired:
+        db.session.rollback()
+        return error_response(410, "cursor_expired", "Your copy is too old to update. Start again from the beginning.", "cursor")
+    next_cursor = page.cursor if page.more else max(page.cursor, head, cursor)
+    body = {
+        "records": [record.to_wire() for record in page.records],
+        "cursor": next_cursor,
+        "more": page.more,
+        "server_hlc": server_clock().tick(),
+    }
+    db.session.commit()
+    return jsonify(body)
+
+
