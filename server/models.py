@@ -9,3 +9,5 @@ for _area in ("server.domain.models", "server.push.models"):  # TEMPORARY: plain
         __import__(_area)
     except ModuleNotFoundError:
         pass
+
+import server.staff.models  # noqa: E402,F401  (the staff area's audit log)

@@ -1,0 +1,229 @@
+"""Projection tables: typed read models of the merged sync records.
+
+The sync records (``sync_records``) are the truth. These tables are kept up to
+date from them by ``server.domain.hooks.DomainHooks.after_merge`` in the same
+transaction as the merge; a tombstoned record deletes its row. Nothing else
+should write the projection tables directly (the server writes records through
+``sync.store.write_local`` and lets the hooks project them).
+
+Two tables are not projections: ``project_staff`` (who works on a project) and
+the join/claim codes, which are server state, never synced.
+
+Times are naive UTC, as everywhere in the server (``server.auth.models.utcnow``).
+JSON-valued fields (timeline, roles, snapshot) are stored as canonical JSON text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.auth.models import utcnow
+from server.extensions import db
+
+ID = String(36)
+
+
+class Project(db.Model):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    current_stage: Mapped[str] = mapped_column(String(20))
+    target_rung: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectStaff(db.Model):
+    """Which staff (coordinators, workers) belong to a project. Server state, not synced."""
+
+    __tablename__ = "project_staff"
+
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Statement(db.Model):
+    __tablename__ = "statements"
+    __table_args__ = (Index("ix_statements_project_order", "project_id", "active", "order"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    text: Mapped[str] = mapped_column(String(500))
+    easy_read: Mapped[str] = mapped_column(String(200), default="")
+    symbol: Mapped[str] = mapped_column(String(40), default="")
+    principle: Mapped[str] = mapped_column(String(20))
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    replaces: Mapped[str | None] = mapped_column(ID, default=None)
+
+
+class Participant(db.Model):
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    display_name: Mapped[str | None] = mapped_column(String(80), default=None)
+    role: Mapped[str | None] = mapped_column(String(20), default=None)
+    age_band: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class Consent(db.Model):
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    notice_version: Mapped[str] = mapped_column(String(40))
+    given_by: Mapped[str] = mapped_column(String(20))
+    given_at: Mapped[datetime] = mapped_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ChecklistAnswer(db.Model):
+    __tablename__ = "checklist_answers"
+    __table_args__ = (
+        Index(
+            "ix_checklist_answers_project_stage_statement", "project_id", "stage", "statement_id"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    stage: Mapped[str] = mapped_column(String(20))
+    statement_id: Mapped[str] = mapped_column(ID)
+    value: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    mode: Mapped[str] = mapped_column(String(20))
+    recorded_by: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class LadderRating(db.Model):
+    __tablename__ = "ladder_ratings"
+    __table_args__ = (Index("ix_ladder_ratings_project_stage", "project_id", "stage"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    stage: Mapped[str] = mapped_column(String(20))
+    rung: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    mode: Mapped[str] = mapped_column(String(20))
+    recorded_by: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class Feedback(db.Model):
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_project_stage", "project_id", "stage"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    stage: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    principle: Mapped[str | None] = mapped_column(String(20), default=None)
+    mode: Mapped[str] = mapped_column(String(20))
+    recorded_by: Mapped[str | None] = mapped_column(String(20), default=None)
+    # Server time the record was first merged: kept across later edits.
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EqualityAnswer(db.Model):
+    """Optional monitoring answers: kept apart, shown only in aggregate."""
+
+    __tablename__ = "equality_answers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    gender: Mapped[str | None] = mapped_column(String(80), default=None)
+    ethnicity: Mapped[str | None] = mapped_column(String(80), default=None)
+    disability: Mapped[str | None] = mapped_column(String(80), default=None)
+    first_language: Mapped[str | None] = mapped_column(String(80), default=None)
+
+
+class Action(db.Model):
+    """ "You said, we did"."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_project_stage", "project_id", "stage"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    stage: Mapped[str] = mapped_column(String(20))
+    heard: Mapped[str] = mapped_column(Text, default="")
+    done: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # JSON list of {"at": ISO, "status": s, "note": str}
+    timeline: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionFeedback(db.Model):
+    """Which feedback an action answers (from the action record's ``feedback_ids``)."""
+
+    __tablename__ = "action_feedback"
+
+    action_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    feedback_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(db.Model):
+    """One entry of the learning log."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_project_stage", "project_id", "stage"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    stage: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    set_out: Mapped[str] = mapped_column(Text, default="")
+    happened: Mapped[str] = mapped_column(Text, default="")
+    together: Mapped[str] = mapped_column(Text, default="")
+    worked: Mapped[str] = mapped_column(Text, default="")
+    barriers: Mapped[str] = mapped_column(Text, default="")
+    learned: Mapped[str] = mapped_column(Text, default="")
+    next_steps: Mapped[str] = mapped_column(Text, default="")
+    roles: Mapped[str] = mapped_column(Text, default="{}")  # JSON {role: count}
+    snapshot: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+
+
+class JoinCode(db.Model):
+    """A code a family types (or scans) to join a project. Stored normalised: ``KIND-RIVER``."""
+
+    __tablename__ = "join_codes"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ClaimCode(db.Model):
+    """A one-use code that lets a family's phone take over a participant a worker recorded."""
+
+    __tablename__ = "claim_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

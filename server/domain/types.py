@@ -1,0 +1,601 @@
+"""The registry of record types: field schemas, required fields, writers, natural ids, projectors.
+
+A device sends only the fields it changed, so each schema validates the fields
+present (``partial``); the required fields are checked on the merged state in
+``server.domain.hooks.DomainHooks.check``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from server.checklist import PRINCIPLES, STAGES
+from server.domain import models
+from server.errors import first_error
+
+NS = uuid.UUID("5b0c1f7e-3d6a-4f1b-9c2e-7a4d8e6f1b20")
+
+ROLES = ("child", "young_person", "parent_carer", "professional", "other")
+AGE_BANDS = ("under_13", "13_to_17", "18_to_25", "26_or_over", "prefer_not_to_say")
+MODES = ("self", "assisted", "proxy")
+VALUES = ("agree", "not_sure", "disagree")
+GIVEN_BY = ("self", "parent_carer")
+PROJECT_STATUSES = ("active", "closed")
+ACTION_STATUSES = ("planned", "in_progress", "done", "not_possible")
+RESIDENT_ROLES = ("child", "young_person", "parent_carer")
+
+_UUID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+# ---------------------------------------------------------------- ids
+
+
+def natural_id(key: str) -> str:
+    """Return the UUIDv5 of a natural key string (see contracts: NS)."""
+    return str(uuid.uuid5(NS, key))
+
+
+def checklist_answer_id(participant_id: str, project_id: str, stage: str, statement_id: str) -> str:
+    return natural_id(f"checklist_answer:{participant_id}:{project_id}:{stage}:{statement_id}")
+
+
+def ladder_rating_id(participant_id: str, project_id: str, stage: str) -> str:
+    return natural_id(f"ladder_rating:{participant_id}:{project_id}:{stage}")
+
+
+def consent_id(participant_id: str, project_id: str) -> str:
+    return natural_id(f"consent:{participant_id}:{project_id}")
+
+
+def equality_id(participant_id: str, project_id: str) -> str:
+    return natural_id(f"equality:{participant_id}:{project_id}")
+
+
+def uuid7() -> str:
+    """Return a new UUIDv7 (time-ordered), as devices make for created records."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def is_uuid(text: object) -> bool:
+    return isinstance(text, str) and _UUID.match(text) is not None
+
+
+# ---------------------------------------------------------------- strict fields
+
+
+class Id(fields.String):
+    """A UUID in lowercase canonical form."""
+
+    default_error_messages = {"invalid_uuid": "Must be a UUID in lowercase canonical form."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _UUID.match(text):
+            raise self.make_error("invalid_uuid")
+        return text
+
+
+class StrictInt(fields.Integer):
+    """A whole JSON number: no strings, no booleans, no fractions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBool(fields.Boolean):
+    """true or false only."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class IsoDateTime(fields.String):
+    """An ISO 8601 date and time, kept as the string sent."""
+
+    default_error_messages = {"invalid_datetime": "Must be an ISO 8601 date and time."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_datetime(text)
+        except ValueError as err:
+            raise self.make_error("invalid_datetime") from err
+        return text
+
+
+class IsoDate(fields.String):
+    """An ISO 8601 date (YYYY-MM-DD), kept as the string sent."""
+
+    default_error_messages = {"invalid_date": "Must be an ISO 8601 date (YYYY-MM-DD)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            date.fromisoformat(text)
+        except ValueError as err:
+            raise self.make_error("invalid_date") from err
+        return text
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse ISO 8601 into naive UTC (a time without offset is taken as UTC)."""
+    if not isinstance(text, str) or len(text) < 10 or len(text) > 40:
+        raise ValueError("not an ISO 8601 date and time")
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _text(max_length: int) -> fields.String:
+    """Optional text: null or a string of at most ``max_length`` characters."""
+    return fields.String(allow_none=True, validate=validate.Length(max=max_length))
+
+
+def _choice(choices, *, allow_none: bool = False) -> fields.String:
+    return fields.String(allow_none=allow_none, validate=validate.OneOf(choices))
+
+
+def _recorded_by() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"\A[0-9]{1,18}\Z", error="Must be a staff user id or null."),
+    )
+
+
+# ---------------------------------------------------------------- schemas
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ParticipantSchema(_Strict):
+    project_id = Id()
+    display_name = _text(80)
+    role = _choice(ROLES)
+    age_band = _choice(AGE_BANDS)
+
+
+class ConsentSchema(_Strict):
+    participant_id = Id()
+    project_id = Id()
+    notice_version = fields.String(validate=validate.Length(min=1, max=40))
+    given_by = _choice(GIVEN_BY)
+    given_at = IsoDateTime()
+    withdrawn_at = IsoDateTime(allow_none=True)
+
+
+class ChecklistAnswerSchema(_Strict):
+    participant_id = Id()
+    project_id = Id()
+    stage = _choice(STAGES)
+    statement_id = Id()
+    value = _choice(VALUES)
+    comment = _text(1000)
+    mode = _choice(MODES)
+    recorded_by = _recorded_by()
+
+
+class LadderRatingSchema(_Strict):
+    participant_id = Id()
+    project_id = Id()
+    stage = _choice(STAGES)
+    rung = StrictInt(validate=validate.Range(min=0, max=4))
+    comment = _text(1000)
+    mode = _choice(MODES)
+    recorded_by = _recorded_by()
+
+
+class FeedbackSchema(_Strict):
+    participant_id = Id()
+    project_id = Id()
+    stage = _choice(STAGES)
+    text = fields.String(validate=validate.Length(min=1, max=2000))
+    principle = _choice(PRINCIPLES, allow_none=True)
+    mode = _choice(MODES)
+    recorded_by = _recorded_by()
+
+
+class EqualitySchema(_Strict):
+    participant_id = Id()
+    project_id = Id()
+    gender = _text(80)
+    ethnicity = _text(80)
+    disability = _text(80)
+    first_language = _text(80)
+
+
+class ProjectSchema(_Strict):
+    title = fields.String(validate=validate.Length(min=1, max=200))
+    summary = fields.String(validate=validate.Length(max=4000))
+    current_stage = _choice(STAGES)
+    target_rung = StrictInt(validate=validate.Range(min=0, max=4))
+    status = _choice(PROJECT_STATUSES)
+
+
+class StatementSchema(_Strict):
+    project_id = Id()
+    text = fields.String(validate=validate.Length(min=1, max=500))
+    easy_read = fields.String(validate=validate.Length(max=200))
+    symbol = fields.String(validate=validate.Length(max=40))
+    principle = _choice(PRINCIPLES)
+    order = StrictInt(validate=validate.Range(min=0, max=100_000))
+    version = StrictInt(validate=validate.Range(min=1, max=100_000))
+    active = StrictBool()
+    replaces = Id(allow_none=True)
+
+
+class TimelineEntrySchema(_Strict):
+    at = IsoDateTime(required=True)
+    status = _choice(ACTION_STATUSES)
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class ActionSchema(_Strict):
+    project_id = Id()
+    stage = _choice(STAGES)
+    heard = fields.String(validate=validate.Length(max=4000))
+    done = fields.String(validate=validate.Length(max=4000))
+    status = _choice(ACTION_STATUSES)
+    reason = _text(2000)
+    feedback_ids = fields.List(Id(), validate=validate.Length(max=1000))
+    timeline = fields.List(fields.Nested(TimelineEntrySchema), validate=validate.Length(max=500))
+
+
+class ReviewSchema(_Strict):
+    project_id = Id()
+    stage = _choice(STAGES)
+    date = IsoDate()
+    set_out = fields.String(validate=validate.Length(max=8000))
+    happened = fields.String(validate=validate.Length(max=8000))
+    together = fields.String(validate=validate.Length(max=8000))
+    worked = fields.String(validate=validate.Length(max=8000))
+    barriers = fields.String(validate=validate.Length(max=8000))
+    learned = fields.String(validate=validate.Length(max=8000))
+    next_steps = fields.String(validate=validate.Length(max=8000))
+    roles = fields.Dict(keys=_choice(ROLES), values=StrictInt(validate=validate.Range(min=0)))
+    snapshot = fields.Dict(keys=fields.String())
+
+
+# ---------------------------------------------------------------- projectors
+
+
+def _json(value: Any, default: Any) -> str:
+    return json.dumps(
+        default if value is None else value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _dt(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def _project_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "title": v["title"],
+        "summary": v.get("summary") or "",
+        "current_stage": v["current_stage"],
+        "target_rung": v["target_rung"],
+        "status": v["status"],
+    }
+
+
+def _statement_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "project_id": v["project_id"],
+        "text": v["text"],
+        "easy_read": v.get("easy_read") or "",
+        "symbol": v.get("symbol") or "",
+        "principle": v["principle"],
+        "order": v["order"],
+        "version": v["version"],
+        "active": v["active"],
+        "replaces": v.get("replaces"),
+    }
+
+
+def _participant_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "project_id": v["project_id"],
+        "display_name": v.get("display_name"),
+        "role": v.get("role"),
+        "age_band": v.get("age_band"),
+    }
+
+
+def _consent_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "participant_id": v["participant_id"],
+        "project_id": v["project_id"],
+        "notice_version": v["notice_version"],
+        "given_by": v["given_by"],
+        "given_at": _dt(v["given_at"]),
+        "withdrawn_at": _dt(v.get("withdrawn_at")),
+    }
+
+
+def _answer_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "participant_id": v["participant_id"],
+        "project_id": v["project_id"],
+        "stage": v["stage"],
+        "statement_id": v["statement_id"],
+        "value": v["value"],
+        "comment": v.get("comment"),
+        "mode": v["mode"],
+        "recorded_by": v.get("recorded_by"),
+    }
+
+
+def _ladder_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "participant_id": v["participant_id"],
+        "project_id": v["project_id"],
+        "stage": v["stage"],
+        "rung": v["rung"],
+        "comment": v.get("comment"),
+        "mode": v["mode"],
+        "recorded_by": v.get("recorded_by"),
+    }
+
+
+def _feedback_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "participant_id": v["participant_id"],
+        "project_id": v["project_id"],
+        "stage": v["stage"],
+        "text": v["text"],
+        "principle": v.get("principle"),
+        "mode": v["mode"],
+        "recorded_by": v.get("recorded_by"),
+    }
+
+
+def _equality_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "participant_id": v["participant_id"],
+        "project_id": v["project_id"],
+        "gender": v.get("gender"),
+        "ethnicity": v.get("ethnicity"),
+        "disability": v.get("disability"),
+        "first_language": v.get("first_language"),
+    }
+
+
+def _action_row(rid: str, v: dict) -> dict:
+    return {
+        "id": rid,
+        "project_id": v["project_id"],
+        "stage": v["stage"],
+        "heard": v.get("heard") or "",
+        "done": v.get("done") or "",
+        "status": v["status"],
+        "reason": v.get("reason"),
+        "timeline": _json(v.get("timeline"), []),
+    }
+
+
+def _review_row(rid: str, v: dict) -> dict:
+    row = {
+        "id": rid,
+        "project_id": v["project_id"],
+        "stage": v["stage"],
+        "date": date.fromisoformat(v["date"]),
+        "roles": _json(v.get("roles"), {}),
+        "snapshot": _json(v.get("snapshot"), {}),
+    }
+    for name in ("set_out", "happened", "together", "worked", "barriers", "learned", "next_steps"):
+        row[name] = v.get(name) or ""
+    return row
+
+
+# ---------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """What the server knows of one record type."""
+
+    name: str
+    schema: Schema
+    required: frozenset[str]
+    model: type
+    project: Callable[[str, dict], dict]  # (id, merged values) -> projection row
+    # Who may write it: "device" (participant and staff devices, and staff on the server)
+    # or "server" (staff through the server's pages, and the server itself).
+    writers: str = "device"
+    # Fields naming whose record it is (participant-owned types carry participant_id).
+    owned: bool = True
+    has_mode: bool = False
+    # The natural key string built from the merged values, for UUIDv5 ids.
+    natural_key: Callable[[dict], str] | None = None
+    # Columns written on first projection only (never updated by later merges).
+    insert_only: tuple[str, ...] = ()
+    # Fields that may not change once set.
+    fixed: tuple[str, ...] = field(default=("participant_id", "project_id"))
+
+    @property
+    def server_only(self) -> bool:
+        return self.writers == "server"
+
+    def validate(self, values: dict) -> tuple[str | None, str] | None:
+        """Validate the present fields; return (field, message) of the first error, or None."""
+        try:
+            self.schema.load(values, partial=True)
+        except ValidationError as err:
+            return first_error(err.messages)
+        return None
+
+    def missing(self, values: dict) -> str | None:
+        """Return the first required field absent (or null) in merged values, or None."""
+        for name in sorted(self.required):
+            if values.get(name) is None:
+                return name
+        return None
+
+
+def _key(fmt: str, *names: str) -> Callable[[dict], str]:
+    def build(values: dict) -> str:
+        return fmt.format(*(values[name] for name in names))
+
+    return build
+
+
+TYPES: dict[str, RecordType] = {
+    t.name: t
+    for t in (
+        RecordType(
+            "participant",
+            ParticipantSchema(),
+            frozenset({"project_id", "role", "age_band"}),
+            models.Participant,
+            _participant_row,
+            owned=False,
+            fixed=("project_id",),
+        ),
+        RecordType(
+            "consent",
+            ConsentSchema(),
+            frozenset({"participant_id", "project_id", "notice_version", "given_by", "given_at"}),
+            models.Consent,
+            _consent_row,
+            natural_key=_key("consent:{}:{}", "participant_id", "project_id"),
+        ),
+        RecordType(
+            "checklist_answer",
+            ChecklistAnswerSchema(),
+            frozenset({"participant_id", "project_id", "stage", "statement_id", "value", "mode"}),
+            models.ChecklistAnswer,
+            _answer_row,
+            has_mode=True,
+            natural_key=_key(
+                "checklist_answer:{}:{}:{}:{}",
+                "participant_id",
+                "project_id",
+                "stage",
+                "statement_id",
+            ),
+            fixed=("participant_id", "project_id", "stage", "statement_id"),
+        ),
+        RecordType(
+            "ladder_rating",
+            LadderRatingSchema(),
+            frozenset({"participant_id", "project_id", "stage", "rung", "mode"}),
+            models.LadderRating,
+            _ladder_row,
+            has_mode=True,
+            natural_key=_key("ladder_rating:{}:{}:{}", "participant_id", "project_id", "stage"),
+            fixed=("participant_id", "project_id", "stage"),
+        ),
+        RecordType(
+            "feedback",
+            FeedbackSchema(),
+            frozenset({"participant_id", "project_id", "stage", "text", "mode"}),
+            models.Feedback,
+            _feedback_row,
+            has_mode=True,
+            insert_only=("received_at",),
+        ),
+        RecordType(
+            "equality",
+            EqualitySchema(),
+            frozenset({"participant_id", "project_id"}),
+            models.EqualityAnswer,
+            _equality_row,
+            natural_key=_key("equality:{}:{}", "participant_id", "project_id"),
+        ),
+        RecordType(
+            "project",
+            ProjectSchema(),
+            frozenset({"title", "current_stage", "target_rung", "status"}),
+            models.Project,
+            _project_row,
+            writers="server",
+            owned=False,
+            fixed=(),
+            insert_only=("created_at",),
+        ),
+        RecordType(
+            "statement",
+            StatementSchema(),
+            frozenset({"project_id", "text", "principle", "order", "version", "active"}),
+            models.Statement,
+            _statement_row,
+            writers="server",
+            owned=False,
+            fixed=("project_id",),
+        ),
+        RecordType(
+            "action",
+            ActionSchema(),
+            frozenset({"project_id", "stage", "status"}),
+            models.Action,
+            _action_row,
+            writers="server",
+            owned=False,
+            fixed=("project_id",),
+            insert_only=("created_at",),
+        ),
+        RecordType(
+            "review",
+            ReviewSchema(),
+            frozenset({"project_id", "stage", "date"}),
+            models.Review,
+            _review_row,
+            writers="server",
+            owned=False,
+            fixed=("project_id",),
+        ),
+    )
+}
+
+SERVER_TYPES = frozenset(name for name, t in TYPES.items() if t.server_only)
+CONFIG_TYPES = frozenset({"project", "statement"})
+
+
+def get(name: str) -> RecordType | None:
+    return TYPES.get(name)
+
+
+def project_of(rtype: str, rid: str, values: dict) -> str | None:
+    """The project a record belongs to: a project record is its own project."""
+    if rtype == "project":
+        return rid
+    return values.get("project_id")

@@ -1,0 +1,387 @@
+"""DomainHooks: validation on push, natural ids, and who may write what."""
+
+from server.domain import types
+from server.domain.hooks import SYSTEM
+from tests.domain.conftest import answer, participant_values, push, rec, statuses
+
+
+def _join(w, stamps):
+    """The participant's phone pushes its own participant record."""
+    out = push(
+        w.device, [rec("participant", w.participant_id, participant_values(w.project), stamps())]
+    )
+    assert statuses(out) == [("applied", None, None)]
+
+
+def test_participant_writes_own_records_and_bad_ones_are_rejected_alone(world, stamps):
+    w = world
+    _join(w, stamps)
+    good_id, good = answer(w.participant_id, w.project, w.statements[0])
+    bad_id, bad = answer(w.participant_id, w.project, w.statements[1], value="yes")
+    other_id, other = answer(w.participant_id, w.project, w.statements[2])
+    out = push(
+        w.device,
+        [
+            rec("checklist_answer", good_id, good, stamps()),
+            rec("checklist_answer", bad_id, bad, stamps()),
+            rec("checklist_answer", other_id, other, stamps()),
+        ],
+    )
+    assert statuses(out) == [
+        ("applied", None, None),
+        ("rejected", "invalid", "value"),
+        ("applied", None, None),
+    ]
+
+
+def test_required_fields_must_be_present_on_the_merged_state(world, stamps):
+    w = world
+    _join(w, stamps)
+    rid, values = answer(w.participant_id, w.project, w.statements[0])
+    partial = {k: v for k, v in values.items() if k != "mode"}
+    assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [
+        ("rejected", "invalid", "mode")
+    ]
+    push(w.device, [rec("checklist_answer", rid, values, stamps())])
+    # Later, only the changed field travels: fine, the merged state is complete.
+    assert statuses(
+        push(w.device, [rec("checklist_answer", rid, {"value": "disagree"}, stamps())])
+    ) == [("applied", None, None)]
+
+
+def test_natural_id_must_match_the_natural_key(world, stamps):
+    w = world
+    _join(w, stamps)
+    _, values = answer(w.participant_id, w.project, w.statements[0])
+    wrong = types.uuid7()
+    assert statuses(push(w.device, [rec("checklist_answer", wrong, values, stamps())])) == [
+        ("rejected", "invalid", "id")
+    ]
+    # Same key, different statement: the id of statement 0 does not fit statement 1.
+    rid0, _ = answer(w.participant_id, w.project, w.statements[0])
+    _, values1 = answer(w.participant_id, w.project, w.statements[1])
+    assert statuses(push(w.device, [rec("checklist_answer", rid0, values1, stamps())])) == [
+        ("rejected", "invalid", "id")
+    ]
+    rating = {
+        "participant_id": w.participant_id,
+        "project_id": w.project,
+        "stage": "design",
+        "rung": 3,
+        "mode": "self",
+    }
+    assert statuses(push(w.device, [rec("ladder_rating", types.uuid7(), rating, stamps())])) == [
+        ("rejected", "invalid", "id")
+    ]
+    rid = types.ladder_rating_id(w.participant_id, w.project, "design")
+    assert statuses(push(w.device, [rec("ladder_rating", rid, rating, stamps())])) == [
+        ("applied", None, None)
+    ]
+
+
+def test_unknown_and_server_only_types(world, stamps):
+    w = world
+    project = {"title": "Mine now", "current_stage": "design", "target_rung": 4, "status": "active"}
+    for actor in (w.device, w.worker_device, w.coordinator_device):
+        out = push(
+            actor,
+            [
+                rec("gossip", types.uuid7(), {"text": "hi"}, stamps()),
+                rec("project", w.project, project, stamps()),
+                rec("statement", w.statements[0], {"active": False}, stamps()),
+                rec(
+                    "action",
+                    types.uuid7(),
+                    {"project_id": w.project, "stage": "design", "status": "done"},
+                    stamps(),
+                ),
+                rec(
+                    "review",
+                    types.uuid7(),
+                    {"project_id": w.project, "stage": "design", "date": "2026-11-26"},
+                    stamps(),
+                ),
+            ],
+        )
+        assert [s[:2] for s in statuses(out)] == [("rejected", "unknown_type")] + [
+            ("rejected", "forbidden")
+        ] * 4
+
+
+def test_participant_cannot_write_anothers_records_or_move_them(world, stamps):
+    w = world
+    _join(w, stamps)
+    stranger = types.uuid7()
+    rid, values = answer(stranger, w.project, w.statements[0])
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
+        ("rejected", "forbidden", "participant_id")
+    ]
+    # Its own answer, but in a project it did not join.
+    rid, values = answer(w.participant_id, w.other_project, w.statements[0])
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
+        ("rejected", "forbidden", "project_id")
+    ]
+    # Another participant record.
+    assert statuses(
+        push(w.device, [rec("participant", stranger, participant_values(w.project), stamps())])
+    ) == [("rejected", "forbidden", "id")]
+    # Its own participant record cannot move to another project.
+    assert statuses(
+        push(
+            w.device,
+            [rec("participant", w.participant_id, {"project_id": w.other_project}, stamps())],
+        )
+    ) == [("rejected", "forbidden", "project_id")]
+    # Feedback (a created id) cannot be moved to another participant once written.
+    fid = types.uuid7()
+    feedback = {
+        "participant_id": w.participant_id,
+        "project_id": w.project,
+        "stage": "design",
+        "text": "More evening sessions please",
+        "mode": "self",
+    }
+    assert statuses(push(w.device, [rec("feedback", fid, feedback, stamps())])) == [
+        ("applied", None, None)
+    ]
+    assert statuses(
+        push(w.device, [rec("feedback", fid, {"participant_id": stranger}, stamps())])
+    ) == [("rejected", "forbidden", "participant_id")]
+    # A participant cannot pretend a member of staff recorded it.
+    assert statuses(
+        push(w.device, [rec("feedback", fid, {"recorded_by": str(w.worker.id)}, stamps())])
+    ) == [("rejected", "forbidden", "recorded_by")]
+
+
+def test_worker_records_only_in_their_projects_assisted_and_as_themselves(world, stamps):
+    w = world
+    family = types.uuid7()
+    me = str(w.worker.id)
+    out = push(
+        w.worker_device,
+        [rec("participant", family, participant_values(w.project, role="parent_carer"), stamps())],
+    )
+    assert statuses(out) == [("applied", None, None)]
+    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    assert statuses(push(w.worker_device, [rec("checklist_answer", rid, values, stamps())])) == [
+        ("applied", None, None)
+    ]
+    # Mode self is the family's own voice, not a worker's.
+    rid1, values = answer(family, w.project, w.statements[1], mode="self", recorded_by=me)
+    assert statuses(push(w.worker_device, [rec("checklist_answer", rid1, values, stamps())])) == [
+        ("rejected", "forbidden", "mode")
+    ]
+    # recorded_by must be the worker's own id.
+    rid2, values = answer(
+        family, w.project, w.statements[2], mode="proxy", recorded_by=str(w.coordinator.id)
+    )
+    assert statuses(push(w.worker_device, [rec("checklist_answer", rid2, values, stamps())])) == [
+        ("rejected", "forbidden", "recorded_by")
+    ]
+    # Missing recorded_by.
+    rid3, values = answer(family, w.project, w.statements[3], mode="proxy")
+    assert statuses(push(w.worker_device, [rec("checklist_answer", rid3, values, stamps())]))[0][
+        :2
+    ] == ("rejected", "forbidden")
+    # A worker of another project can do nothing here.
+    other_me = str(w.other_worker.id)
+    out = push(
+        w.other_device,
+        [
+            rec("participant", types.uuid7(), participant_values(w.project), stamps()),
+            rec("checklist_answer", rid, {"value": "disagree", "recorded_by": other_me}, stamps()),
+        ],
+    )
+    assert statuses(out) == [
+        ("rejected", "forbidden", "project_id"),
+        ("rejected", "forbidden", "project_id"),
+    ]
+    # Nor for a participant who is not in the project named.
+    ghost = types.uuid7()
+    rid4, values = answer(ghost, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    assert statuses(push(w.worker_device, [rec("checklist_answer", rid4, values, stamps())])) == [
+        ("rejected", "forbidden", "participant_id")
+    ]
+
+
+def test_worker_can_add_a_participant_and_answers_in_one_batch(world, stamps):
+    w = world
+    family = types.uuid7()
+    me = str(w.worker.id)
+    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    out = push(
+        w.worker_device,
+        [
+            rec("participant", family, participant_values(w.project), stamps()),
+            rec("checklist_answer", rid, values, stamps()),
+        ],
+    )
+    assert statuses(out) == [("applied", None, None)] * 2
+
+
+def test_coordinator_records_in_their_projects_only(world, stamps):
+    w = world
+    me = str(w.coordinator.id)
+    family = types.uuid7()
+    assert statuses(
+        push(
+            w.coordinator_device,
+            [rec("participant", family, participant_values(w.project), stamps())],
+        )
+    ) == [("applied", None, None)]
+    fid = types.uuid7()
+    feedback = {
+        "participant_id": family,
+        "project_id": w.project,
+        "stage": "design",
+        "text": "Hard to park",
+        "mode": "assisted",
+        "recorded_by": me,
+    }
+    assert statuses(push(w.coordinator_device, [rec("feedback", fid, feedback, stamps())])) == [
+        ("applied", None, None)
+    ]
+    assert statuses(
+        push(
+            w.coordinator_device,
+            [rec("participant", types.uuid7(), participant_values(w.other_project), stamps())],
+        )
+    ) == [("rejected", "forbidden", "project_id")]
+
+
+def test_staff_users_write_server_types_workers_do_not(world, stamps):
+    w = world
+    action = {"project_id": w.project, "stage": "design", "status": "planned", "feedback_ids": []}
+    assert statuses(push(w.coordinator, [rec("action", types.uuid7(), action, stamps())])) == [
+        ("applied", None, None)
+    ]
+    assert statuses(push(w.worker, [rec("action", types.uuid7(), action, stamps())])) == [
+        ("rejected", "forbidden", "type")
+    ]
+    assert statuses(
+        push(w.other_worker, [rec("statement", w.statements[0], {"active": False}, stamps())])
+    ) == [("rejected", "forbidden", "project_id")]
+
+
+def test_consent_for_a_child_under_13_is_given_by_a_parent_or_carer(world, stamps):
+    w = world
+    out = push(
+        w.device,
+        [
+            rec(
+                "participant",
+                w.participant_id,
+                participant_values(w.project, role="child", age_band="under_13"),
+                stamps(),
+            )
+        ],
+    )
+    assert statuses(out) == [("applied", None, None)]
+    cid = types.consent_id(w.participant_id, w.project)
+    consent = {
+        "participant_id": w.participant_id,
+        "project_id": w.project,
+        "notice_version": "2026-1",
+        "given_by": "self",
+        "given_at": "2026-11-26T10:00:00Z",
+        "withdrawn_at": None,
+    }
+    assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [
+        ("rejected", "invalid", "given_by")
+    ]
+    consent["given_by"] = "parent_carer"
+    assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [
+        ("applied", None, None)
+    ]
+
+
+def test_the_same_batch_sees_the_childs_age_band(world, stamps):
+    w = world
+    cid = types.consent_id(w.participant_id, w.project)
+    consent = {
+        "participant_id": w.participant_id,
+        "project_id": w.project,
+        "notice_version": "2026-1",
+        "given_by": "self",
+        "given_at": "2026-11-26T10:00:00Z",
+    }
+    out = push(
+        w.device,
+        [
+            rec(
+                "participant",
+                w.participant_id,
+                participant_values(w.project, role="child", age_band="under_13"),
+                stamps(),
+            ),
+            rec("consent", cid, consent, stamps()),
+        ],
+    )
+    assert statuses(out) == [("applied", None, None), ("rejected", "invalid", "given_by")]
+
+
+def test_revoked_or_inactive_staff_cannot_write(world, stamps):
+    from server.extensions import db
+
+    w = world
+    w.worker.active = False
+    db.session.commit()
+    out = push(
+        w.worker_device,
+        [rec("participant", types.uuid7(), participant_values(w.project), stamps())],
+    )
+    assert statuses(out)[0][:2] == ("rejected", "forbidden")
+
+
+def test_system_writes_anything_valid(world):
+    from sync.hlc import now_ms
+    from tests.domain.conftest import Stamps
+
+    w = world
+    stamps = Stamps(wall=now_ms() + 1000)  # after the server's own writes
+    out = push(
+        SYSTEM,
+        [
+            rec("project", w.project, {"current_stage": "delivery"}, stamps()),
+            rec("project", w.project, {"current_stage": "later"}, stamps()),
+        ],
+    )
+    assert statuses(out) == [("applied", None, None), ("rejected", "invalid", "current_stage")]
+
+
+def test_bare_tombstones_of_unknown_natural_records_are_refused(world, stamps):
+    w = world
+    _join(w, stamps)
+    rid, _ = answer(w.participant_id, w.project, w.statements[0])
+    out = push(w.device, [rec("checklist_answer", rid, {}, None, deleted=stamps())])
+    assert statuses(out) == [("rejected", "forbidden", "id")]
+
+
+def test_an_answer_names_a_statement_of_its_project(world, stamps):
+    from server.domain.models import Statement
+    from server.extensions import db
+
+    w = world
+    _join(w, stamps)
+    elsewhere = (
+        db.session.execute(db.select(Statement.id).where(Statement.project_id == w.other_project))
+        .scalars()
+        .first()
+    )
+    for statement in (elsewhere, types.uuid7()):
+        rid, values = answer(w.participant_id, w.project, statement)
+        out = push(w.device, [rec("checklist_answer", rid, values, stamps())])
+        assert statuses(out) == [("rejected", "invalid", "statement_id")]
+
+
+def test_a_resent_deletion_is_unchanged(world, stamps):
+    w = world
+    _join(w, stamps)
+    rid, values = answer(w.participant_id, w.project, w.statements[0])
+    push(w.device, [rec("checklist_answer", rid, values, stamps())])
+    deletion = rec("checklist_answer", rid, {}, None, deleted=stamps())
+    assert statuses(push(w.device, [deletion])) == [("applied", None, None)]
+    assert statuses(push(w.device, [deletion])) == [("unchanged", None, None)]
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
+        ("unchanged", None, None)
+    ]
