@@ -1,16 +1,14 @@
 """The server's hybrid logical clock.
 
-One clock per process and node: the node id is kept in the instance folder
-(``hlc_node``), made on first use, so every stamp the server issues carries the
-same node id and stamps from one process strictly increase. A lock makes the
-clock safe to share between request threads.
+One clock per process, with a node id of its own: gunicorn runs several
+processes, and two that shared a node id could issue identical stamps. Stamps
+from one process strictly increase. A lock makes the clock safe to share
+between request threads.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,8 +17,6 @@ from sqlalchemy.engine import Connection
 from sync.hlc import Clock, is_hlc, new_node_id
 from sync.records import fields_from_json
 from sync.schema import records
-
-NODE_FILE = "hlc_node"
 
 _clocks: dict[str, LockedClock] = {}
 _clocks_lock = threading.Lock()
@@ -42,30 +38,13 @@ class LockedClock(Clock):
             return super().receive(remote)
 
 
-def node_id(instance_path: str) -> str:
-    """Return this server's node id, making and saving it on first use."""
-    path = Path(instance_path) / NODE_FILE
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        text = ""
-    if len(text) == 16 and all(c in "0123456789abcdef" for c in text):
-        return text
-    text = new_node_id()
-    os.makedirs(instance_path, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path.read_text().strip()
-
-
 def server_clock() -> LockedClock:
     """Return the process's clock for the current app's instance (needs an app context)."""
     instance = current_app.instance_path
     with _clocks_lock:
         clock = _clocks.get(instance)
         if clock is None:
-            clock = _clocks[instance] = LockedClock(node_id(instance))
+            clock = _clocks[instance] = LockedClock(new_node_id())
         return clock
 
 
