@@ -22,8 +22,8 @@ def test_staff_sign_in_by_keyboard_alone(page, live_server):
     page.keyboard.type("coordinator@demo.withus")
     page.keyboard.press("Tab")
     page.keyboard.type(live_server.password)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "Sign out (Chloe Coordinator)" in page.content()
     assert_no_axe_violations(page)
 

@@ -1,0 +1,265 @@
+// The controller: hash routing, one screen at a time, the status line, updates.
+import * as storage from './storage.js';
+import * as sync from './sync.js';
+import * as model from './model.js';
+import { fromNavigator, setLang, t, time, tn } from './i18n.js';
+import { h } from './dom.js';
+import * as welcome from './screens/welcome.js';
+import * as join from './screens/join.js';
+import * as signin from './screens/signin.js';
+import * as consent from './screens/consent.js';
+import * as home from './screens/home.js';
+import * as checklist from './screens/checklist.js';
+import * as ladder from './screens/ladder.js';
+import * as feedback from './screens/feedback.js';
+import * as contributions from './screens/contributions.js';
+import * as visit from './screens/visit.js';
+import * as claim from './screens/claim.js';
+import * as settings from './screens/settings.js';
+import * as attention from './screens/attention.js';
+
+const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention };
+const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
+const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim']);
+const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback']);
+const DAY = 24 * 60 * 60 * 1000;
+
+const main = document.getElementById('main');
+const statusEl = document.getElementById('status');
+const alertEl = document.getElementById('alert');
+const updateEl = document.getElementById('update');
+let renderSeq = 0;
+let current = null;
+
+function parseHash() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  return [parts[0] || 'home', parts.slice(1)];
+}
+
+export function go(path) {
+  const hash = `#/${path}`;
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+async function context() {
+  const [session, visitState, prefs] = await Promise.all([
+    storage.getMeta('session'), storage.getMeta('visit'), storage.getMeta('settings', {}),
+  ]);
+  const subj = model.subject(session, visitState);
+  return {
+    session,
+    visit: visitState,
+    prefs,
+    subject: subj,
+    go,
+    announce,
+    refreshStatus,
+    relabel,
+    async write(changes) {
+      const written = await storage.write(changes);
+      sync.schedule();
+      sync.requestBackgroundSync();
+      refreshStatus();
+      return written;
+    },
+    async savePrefs(next) {
+      await storage.setMeta('settings', { ...prefs, ...next });
+      if (next.lang) setLang(next.lang);
+    },
+  };
+}
+
+async function guard(name, ctx) {
+  if (!screens[name]) return 'home';
+  if (!ctx.session) return PUBLIC.has(name) ? name : 'welcome';
+  if (name === 'welcome') return 'home';
+  if (ctx.session.kind === 'staff' && !ctx.subject && (NEEDS_SUBJECT.has(name) || name === 'home')) return 'visit';
+  if ((NEEDS_CONSENT.has(name) || name === 'home') && !(await model.consent(ctx.subject))) return 'consent';
+  return name;
+}
+
+async function render({ keepFocus = false } = {}) {
+  const seq = (renderSeq += 1);
+  const [name, params] = parseHash();
+  const ctx = await context();
+  const target = await guard(name, ctx);
+  if (target !== name) {
+    location.replace(`#/${target}`);
+    return;
+  }
+  let node;
+  try {
+    node = await screens[name].render(ctx, params);
+  } catch (err) {
+    console.error(err);
+    node = h('section', {}, h('h1', { text: t('common.error') }));
+  }
+  if (seq !== renderSeq) return;
+  current = name;
+  const hadHeadingFocus = document.activeElement?.tagName === 'H1';
+  main.replaceChildren(node);
+  const heading = main.querySelector('h1');
+  if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    document.title = `${heading.textContent} – ${t('app.name')}`;
+    if (!keepFocus || hadHeadingFocus) heading.focus({ preventScroll: keepFocus });
+  }
+  markNav(name);
+  performance.mark(`screen:${name}`); // bench/bench_pwa.py reads this
+}
+
+/** New data arrived: redraw a screen that only shows data, unless someone is using it. */
+function refreshLive() {
+  refreshStatus();
+  const idle = document.activeElement === document.body || document.activeElement?.tagName === 'H1';
+  if (screens[current] && screens[current].live && idle) render({ keepFocus: true });
+}
+
+function markNav(name) {
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.dataset.route === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function buildChrome() {
+  const skip = document.getElementById('skip');
+  skip.textContent = t('app.skip');
+  // The hash is the router's: the skip link moves focus without touching it.
+  skip.onclick = (e) => { e.preventDefault(); main.focus(); };
+  document.getElementById('brand').textContent = t('app.name');
+  const nav = document.getElementById('nav');
+  nav.setAttribute('aria-label', t('nav.label'));
+  nav.replaceChildren(h('ul', {},
+    [['home', 'nav.home'], ['contributions', 'nav.contributions'], ['settings', 'nav.settings']].map(([route, key]) =>
+      h('li', {}, h('a', { href: `#/${route}`, 'data-route': route, text: t(key) })))));
+}
+
+/** Say something once to screen readers (and show it). */
+let alertTimer = null;
+export function announce(msg) {
+  alertEl.textContent = '';
+  clearTimeout(alertTimer);
+  setTimeout(() => { alertEl.textContent = msg; }, 50);
+  alertTimer = setTimeout(() => { alertEl.textContent = ''; }, 10000);
+}
+
+let statusSeq = 0;
+
+export async function refreshStatus() {
+  const seq = (statusSeq += 1);
+  const [stats, lastSent, session] = await Promise.all([
+    storage.outboxStats(), storage.getMeta('lastSent'), storage.getMeta('session'),
+  ]);
+  const parts = [];
+  const problem = sync.state.problem;
+  if (problem === 'auth') parts.push(t('status.auth'));
+  else if (problem === 'update') parts.push(t('status.update'));
+  if (stats.count === 0) parts.push(t('status.allSaved'));
+  else parts.push(tn('status.waiting', stats.count));
+  if (sync.state.syncing && stats.count) parts.push(t('status.sending'));
+  else if (!navigator.onLine || problem === 'offline') { if (stats.count) parts.push(t('status.offline')); }
+  else if (problem === 'busy' || problem === 'server') parts.push(t(`status.${problem}`));
+  if (lastSent) parts.push(t('status.lastSent', { time: time(lastSent) }));
+  const kids = [h('span', { class: 'status-text', text: parts.join(' ') })];
+  if (stats.count && stats.oldest && Date.now() - stats.oldest > DAY) {
+    kids.push(h('strong', { class: 'warn', text: ` ${t('status.old')}` }));
+  }
+  if (problem === 'auth') {
+    const staff = session?.kind === 'staff';
+    kids.push(' ', h('a', { href: staff ? '#/signin' : '#/join', text: t(staff ? 'status.signIn' : 'status.rejoin') }));
+  }
+  if (stats.rejected) {
+    kids.push(' ', h('a', { href: '#/attention', class: 'attention-link', text: tn('status.attention', stats.rejected) }));
+  }
+  if (seq !== statusSeq) return; // a newer refresh is on its way
+  const line = h('span', {}, ...kids);
+  // A live region re-reads whatever is replaced: touch it only when the words change.
+  if (line.textContent !== statusEl.textContent) statusEl.replaceChildren(...line.childNodes);
+  statusEl.dataset.waiting = String(stats.count);
+  statusEl.dataset.rejected = String(stats.rejected);
+}
+
+// --- service worker and updates ---------------------------------------------
+
+let updateAsked = false;
+
+function showUpdate(worker) {
+  updateEl.replaceChildren(
+    h('p', { text: t('update.ready') }),
+    h('button', {
+      type: 'button',
+      class: 'btn',
+      text: t('update.now'),
+      onclick: () => { updateAsked = true; worker.postMessage({ type: 'skip-waiting' }); },
+    }),
+  );
+  updateEl.hidden = false;
+}
+
+async function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  let reloading = false;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    // Reload only when the person pressed "Update now", never in the middle of their work.
+    if (reloading || !updateAsked) return;
+    reloading = true;
+    location.reload();
+  });
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data && e.data.type === 'synced') refreshLive();
+    if (e.data && e.data.type === 'open' && new URL(e.data.url).origin === location.origin) location.href = e.data.url;
+  });
+  try {
+    const reg = await navigator.serviceWorker.register('/app/sw.js', { scope: '/app/', type: 'module' });
+    if (reg.waiting && navigator.serviceWorker.controller) showUpdate(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const w = reg.installing;
+      w.addEventListener('statechange', () => {
+        if (w.state === 'installed' && navigator.serviceWorker.controller) showUpdate(w);
+      });
+    });
+  } catch (err) {
+    console.warn('service worker not registered', err);
+  }
+}
+
+// --- start --------------------------------------------------------------------
+
+async function start() {
+  const prefs = await storage.getMeta('settings', {});
+  setLang(prefs.lang || fromNavigator());
+  buildChrome();
+  addEventListener('hashchange', () => render());
+  addEventListener('online', refreshStatus);
+  addEventListener('offline', refreshStatus);
+  sync.events.addEventListener('status', refreshStatus);
+  sync.events.addEventListener('rejected', refreshLive);
+  // A link to the screen already shown still redraws it (no hashchange fires).
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('a[href^="#/"]');
+    if (a && a.getAttribute('href') === location.hash) render();
+  });
+  sync.events.addEventListener('data', refreshLive);
+  sync.events.addEventListener('auth-needed', () => announce(t('status.auth')));
+  sync.events.addEventListener('update-needed', async () => {
+    announce(t('status.update'));
+    const reg = await navigator.serviceWorker?.getRegistration('/app/');
+    if (reg) reg.update(); // the waiting worker then offers "Update now"
+  });
+  setInterval(refreshStatus, 60 * 1000);
+  await render();
+  refreshStatus();
+  document.documentElement.dataset.ready = 'true';
+  registerWorker();
+  sync.start();
+}
+
+/** Called by the settings screen when the language changes. */
+export function relabel() {
+  buildChrome();
+  refreshStatus();
+}
+
+start();

@@ -1,0 +1,52 @@
+// Strings come from one catalogue per language; the document's lang and dir follow.
+import en from './i18n/en.js';
+import ur from './i18n/ur.js';
+
+const catalogues = { en, ur };
+const RTL = new Set(['ur']);
+export const languages = [
+  { code: 'en', name: 'English' },
+  { code: 'ur', name: 'اردو' },
+];
+
+let lang = 'en';
+
+/** The best catalogue for the browser's language list. */
+export function fromNavigator(list = (typeof navigator !== 'undefined' && navigator.languages) || []) {
+  for (const l of list) {
+    const base = String(l).toLowerCase().split('-')[0];
+    if (catalogues[base]) return base;
+  }
+  return 'en';
+}
+
+export function setLang(code) {
+  lang = catalogues[code] ? code : 'en';
+  if (typeof document !== 'undefined') {
+    document.documentElement.lang = lang;
+    document.documentElement.dir = RTL.has(lang) ? 'rtl' : 'ltr';
+  }
+  return lang;
+}
+
+export const getLang = () => lang;
+
+export function t(key, params = {}) {
+  let s = catalogues[lang][key] ?? en[key] ?? key;
+  for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+
+/** Plural-aware: keys `${key}.one` and `${key}.other`. */
+export function tn(key, n, params = {}) {
+  const form = new Intl.PluralRules(lang).select(n) === 'one' ? 'one' : 'other';
+  return t(`${key}.${form}`, { n, ...params });
+}
+
+export function time(ms) {
+  return new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
+}
+
+export function date(ms) {
+  return new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(ms));
+}

@@ -1,0 +1,93 @@
+// About you (first time on a family's own phone) and consent, plain or easy read.
+// Under 13: a parent or carer must say yes.
+import * as model from '../model.js';
+import { naturalId } from '../ids.js';
+import { checked, field, h, radioGroup } from '../dom.js';
+import { t } from '../i18n.js';
+
+export async function render(ctx) {
+  const subj = ctx.subject;
+  const person = await model.participant(subj.participant_id);
+  const ownPhone = ctx.session.kind === 'participant';
+  const askAbout = ownPhone && !person;
+  let easy = !!ctx.prefs.easyRead;
+
+  const notice = h('p', { class: 'notice', text: t(easy ? 'consent.easy' : 'consent.plain') });
+  const easySwitch = h('input', { type: 'checkbox', id: 'consent-easy', checked: easy });
+  easySwitch.addEventListener('change', () => {
+    easy = easySwitch.checked;
+    notice.textContent = t(easy ? 'consent.easy' : 'consent.plain');
+  });
+  const parentBox = h('input', { type: 'checkbox', id: 'consent-parent', name: 'parent' });
+  const parentRow = h('div', { class: 'check' }, parentBox, h('label', { for: 'consent-parent', text: t('consent.parent') }));
+  const parentHint = h('p', { class: 'hint', text: t('consent.parentNeeded') });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card', novalidate: true });
+
+  const ageNow = () => (askAbout ? checked(form, 'age_band') : person && person.age_band);
+  const showParent = () => {
+    const under13 = ageNow() === 'under_13';
+    parentRow.hidden = !under13;
+    parentHint.hidden = !under13;
+  };
+
+  let name = null;
+  if (askAbout) {
+    name = h('input', { type: 'text', name: 'display_name', maxlength: '80', autocomplete: 'nickname' });
+    form.append(
+      h('h2', { text: t('about.title') }),
+      radioGroup({ name: 'role', legend: t('about.role'), options: model.ROLES.map((r) => ({ value: r, label: t(`role.${r}`) })) }),
+      radioGroup({ name: 'age_band', legend: t('about.age'), options: model.AGES.map((a) => ({ value: a, label: t(`age.${a}`) })), onchange: showParent }),
+      field({ label: `${t('about.name')} ${t('common.optional')}`, hint: t('about.nameHint'), control: name }),
+    );
+  }
+  form.append(
+    h('h2', { text: t('consent.title') }),
+    h('div', { class: 'check' }, easySwitch, h('label', { for: 'consent-easy', text: t('consent.easyRead') })),
+    notice, parentHint, parentRow, error,
+    h('button', { type: 'submit', class: 'btn primary', text: t('consent.self') }),
+  );
+  showParent();
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const changes = [];
+    if (askAbout) {
+      const role = checked(form, 'role');
+      const age = checked(form, 'age_band');
+      if (!role || !age) {
+        error.textContent = t(role ? 'consent.pickAge' : 'consent.pickRole');
+        form.querySelector(`input[name="${role ? 'age_band' : 'role'}"]`).focus();
+        return;
+      }
+      const values = { project_id: subj.project_id, role, age_band: age };
+      if (name.value.trim()) values.display_name = name.value.trim().slice(0, 80);
+      changes.push({ type: 'participant', id: subj.participant_id, values });
+    }
+    const under13 = ageNow() === 'under_13';
+    if (under13 && !parentBox.checked) {
+      error.textContent = t('consent.parentCheck');
+      parentBox.focus();
+      return;
+    }
+    const byParent = under13 || ctx.subject.mode === 'proxy';
+    changes.push({
+      type: 'consent',
+      id: await naturalId.consent(subj.participant_id, subj.project_id),
+      values: {
+        participant_id: subj.participant_id,
+        project_id: subj.project_id,
+        notice_version: model.NOTICE_VERSION,
+        given_by: byParent ? 'parent_carer' : 'self',
+        given_at: new Date().toISOString(),
+        withdrawn_at: null,
+      },
+    });
+    await ctx.write(changes);
+    if (easy !== !!ctx.prefs.easyRead) await ctx.savePrefs({ easyRead: easy });
+    ctx.announce(t('consent.done'));
+    ctx.go('home');
+  });
+  return h('section', { class: 'screen' }, h('h1', { text: t('consent.title') }), form);
+}

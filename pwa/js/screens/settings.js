@@ -1,0 +1,102 @@
+// Language, easy read, messages (push, only after a tap) and signing out.
+import { request } from '../api.js';
+import * as storage from '../storage.js';
+import { button, field, h, radioGroup } from '../dom.js';
+import { getLang, languages, t } from '../i18n.js';
+
+function keyBytes(base64url) {
+  const pad = '='.repeat((4 - (base64url.length % 4)) % 4);
+  const raw = atob((base64url + pad).replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+async function registration() {
+  if (!('serviceWorker' in navigator) || !('PushManager' in window)) return null;
+  return navigator.serviceWorker.getRegistration('/app/');
+}
+
+async function pushSection(ctx) {
+  const box = h('div', { class: 'card' }, h('h2', { text: t('settings.notify') }), h('p', { text: t('settings.notifyIntro') }));
+  const msg = h('p', { role: 'status' });
+  const reg = await registration();
+  if (!reg || !ctx.session || ctx.session.kind !== 'participant') {
+    box.append(h('p', { text: t('settings.notifyUnsupported') }));
+    return box;
+  }
+  const notify = ctx.prefs.notify || 'all';
+  const when = radioGroup({
+    name: 'notify', legend: t('settings.notifyWhen'), value: notify,
+    options: [{ value: 'all', label: t('settings.all') }, { value: 'done_only', label: t('settings.doneOnly') }],
+    onchange: async (e) => {
+      await ctx.savePrefs({ notify: e.target.value });
+      const sub = await reg.pushManager.getSubscription();
+      if (sub) await request('POST', '/api/push/subscriptions', { ...sub.toJSON(), notify: e.target.value }).catch(() => {});
+      msg.textContent = t('settings.saved');
+    },
+  });
+  const sub = await reg.pushManager.getSubscription();
+  const on = button(t('settings.notifyOn'), async () => {
+    try {
+      if ((await Notification.requestPermission()) !== 'granted') {
+        msg.textContent = t('settings.notifyBlocked');
+        return;
+      }
+      const { public_key: key } = await request('GET', '/api/push/key');
+      const s = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+      await request('POST', '/api/push/subscriptions', { ...s.toJSON(), notify: ctx.prefs.notify || 'all' });
+      ctx.go('settings');
+    } catch (err) {
+      msg.textContent = err.status ? err.message : t('common.offlineNeeded');
+    }
+  }, 'btn primary');
+  const off = button(t('settings.notifyOff'), async () => {
+    const s = await reg.pushManager.getSubscription();
+    if (s) {
+      await request('DELETE', '/api/push/subscriptions', { endpoint: s.endpoint }).catch(() => {});
+      await s.unsubscribe();
+    }
+    ctx.go('settings');
+  });
+  box.append(h('p', { text: t(sub ? 'settings.notifyIsOn' : 'settings.notifyIsOff') }), sub ? off : on, when, msg);
+  return box;
+}
+
+export async function render(ctx) {
+  const lang = h('select', { name: 'lang' },
+    languages.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === getLang(), text: l.name })));
+  const status = h('p', { role: 'status' });
+  lang.addEventListener('change', async () => {
+    await ctx.savePrefs({ lang: lang.value });
+    ctx.relabel();
+    ctx.go('settings');
+  });
+  const easy = h('input', { type: 'checkbox', id: 'set-easy', checked: !!ctx.prefs.easyRead });
+  easy.addEventListener('change', async () => {
+    await ctx.savePrefs({ easyRead: easy.checked });
+    status.textContent = t('settings.saved');
+  });
+  const out = h('section', { class: 'screen' },
+    h('h1', { text: t('settings.title') }),
+    h('div', { class: 'card' },
+      field({ label: t('settings.language'), control: lang }),
+      h('div', { class: 'check' }, easy, h('label', { for: 'set-easy', text: t('settings.easyRead') })),
+      status),
+    await pushSection(ctx));
+  if (ctx.session) {
+    const note = h('p', { role: 'status' });
+    out.append(h('div', { class: 'card' }, button(t('settings.signOut'), async () => {
+      const stats = await storage.outboxStats();
+      if (stats.count) {
+        note.textContent = t('settings.signOutWait');
+        return;
+      }
+      if (ctx.session.kind === 'staff') await request('DELETE', '/api/devices/current').catch(() => {});
+      const prefs = ctx.prefs;
+      await storage.clearAll();
+      await storage.setMeta('settings', prefs);
+      ctx.relabel();
+      ctx.go('welcome');
+    }), note));
+  }
+  return out;
+}

@@ -1,0 +1,232 @@
+// Drains the outbox and pulls changes (sync-protocol.md). Runs in the page and
+// in the service worker (Background Sync); a Web Lock keeps one drain at a time.
+
+import { ApiError, request } from './api.js';
+import * as storage from './storage.js';
+
+export const SCHEMA = 1;
+const BATCH = 500;
+const MAX_BODY = 900 * 1024;
+const MAX_BACKOFF = 5 * 60 * 1000;
+
+export const events = new EventTarget();
+const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
+
+let running = null;
+let again = false;
+let debounce = null;
+let retryTimer = null;
+let failures = 0;
+let batchSize = BATCH;
+
+export const state = { syncing: false, problem: null, retryAt: null };
+
+function setProblem(problem) {
+  state.problem = problem;
+  emit('status', state);
+}
+
+/** Ask for a sync soon (after a write); several calls make one sync. */
+export function schedule(delay = 400) {
+  clearTimeout(debounce);
+  debounce = setTimeout(() => { syncNow(); }, delay);
+}
+
+function retryLater(ms) {
+  clearTimeout(retryTimer);
+  state.retryAt = Date.now() + ms;
+  retryTimer = setTimeout(() => { state.retryAt = null; syncNow(); }, ms);
+}
+
+function backoff() {
+  failures += 1;
+  const base = Math.min(MAX_BACKOFF, 1000 * 2 ** Math.min(failures, 12));
+  retryLater(Math.min(MAX_BACKOFF, base / 2 + Math.random() * base / 2));
+}
+
+function withLock(fn) {
+  if (typeof navigator !== 'undefined' && navigator.locks) {
+    return navigator.locks.request('withus-sync', fn);
+  }
+  return fn();
+}
+
+/** Push the outbox, then pull; resolves when this round is over. */
+export function syncNow() {
+  if (running) {
+    again = true;
+    return running;
+  }
+  running = (async () => {
+    do {
+      again = false;
+      await withLock(round);
+    } while (again);
+  })().finally(() => {
+    running = null;
+    state.syncing = false;
+    emit('status', state);
+  });
+  return running;
+}
+
+async function round() {
+  const session = await storage.getMeta('session');
+  if (!session || !session.token) return;
+  state.syncing = true;
+  emit('status', state);
+  try {
+    await push();
+    await pull();
+    failures = 0;
+    batchSize = BATCH;
+    setProblem(null);
+  } catch (err) {
+    handleError(err);
+  }
+}
+
+function handleError(err) {
+  if (!(err instanceof ApiError)) {
+    setProblem('offline');
+    backoff();
+    return;
+  }
+  if (err.status === 401) {
+    setProblem('auth');
+    emit('auth-needed');
+  } else if (err.status === 426) {
+    setProblem('update');
+    emit('update-needed');
+  } else if (err.status === 429 || err.status === 503) {
+    setProblem('busy');
+    const ms = (err.retryAfter || 30) * 1000;
+    retryLater(Math.min(MAX_BACKOFF, ms));
+  } else {
+    setProblem('server');
+    backoff();
+  }
+}
+
+function parseServerTime(v) {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+async function push() {
+  let restamps = 0;
+  for (;;) {
+    const items = await storage.outboxBatch(batchSize);
+    if (!items.length) return;
+    const send = [];
+    let size = 0;
+    for (const item of items) {
+      const r = item.record;
+      if (!r) continue;
+      const rec = { type: r.type, id: r.id, fields: r.fields, deleted: r.deleted || null };
+      size += JSON.stringify(rec).length;
+      if (send.length && size > MAX_BODY) break;
+      send.push({ item, rec });
+    }
+    // Entries whose record vanished locally have nothing to send.
+    const orphans = items.filter((i) => !i.record).flatMap((i) => i.seqs);
+    let res;
+    try {
+      res = await request('POST', '/api/sync/push', { schema: SCHEMA, records: send.map((s) => s.rec) });
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 413 || err.status === 400) && send.length > 1) {
+        batchSize = Math.max(1, Math.floor(send.length / 2));
+        continue;
+      }
+      if (err instanceof ApiError && err.status === 400 && send.length === 1) {
+        await storage.settle(orphans, [{ ...send[0].item, error: { code: err.code || 'invalid', message: err.message, field: err.field } }]);
+        continue;
+      }
+      throw err;
+    }
+    const byId = new Map(send.map((s) => [s.rec.id, s.item]));
+    const doneSeqs = [...orphans];
+    const rejected = [];
+    const ahead = [];
+    let serverTime = null;
+    for (const result of res.results || []) {
+      const item = byId.get(result.id);
+      if (!item) continue;
+      byId.delete(result.id);
+      if (result.status === 'rejected') {
+        const error = result.error || {};
+        if (error.code === 'clock_ahead') {
+          ahead.push(result.id);
+          serverTime = parseServerTime(error.server_time) ?? serverTime;
+        } else {
+          rejected.push({ ...item, error });
+        }
+      } else {
+        doneSeqs.push(...item.seqs);
+      }
+    }
+    if (!doneSeqs.length && !rejected.length && !ahead.length) {
+      throw new ApiError(502, { error: { code: 'no_results', message: 'no results' } });
+    }
+    await storage.settle(doneSeqs, rejected);
+    await storage.foldClock(res.server_hlc);
+    await storage.setMeta('lastSent', Date.now());
+    if (rejected.length) emit('rejected', rejected.length);
+    emit('status', state);
+    if (ahead.length) {
+      restamps += 1;
+      if (restamps > 3) throw new ApiError(409, { error: { code: 'clock_ahead', message: 'clock' } });
+      const fromHlc = res.server_hlc ? Number(res.server_hlc.slice(0, 13)) : Date.now();
+      await storage.restamp(ahead, serverTime ?? parseServerTime(res.server_time) ?? fromHlc, res.server_hlc);
+    }
+  }
+}
+
+async function pull() {
+  let cursor = await storage.getMeta('cursor', 0);
+  let changed = false;
+  for (;;) {
+    let res;
+    try {
+      res = await request('GET', `/api/sync/pull?cursor=${encodeURIComponent(cursor)}&limit=500`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 410 && cursor !== 0) {
+        // Our cursor is past the tombstone horizon: take the live state again, keep the outbox.
+        cursor = 0;
+        await storage.setMeta('cursor', 0);
+        continue;
+      }
+      throw err;
+    }
+    if (res.records.length || res.cursor !== cursor) {
+      await storage.mergeRemote(res.records, res.cursor, res.server_hlc);
+      if (res.records.length) changed = true;
+    }
+    cursor = res.cursor;
+    if (!res.more) break;
+  }
+  if (changed) emit('data');
+}
+
+/** Wire the triggers a page has: start, online, visible, a retry timer. */
+export function start() {
+  addEventListener('online', () => syncNow());
+  if (typeof document !== 'undefined') {
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') syncNow();
+    });
+  }
+  return syncNow();
+}
+
+/** Ask the browser to wake the service worker for a sync when it can. */
+export async function requestBackgroundSync() {
+  try {
+    const reg = await navigator.serviceWorker?.getRegistration();
+    if (reg && reg.sync) await reg.sync.register('withus-outbox');
+  } catch {
+    // No Background Sync here: the page's own triggers still drain the outbox.
+  }
+}
