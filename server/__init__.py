@@ -50,12 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.register_error_handlers(app)
 
-    from server import auth, health, home
-
-    app.register_blueprint(home.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp)
-    _register_optional_blueprints(app)
+    _register_blueprints(app)
 
     from server import cli
 
@@ -63,18 +58,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _register_optional_blueprints(app: Flask) -> None:
-    # TEMPORARY while the areas land in parallel: replaced by plain imports at integration.
-    import importlib
-
+def _register_blueprints(app: Flask) -> None:
+    from server import api, auth, health, home, pwa, push, staff
+    from server.domain import api as domain_api
     from server.extensions import csrf
+    from server.push.api import push_api
 
-    for name in ("server.api", "server.domain.api", "server.push.api", "server.pwa", "server.staff"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        app.register_blueprint(module.bp)
-        if name.endswith("api"):
-            # Devices authenticate with bearer tokens, never cookies, so CSRF cannot apply.
-            csrf.exempt(module.bp)
+    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, pwa.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (api.bp, domain_api.bp, push_api):
+        app.register_blueprint(blueprint)
+        # Devices authenticate with bearer tokens, never cookies, so CSRF cannot apply.
+        csrf.exempt(blueprint)
+    push.init_app(app)  # its CLI commands (push-worker, push-keys)

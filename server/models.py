@@ -2,12 +2,6 @@
 
 from server.auth.models import User  # noqa: F401
 from server.devices import Device  # noqa: F401
-
-# Each area registers its models here as it lands.
-for _area in ("server.domain.models", "server.push.models"):  # TEMPORARY: plain imports at integration
-    try:
-        __import__(_area)
-    except ModuleNotFoundError:
-        pass
-
-import server.staff.models  # noqa: E402,F401  (the staff area's audit log)
+from server.domain import models as domain_models  # noqa: F401
+from server.push import models as push_models  # noqa: F401
+from server.staff import models as staff_models  # noqa: F401

@@ -1,0 +1,138 @@
+"""Quiet hours delay notifications; they never drop them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.push.models import PENDING, Notification, utcnow
+from server.push.outbox import enqueue
+from server.push.quiet import quiet_until
+
+LONDON = "Europe/London"
+
+
+def test_window_across_midnight():
+    # 22:30 London in winter (GMT) is quiet until 08:00 the next morning.
+    assert quiet_until(datetime(2026, 1, 10, 22, 30), "21:00", "08:00", LONDON) == datetime(
+        2026, 1, 11, 8, 0
+    )
+    # 03:00: until 08:00 the same day.
+    assert quiet_until(datetime(2026, 1, 10, 3, 0), "21:00", "08:00", LONDON) == datetime(
+        2026, 1, 10, 8, 0
+    )
+    # 12:00: not quiet.
+    assert quiet_until(datetime(2026, 1, 10, 12, 0), "21:00", "08:00", LONDON) is None
+    # Ends are exclusive, starts inclusive.
+    assert quiet_until(datetime(2026, 1, 10, 8, 0), "21:00", "08:00", LONDON) is None
+    assert quiet_until(datetime(2026, 1, 10, 21, 0), "21:00", "08:00", LONDON) is not None
+
+
+def test_local_time_in_summer():
+    # 20:30 UTC in July is 21:30 BST: quiet until 08:00 BST = 07:00 UTC.
+    assert quiet_until(datetime(2026, 7, 1, 20, 30), "21:00", "08:00", LONDON) == datetime(
+        2026, 7, 2, 7, 0
+    )
+
+
+def test_clock_change_nights():
+    # Spring forward (29 March 2026, 01:00 GMT -> 02:00 BST): 08:00 BST is 07:00 UTC.
+    assert quiet_until(datetime(2026, 3, 28, 23, 0), "21:00", "08:00", LONDON) == datetime(
+        2026, 3, 29, 7, 0
+    )
+    # Fall back (25 October 2026): 08:00 GMT is 08:00 UTC.
+    assert quiet_until(datetime(2026, 10, 24, 22, 0), "21:00", "08:00", LONDON) == datetime(
+        2026, 10, 25, 8, 0
+    )
+
+
+def test_same_day_window_and_off():
+    assert quiet_until(datetime(2026, 1, 10, 13, 0), "12:00", "14:00", LONDON) == datetime(
+        2026, 1, 10, 14, 0
+    )
+    assert quiet_until(datetime(2026, 1, 10, 13, 0), "00:00", "00:00", LONDON) is None
+
+
+def _window_around_now(hours_before: float, hours_after: float) -> tuple[str, str]:
+    local = datetime.now(ZoneInfo(LONDON))
+    start = (local - timedelta(hours=hours_before)).strftime("%H:%M")
+    end = (local + timedelta(hours=hours_after)).strftime("%H:%M")
+    return start, end
+
+
+def test_notification_in_quiet_hours_waits(push_app, drain, push_service, subscribed):
+    person = subscribed(quiet=_window_around_now(1, 2))
+    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
+    db.session.commit()
+    row = db.session.execute(select(Notification)).scalar_one()
+    assert row.not_before > utcnow() + timedelta(minutes=100)
+    assert row.next_attempt_at == row.not_before
+    db.session.rollback()
+
+    assert drain().claimed == 0  # not due yet
+    assert push_service.messages(person["client_hash"]) == []
+    db.session.expire_all()
+    row = db.session.execute(select(Notification)).scalar_one()
+    assert (row.state, row.attempts) == (PENDING, 0)  # kept, not dropped
+    db.session.rollback()
+
+
+def test_notification_from_a_past_quiet_window_is_sent_after_it(
+    push_app, drain, push_service, subscribed
+):
+    # Enqueued two hours ago inside a window that ended an hour ago: due now, and sent.
+    person = subscribed(quiet=_window_around_now(2.5, -1))
+    enqueue(
+        db.session,
+        [person["participant_id"]],
+        str(uuid.uuid4()),
+        "status",
+        "done",
+        now=utcnow() - timedelta(hours=2),
+    )
+    db.session.commit()
+    row = db.session.execute(select(Notification)).scalar_one()
+    assert row.not_before < utcnow() and row.not_before > row.created_at
+    db.session.rollback()
+
+    assert drain().sent == 1
+    assert len(push_service.messages(person["client_hash"])) == 1
+
+
+def test_quiet_hours_set_after_enqueue_delay_at_send_time(
+    push_app, drain, push_service, subscribed, api
+):
+    person = subscribed()  # no quiet hours when the action changed
+    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
+    db.session.commit()
+    start, end = _window_around_now(1, 2)
+    response = api(
+        "PUT",
+        "/api/push/quiet-hours",
+        headers=person["headers"],
+        json={"start": start, "end": end, "timezone": LONDON},
+    )
+    assert response.status_code == 200
+
+    stats = drain()
+    assert (stats.delayed, stats.sent) == (1, 0)
+    assert push_service.messages(person["client_hash"]) == []
+    db.session.expire_all()
+    row = db.session.execute(select(Notification)).scalar_one()
+    assert row.state == PENDING and row.attempts == 0
+    assert row.next_attempt_at > utcnow() + timedelta(minutes=100)
+    db.session.rollback()
+
+
+def test_default_quiet_hours_apply_without_a_setting(push_app, drain, make_participant):
+    from server.push.quiet import settings_for
+
+    participant_id, _, _ = make_participant()
+    assert settings_for(db.session, [participant_id]) == {
+        participant_id: ("21:00", "08:00", LONDON)
+    }
+    db.session.rollback()
