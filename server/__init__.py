@@ -59,7 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import api, auth, health, home, pwa, push, staff
+    from server import api, auth, health, home, push, pwa, staff
     from server.domain import api as domain_api
     from server.extensions import csrf
     from server.push.api import push_api

@@ -10,9 +10,9 @@ def database_url(instance_path: str) -> str:
         return "sqlite:///" + os.path.join(instance_path, "withus.sqlite")
     # Hosting platforms still hand out the scheme SQLAlchemy dropped.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

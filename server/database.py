@@ -5,9 +5,8 @@ import sqlite3
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from sync.store import sqlite_begin_immediate
-
 from server.extensions import db
+from sync.store import sqlite_begin_immediate
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -56,9 +56,7 @@ def device_for_token(token: str) -> Device | None:
     """Return the live device for a bearer token, or None."""
     if not token:
         return None
-    device = db.session.execute(
-        db.select(Device).where(Device.token_hash == hash_token(token))
-    ).scalar_one_or_none()
+    device = db.session.execute(db.select(Device).where(Device.token_hash == hash_token(token))).scalar_one_or_none()
     if device is None or device.revoked_at is not None:
         return None
     if device.kind == STAFF:

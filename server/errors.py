@@ -62,7 +62,9 @@ def register_error_handlers(app):
         app.logger.warning("Database unavailable on %s %s", request.method, request.path)
         if wants_json():
             return error_response(
-                503, "database_unavailable", "The database is not reachable. Please try again soon.",
+                503,
+                "database_unavailable",
+                "The database is not reachable. Please try again soon.",
                 headers={"Retry-After": "5"},
             )
         return render_template("errors/generic.html", error=None), 503

@@ -33,6 +33,7 @@ def add_security_headers(response):
 def init_app(app):
     app.after_request(add_security_headers)
     if app.config.get("SESSION_COOKIE_SECURE"):
+
         @app.after_request
         def strict_transport(response):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -9,9 +9,7 @@ import uuid
 
 import sqlalchemy as sa
 
-ADMIN_URL = os.environ.get(
-    "WITHUS_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+ADMIN_URL = os.environ.get("WITHUS_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -108,13 +108,37 @@ def test_users_create_command(app):
     from server.extensions import db
 
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "--email", "New@Example.org", "--name", "New Person",
-                                 "--role", "worker", "--password", "a long enough password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "New@Example.org",
+            "--name",
+            "New Person",
+            "--role",
+            "worker",
+            "--password",
+            "a long enough password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.execute(db.select(User).where(User.email == "new@example.org")).scalar_one()
     assert user.role == "worker" and user.password_hash != "a long enough password"
-    again = runner.invoke(args=["users", "create", "--email", "new@example.org", "--name", "X",
-                                "--role", "worker", "--password", "a long enough password"])
+    again = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "new@example.org",
+            "--name",
+            "X",
+            "--role",
+            "worker",
+            "--password",
+            "a long enough password",
+        ]
+    )
     assert again.exit_code != 0 and "already exists" in again.output
 
 

@@ -24,7 +24,8 @@ def create_device():
     user = User.authenticate(data["email"], data["password"])
     if user is None:
         return error_response(
-            401, "invalid_credentials",
+            401,
+            "invalid_credentials",
             "That email and password do not match an account. Check them and try again.",
         )
     device, token = issue_device(kind=STAFF, user_id=user.id, label=data["label"])

@@ -4,9 +4,6 @@ import json
 import time
 
 from flask import Response, current_app, jsonify, request
-from sync import store
-from sync.records import Record, WireError
-from sync.store import Outcome, Rejection
 
 from server.api import bp
 from server.devices import bearer_token, current_device
@@ -14,6 +11,9 @@ from server.domain.clock import server_clock
 from server.domain.hooks import DomainHooks, visible_clause
 from server.errors import error_response
 from server.extensions import db, limiter
+from sync import store
+from sync.records import Record, WireError
+from sync.store import Outcome, Rejection
 
 CLOCK_AHEAD_LIMIT_MS = 5 * 60 * 1000
 
@@ -23,14 +23,18 @@ def _device_key() -> str:
     return bearer_token()[:24] or (request.remote_addr or "anonymous")
 
 
+def _too_large(message: str, field: str | None = None):
+    return error_response(413, "too_large", message + " Send fewer records at a time.", field)
+
+
 def _read_push_body():
     """Return the parsed body, or an error response for a malformed or too large one."""
     limit = current_app.config["SYNC_MAX_BYTES"]
     if (request.content_length or 0) > limit:
-        return None, error_response(413, "too_large", f"A push may be at most {limit} bytes. Send fewer records at a time.")
+        return None, _too_large(f"A push may be at most {limit} bytes.")
     raw = request.get_data(cache=False)
     if len(raw) > limit:
-        return None, error_response(413, "too_large", f"A push may be at most {limit} bytes. Send fewer records at a time.")
+        return None, _too_large(f"A push may be at most {limit} bytes.")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -41,14 +45,17 @@ def _read_push_body():
     if not isinstance(schema, int) or isinstance(schema, bool):
         return None, error_response(400, "malformed", "Say which protocol version you speak.", "schema")
     if schema < current_app.config["SYNC_SCHEMA"]:
-        return None, error_response(426, "schema_too_old", "This version of the app is too old. Please update it.", "schema")
+        message = "This version of the app is too old. Please update it."
+        return None, error_response(426, "schema_too_old", message, "schema")
     if schema > current_app.config["SYNC_SCHEMA"]:
-        return None, error_response(400, "schema_unknown", "The server does not know this protocol version yet.", "schema")
+        message = "The server does not know this protocol version yet."
+        return None, error_response(400, "schema_unknown", message, "schema")
     records = body.get("records")
     if not isinstance(records, list):
         return None, error_response(400, "malformed", "Send the records as a list.", "records")
-    if len(records) > current_app.config["SYNC_MAX_RECORDS"]:
-        return None, error_response(413, "too_large", f"A push may hold at most {current_app.config['SYNC_MAX_RECORDS']} records.", "records")
+    most = current_app.config["SYNC_MAX_RECORDS"]
+    if len(records) > most:
+        return None, _too_large(f"A push may hold at most {most} records.", "records")
     return records, None
 
 
@@ -130,11 +137,10 @@ def pull():
         page = store.pull(conn, cursor, limit, visible_clause(device))
     except store.CursorExpired:
         db.session.rollback()
-        return error_response(410, "cursor_expired", "Your copy is too old to update. Start again from the beginning.", "cursor")
+        message = "Your copy is too old to update. Start again from the beginning."
+        return error_response(410, "cursor_expired", message, "cursor")
     next_cursor = page.cursor if page.more else max(page.cursor, head, cursor)
     rest = json.dumps({"cursor": next_cursor, "more": page.more, "server_hlc": server_clock().tick()})
     db.session.commit()
     # The stored fields are already canonical JSON: splice them rather than decode and re-encode.
     return Response('{"records":' + page.records_json() + "," + rest[1:], mimetype="application/json")
-
-

@@ -57,9 +57,7 @@ class User(UserMixin, db.Model):
     @classmethod
     def authenticate(cls, email: str, password: str) -> "User | None":
         """Return the active user with these credentials, or None without saying which part was wrong."""
-        user = db.session.execute(
-            db.select(cls).where(cls.email == cls.normalise_email(email))
-        ).scalar_one_or_none()
+        user = db.session.execute(db.select(cls).where(cls.email == cls.normalise_email(email))).scalar_one_or_none()
         if user is None:
             check_password_hash(_DUMMY_HASH, password or "")
             return None

@@ -20,7 +20,7 @@ def _safe_next(target: str | None) -> str:
     # Only follow local paths, so a crafted link cannot bounce people elsewhere.
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("home.index")
+    return url_for("staff.index")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -39,18 +39,30 @@ class Phone:
 
     def answer(self, statement_id, value="agree", stage="design", **extra):
         rid = natural_id("checklist_answer", self.participant_id, self.project_id, stage, statement_id)
-        fields = dict(participant_id=self.participant_id, project_id=self.project_id, stage=stage,
-                      statement_id=statement_id, value=value, mode="self")
+        fields = dict(
+            participant_id=self.participant_id,
+            project_id=self.project_id,
+            stage=stage,
+            statement_id=statement_id,
+            value=value,
+            mode="self",
+        )
         fields.update(extra)
         return self.record("checklist_answer", rid, **fields)
 
     def feedback(self, text, stage="design"):
-        return self.record("feedback", str(uuid.uuid4()), participant_id=self.participant_id,
-                           project_id=self.project_id, stage=stage, text=text, mode="self")
+        return self.record(
+            "feedback",
+            str(uuid.uuid4()),
+            participant_id=self.participant_id,
+            project_id=self.project_id,
+            stage=stage,
+            text=text,
+            mode="self",
+        )
 
     def push(self, records, schema=1):
-        response = self.client.post("/api/sync/push", json={"schema": schema, "records": records},
-                                    headers=self.headers)
+        response = self.client.post("/api/sync/push", json={"schema": schema, "records": records}, headers=self.headers)
         if response.status_code == 200:
             self.clock.receive(response.get_json()["server_hlc"])
         return response
@@ -77,8 +89,11 @@ def project(app, make_user):
     coordinator = make_user("coordinator")
     worker = make_user("worker")
     project_id = projects.create_project(
-        "Short breaks for disabled children", "Shaping the new short breaks offer together.", 4,
-        coordinator, workers=[worker],
+        "Short breaks for disabled children",
+        "Shaping the new short breaks offer together.",
+        4,
+        coordinator,
+        workers=[worker],
     )
     from server.extensions import db
 
@@ -91,9 +106,11 @@ def statements(app, project):
     from server.domain.models import Statement
     from server.extensions import db
 
-    rows = db.session.execute(
-        db.select(Statement).where(Statement.project_id == project["id"]).order_by(Statement.order)
-    ).scalars().all()
+    rows = (
+        db.session.execute(db.select(Statement).where(Statement.project_id == project["id"]).order_by(Statement.order))
+        .scalars()
+        .all()
+    )
     return [row.id for row in rows]
 
 
@@ -107,8 +124,13 @@ def family_phone(app, client, project):
     _, token = issue_device(kind=PARTICIPANT, participant_id=participant_id, project_id=project["id"])
     db.session.commit()
     phone = Phone(client, token, participant_id, project["id"])
-    response = phone.push([phone.record("participant", participant_id, project_id=project["id"],
-                                        role="parent_carer", age_band="26_or_over")])
+    response = phone.push(
+        [
+            phone.record(
+                "participant", participant_id, project_id=project["id"], role="parent_carer", age_band="26_or_over"
+            )
+        ]
+    )
     assert response.get_json()["results"][0]["status"] == "applied", response.get_json()
     return phone
 
@@ -124,8 +146,9 @@ def new_family_phone(app, client, project):
         _, token = issue_device(kind=PARTICIPANT, participant_id=participant_id, project_id=project["id"])
         db.session.commit()
         phone = Phone(client, token, participant_id, project["id"])
-        phone.push([phone.record("participant", participant_id, project_id=project["id"], role=role,
-                                 age_band="26_or_over")])
+        phone.push(
+            [phone.record("participant", participant_id, project_id=project["id"], role=role, age_band="26_or_over")]
+        )
         return phone
 
     return make

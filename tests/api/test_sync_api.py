@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from sync.hlc import format as format_hlc
 
+from sync.hlc import format as format_hlc
 from tests.api.conftest import wall_now_ms
 
 
@@ -95,8 +95,9 @@ def test_a_record_stamped_far_ahead_is_refused_with_server_time(family_phone):
     ],
 )
 def test_whole_request_errors(family_phone, client, payload, status, code, field):
-    response = client.post("/api/sync/push", data=payload, headers=family_phone.headers,
-                           content_type="application/json")
+    response = client.post(
+        "/api/sync/push", data=payload, headers=family_phone.headers, content_type="application/json"
+    )
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code
     assert response.get_json()["error"]["field"] == field
@@ -111,15 +112,18 @@ def test_more_than_500_records_is_too_large(family_phone):
 
 def test_body_over_one_mebibyte_is_too_large(family_phone, client):
     huge = json.dumps({"schema": 1, "records": [], "padding": "x" * (1024 * 1024)})
-    response = client.post("/api/sync/push", data=huge, headers=family_phone.headers,
-                           content_type="application/json")
+    response = client.post("/api/sync/push", data=huge, headers=family_phone.headers, content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
 
 
 def test_unknown_or_revoked_token_is_401(client, family_phone):
-    assert client.post("/api/sync/push", json={"schema": 1, "records": []},
-                       headers={"Authorization": "Bearer wu_nope"}).status_code == 401
+    assert (
+        client.post(
+            "/api/sync/push", json={"schema": 1, "records": []}, headers={"Authorization": "Bearer wu_nope"}
+        ).status_code
+        == 401
+    )
     assert client.get("/api/sync/pull").status_code == 401
     assert client.delete("/api/devices/current", headers=family_phone.headers).status_code == 204
     response = family_phone.push([])
@@ -128,8 +132,12 @@ def test_unknown_or_revoked_token_is_401(client, family_phone):
 
 
 def test_pull_rejects_bad_cursor_and_limit(client, family_phone):
-    for query, field in (("cursor=-1", "cursor"), ("cursor=abc", "cursor"), ("limit=0", "limit"),
-                         ("limit=1001", "limit")):
+    for query, field in (
+        ("cursor=-1", "cursor"),
+        ("cursor=abc", "cursor"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+    ):
         response = client.get(f"/api/sync/pull?{query}", headers=family_phone.headers)
         assert response.status_code == 400
         assert response.get_json()["error"]["field"] == field
@@ -140,8 +148,9 @@ def test_pull_pages_in_change_order_without_repeats(family_phone):
     family_phone.push(notes)
     seen, cursor = [], 0
     while True:
-        body = family_phone.client.get(f"/api/sync/pull?cursor={cursor}&limit=7",
-                                       headers=family_phone.headers).get_json()
+        body = family_phone.client.get(
+            f"/api/sync/pull?cursor={cursor}&limit=7", headers=family_phone.headers
+        ).get_json()
         ids = [r["id"] for r in body["records"]]
         assert len(ids) == len(set(ids))
         seen += ids
@@ -185,8 +194,9 @@ def test_deleted_record_stays_deleted(family_phone):
 
 def test_staff_device_sign_in(client, make_user):
     user = make_user("worker")
-    response = client.post("/api/devices", json={"email": user.email, "password": "correct horse battery",
-                                                 "label": "Tablet"})
+    response = client.post(
+        "/api/devices", json={"email": user.email, "password": "correct horse battery", "label": "Tablet"}
+    )
     assert response.status_code == 201
     token = response.get_json()["token"]
     assert client.get("/api/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -201,7 +211,9 @@ def test_device_tokens_are_stored_only_as_hashes(client, make_user, app):
     from server.extensions import db
 
     user = make_user("worker")
-    token = client.post("/api/devices", json={"email": user.email, "password": "correct horse battery"}).get_json()["token"]
+    token = client.post("/api/devices", json={"email": user.email, "password": "correct horse battery"}).get_json()[
+        "token"
+    ]
     stored = db.session.execute(db.select(Device.token_hash)).scalars().all()
     assert token not in stored and all(len(h) == 64 for h in stored)
 
@@ -220,11 +232,17 @@ def test_database_unreachable_gives_503_with_retry_after(tmp_path, monkeypatch):
     from server import create_app
 
     monkeypatch.setenv("WITHUS_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "SECRET_KEY": "x",
-                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/test",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}})
-    response = app.test_client().post("/api/sync/push", json={"schema": 1, "records": []},
-                                      headers={"Authorization": "Bearer wu_anything"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+        }
+    )
+    response = app.test_client().post(
+        "/api/sync/push", json={"schema": 1, "records": []}, headers={"Authorization": "Bearer wu_anything"}
+    )
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.get_json()["error"]["code"] == "database_unavailable"

@@ -70,14 +70,24 @@ class LiveServer:
 
     def prepare(self) -> None:
         for args in (["db", "upgrade"], ["seed-demo"]):
-            subprocess.run([str(VENV_BIN / "flask"), *args], env=self.env(), cwd=ROOT,
-                           check=True, capture_output=True)
+            subprocess.run([str(VENV_BIN / "flask"), *args], env=self.env(), cwd=ROOT, check=True, capture_output=True)
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "--workers", "1", "--threads", "8",
-             "--bind", f"127.0.0.1:{self.port}", "server:create_app()"],
-            env=self.env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "server:create_app()",
+            ],
+            env=self.env(),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -25,6 +25,7 @@ def test_staff_sign_in_by_keyboard_alone(page, live_server):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "Sign out (Chloe Coordinator)" in page.content()
+    assert page.url.endswith("/staff/")
     assert_no_axe_violations(page)
 
 
