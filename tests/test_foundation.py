@@ -149,3 +149,15 @@ def test_database_url_accepts_postgres_scheme(monkeypatch, tmp_path):
     assert database_url(str(tmp_path)) == "postgresql+psycopg://u@h/db"
     monkeypatch.delenv("DATABASE_URL")
     assert database_url(str(tmp_path)).startswith("sqlite:///")
+
+
+def test_deactivating_an_account_ends_its_live_session(client, make_user, sign_in):
+    from server.extensions import db
+
+    user = make_user("coordinator")
+    sign_in(user)
+    assert client.get("/staff/").status_code == 200
+    user.active = False
+    db.session.commit()
+    response = client.get("/staff/")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]

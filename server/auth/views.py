@@ -13,7 +13,9 @@ from server.extensions import db, limiter, login_manager
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    # A deactivated account loses its live sessions at once, not at their expiry.
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
 
 
 def _safe_next(target: str | None) -> str:

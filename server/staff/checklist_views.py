@@ -1,0 +1,116 @@
+"""The checklist editor: statements per principle; an edit makes a new version."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from server.checklist import PRINCIPLES
+from server.domain import projects
+from server.domain.models import Statement
+from server.extensions import db
+from server.staff import bp
+from server.staff.access import coordinator_required, project_or_404
+from server.staff.forms import StatementForm
+
+
+def _statements(project_id: str) -> dict[str, list[Statement]]:
+    rows = db.session.execute(
+        select(Statement)
+        .where(Statement.project_id == project_id, Statement.active.is_(True))
+        .order_by(Statement.order, Statement.id)
+    ).scalars()
+    grouped: dict[str, list[Statement]] = {p: [] for p in PRINCIPLES}
+    for statement in rows:
+        grouped.setdefault(statement.principle, []).append(statement)
+    return grouped
+
+
+def _statement_or_404(project_id: str, statement_id: str) -> Statement:
+    statement = db.session.get(Statement, statement_id)
+    if statement is None or statement.project_id != project_id or not statement.active:
+        abort(404)
+    return statement
+
+
+@bp.get("/projects/<project_id>/statements")
+@coordinator_required
+def statements(project_id):
+    """Show the project's checklist, statement by statement, per principle."""
+    project = project_or_404(project_id)
+    retired = (
+        db.session.execute(
+            select(Statement)
+            .where(Statement.project_id == project_id, Statement.active.is_(False))
+            .order_by(Statement.principle, Statement.order)
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "staff/statements.html", project=project, grouped=_statements(project_id), retired=retired
+    )
+
+
+@bp.route("/projects/<project_id>/statements/new", methods=["GET", "POST"])
+@coordinator_required
+def new_statement(project_id):
+    """Add a statement to the checklist."""
+    project = project_or_404(project_id)
+    form = StatementForm(principle=request.args.get("principle", PRINCIPLES[0]))
+    if form.validate_on_submit():
+        projects.add_statement(
+            project.id,
+            form.text.data,
+            form.principle.data,
+            easy_read=form.easy_read.data,
+            symbol=form.symbol.data,
+            order=form.order.data,
+            actor=current_user._get_current_object(),
+        )
+        db.session.commit()
+        flash("Statement added.")
+        return redirect(url_for("staff.statements", project_id=project.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/statement_form.html", project=project, form=form, statement=None
+    ), status
+
+
+@bp.route("/projects/<project_id>/statements/<statement_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit_statement(project_id, statement_id):
+    """Change a statement: a new version replaces it; answers to the old one are kept."""
+    project = project_or_404(project_id)
+    statement = _statement_or_404(project.id, statement_id)
+    form = StatementForm(obj=statement)
+    if form.validate_on_submit():
+        changes = {
+            name: getattr(form, name).data
+            for name in ("text", "easy_read", "symbol", "principle", "order")
+            if getattr(form, name).data != getattr(statement, name)
+        }
+        if not changes:
+            flash("Nothing changed.")
+        else:
+            projects.edit_statement(statement.id, current_user._get_current_object(), **changes)
+            db.session.commit()
+            flash(f"Statement saved as version {statement.version + 1}.")
+        return redirect(url_for("staff.statements", project_id=project.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/statement_form.html", project=project, form=form, statement=statement
+    ), status
+
+
+@bp.post("/projects/<project_id>/statements/<statement_id>/deactivate")
+@coordinator_required
+def deactivate_statement(project_id, statement_id):
+    """Stop asking a statement; its answers are kept."""
+    project = project_or_404(project_id)
+    statement = _statement_or_404(project.id, statement_id)
+    projects.retire_statement(statement.id, current_user._get_current_object())
+    db.session.commit()
+    flash("Statement taken off the checklist. Its answers are kept.")
+    return redirect(url_for("staff.statements", project_id=project.id))

@@ -1,0 +1,243 @@
+"""Feedback and "You said, we did": list feedback, record actions, link them, move them on."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from server.domain.models import Action, ActionFeedback, Feedback, Participant
+from server.domain.types import is_uuid
+from server.extensions import db
+from server.staff import bp
+from server.staff.access import coordinator_required, project_or_404, stage_or_404
+from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, StatusForm, options
+from server.staff.models import audit
+from server.staff.results import consent_not_withdrawn
+from server.staff.writes import change_status, create_action, link_feedback
+
+PAGE_SIZE = 50
+
+
+def _actions(project_id: str, stage: str | None = None) -> list[Action]:
+    query = select(Action).where(Action.project_id == project_id)
+    if stage:
+        query = query.where(Action.stage == stage)
+    return list(db.session.execute(query.order_by(Action.created_at.desc(), Action.id)).scalars())
+
+
+def _link_form(project_id: str, formdata=None) -> LinkForm:
+    form = LinkForm(formdata=formdata) if formdata is not None else LinkForm()
+    form.action_id.choices = options(
+        (a.id, f"{a.heard[:80]} ({STATUS_NAMES.get(a.status, a.status)}, {a.stage})")
+        for a in _actions(project_id)
+    )
+    return form
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _render_feedback(project, stage, form, chosen=(), feedback_error=None, status=200):
+    page = _page()
+    unlinked_only = request.args.get("show") == "unlinked"
+    linked_any = select(ActionFeedback.feedback_id).where(ActionFeedback.feedback_id == Feedback.id)
+    query = (
+        select(Feedback, Participant.role)
+        .outerjoin(Participant, Participant.id == Feedback.participant_id)
+        .where(
+            Feedback.project_id == project.id,
+            Feedback.stage == stage,
+            # Someone who withdrew their consent is no longer shown.
+            consent_not_withdrawn(project.id, Feedback.participant_id),
+        )
+    )
+    if unlinked_only:
+        query = query.where(~linked_any.exists())
+    total = db.session.execute(
+        select(func.count()).select_from(query.with_only_columns(Feedback.id).subquery())
+    ).scalar()
+    rows = db.session.execute(
+        query.order_by(Feedback.received_at.desc(), Feedback.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    links: dict[str, list[str]] = {}
+    if rows:
+        for feedback_id, action_id in db.session.execute(
+            select(ActionFeedback.feedback_id, ActionFeedback.action_id).where(
+                ActionFeedback.feedback_id.in_([f.id for f, _ in rows])
+            )
+        ):
+            links.setdefault(feedback_id, []).append(action_id)
+    audit("view", "feedback", project.id, stage=stage, page=page, rows=len(rows))
+    db.session.commit()
+    return render_template(
+        "staff/feedback.html",
+        project=project,
+        stage=stage,
+        rows=rows,
+        links=links,
+        form=form,
+        chosen=set(chosen),
+        feedback_error=feedback_error,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        total=total,
+        unlinked_only=unlinked_only,
+    ), status
+
+
+@bp.get("/projects/<project_id>/feedback")
+@coordinator_required
+def feedback_current(project_id):
+    """Go to the feedback of the project's current stage."""
+    project = project_or_404(project_id)
+    return redirect(url_for("staff.feedback", project_id=project.id, stage=project.current_stage))
+
+
+@bp.get("/projects/<project_id>/stages/<stage>/feedback")
+@coordinator_required
+def feedback(project_id, stage):
+    """List the stage's feedback, newest first, to link it to actions."""
+    project = project_or_404(project_id)
+    return _render_feedback(project, stage_or_404(stage), _link_form(project.id))
+
+
+@bp.post("/projects/<project_id>/stages/<stage>/feedback/link")
+@coordinator_required
+def link(project_id, stage):
+    """Link the chosen feedback to an action; the people who gave it are notified."""
+    project = project_or_404(project_id)
+    stage = stage_or_404(stage)
+    form = _link_form(project.id, request.form)
+    chosen = [fid for fid in request.form.getlist("feedback_ids") if is_uuid(fid)]
+    valid = form.validate()
+    feedback_error = None
+    if not chosen:
+        feedback_error = "Choose at least one piece of feedback to link."
+    if not valid or feedback_error:
+        return _render_feedback(project, stage, form, chosen, feedback_error, status=400)
+    added = link_feedback(project.id, form.action_id.data, chosen)
+    db.session.commit()
+    flash(
+        f"Linked {added} piece{'s' if added != 1 else ''} of feedback to the action."
+        if added
+        else "That feedback was already linked to the action."
+    )
+    return redirect(
+        url_for(
+            "staff.feedback", project_id=project.id, stage=stage, page=request.args.get("page", 1)
+        )
+    )
+
+
+@bp.get("/projects/<project_id>/actions")
+@coordinator_required
+def actions(project_id):
+    """List the project's "You said, we did" actions."""
+    project = project_or_404(project_id)
+    stage = request.args.get("stage")
+    if stage:
+        stage_or_404(stage)
+    counts = dict(
+        db.session.execute(
+            select(ActionFeedback.action_id, func.count())
+            .join(Action, Action.id == ActionFeedback.action_id)
+            .where(Action.project_id == project.id)
+            .group_by(ActionFeedback.action_id)
+        ).all()
+    )
+    return render_template(
+        "staff/actions.html",
+        project=project,
+        actions=_actions(project.id, stage),
+        counts=counts,
+        stage=stage,
+    )
+
+
+@bp.route("/projects/<project_id>/actions/new", methods=["GET", "POST"])
+@coordinator_required
+def new_action(project_id):
+    """Record what was heard and what is done about it."""
+    project = project_or_404(project_id)
+    form = ActionForm(stage=request.args.get("stage", project.current_stage))
+    if form.validate_on_submit():
+        action_id = create_action(
+            project.id,
+            form.stage.data,
+            form.heard.data,
+            form.done.data,
+            form.status.data,
+            form.reason.data or None,
+        )
+        db.session.commit()
+        flash("Action recorded. Now link the feedback it answers.")
+        return redirect(url_for("staff.action", project_id=project.id, action_id=action_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/action_new.html", project=project, form=form), status
+
+
+def _action_or_404(project_id: str, action_id: str) -> Action:
+    action = db.session.get(Action, action_id)
+    if action is None or action.project_id != project_id:
+        abort(404)
+    return action
+
+
+def _render_action(project, action, form, status=200):
+    linked = db.session.execute(
+        select(Feedback, Participant.role, ActionFeedback.linked_at)
+        .join(ActionFeedback, ActionFeedback.feedback_id == Feedback.id)
+        .outerjoin(Participant, Participant.id == Feedback.participant_id)
+        .where(ActionFeedback.action_id == action.id)
+        .order_by(ActionFeedback.linked_at, Feedback.id)
+    ).all()
+    if linked:
+        audit("view", "action_feedback", action.id, project_id=project.id, rows=len(linked))
+        db.session.commit()
+    return render_template(
+        "staff/action.html",
+        project=project,
+        action=action,
+        form=form,
+        linked=linked,
+        timeline=json.loads(action.timeline or "[]"),
+    ), status
+
+
+@bp.get("/projects/<project_id>/actions/<action_id>")
+@coordinator_required
+def action(project_id, action_id):
+    """Show an action, its dated timeline and the feedback it answers."""
+    project = project_or_404(project_id)
+    act = _action_or_404(project.id, action_id)
+    return _render_action(project, act, StatusForm(status=act.status))
+
+
+@bp.post("/projects/<project_id>/actions/<action_id>/status")
+@coordinator_required
+def action_status(project_id, action_id):
+    """Move an action to a new status; the people whose feedback it answers are notified."""
+    project = project_or_404(project_id)
+    act = _action_or_404(project.id, action_id)
+    form = StatusForm()
+    valid = form.validate_on_submit()
+    if valid and form.status.data == act.status:
+        form.status.errors.append(
+            f"The action is already “{STATUS_NAMES[act.status]}”. Choose a different status."
+        )
+    elif valid:
+        change_status(
+            project.id, act.id, form.status.data, form.note.data or "", form.reason.data or None
+        )
+        db.session.commit()
+        flash(f"Status changed to “{STATUS_NAMES[form.status.data]}”.")
+        return redirect(url_for("staff.action", project_id=project.id, action_id=act.id))
+    return _render_action(project, act, form, status=400)

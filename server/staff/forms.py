@@ -1,0 +1,298 @@
+"""Coordinator forms (Flask-WTF adds the CSRF token). Messages name the field in plain words."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
+from server.staff.results import ROLE_NAMES, ROLES
+
+EASY_READ_MAX_WORDS = 15
+STAGE_CHOICES = [(s, s.title()) for s in STAGES]
+STATUS_NAMES = {
+    "planned": "Planned",
+    "in_progress": "In progress",
+    "done": "Done",
+    "not_possible": "Not possible",
+}
+STATUS_CHOICES = list(STATUS_NAMES.items())
+RUNG_CHOICES = [(n, f"{n}: {name} ({says})") for n, name, says in LADDER]
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Turn (value, label) pairs into select options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class Choice(SelectField):
+    """A select whose wrong answer names the field."""
+
+    def __init__(self, label, *, invalid: str, choices=(), **kwargs):
+        super().__init__(
+            label,
+            choices=options(choices),
+            invalid_choice_message=invalid,
+            invalid_value_message=invalid,
+            **kwargs,
+        )
+
+
+class WholeNumber(IntegerField):
+    """A whole-number field whose wrong answer names the field."""
+
+    def __init__(self, label, *, invalid: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.invalid = invalid
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as err:
+            raise ValueError(self.invalid) from err
+
+
+class Day(DateField):
+    """A date field whose wrong answer names the field."""
+
+    def __init__(self, label, *, invalid: str, **kwargs):
+        super().__init__(label, **kwargs)
+        self.invalid = invalid
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as err:
+            raise ValueError(self.invalid) from err
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ProjectForm(FlaskForm):
+    title = StringField(
+        "Title",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Enter a title for the project."),
+            Length(max=200, message="The title must be 200 characters or fewer."),
+        ],
+    )
+    summary = TextAreaField(
+        "Summary",
+        filters=[_stripped],
+        description="What the project is for, in a sentence or two.",
+        validators=[Length(max=4000, message="The summary must be 4,000 characters or fewer.")],
+    )
+    target_rung = Choice(
+        "Rung of the ladder you aim for",
+        choices=RUNG_CHOICES,
+        coerce=int,
+        default=4,
+        invalid="Choose the rung of the ladder you aim for, from 0 to 4.",
+    )
+
+
+class StageForm(FlaskForm):
+    stage = Choice("Current stage", choices=STAGE_CHOICES, invalid="Choose the current stage.")
+
+
+class AddStaffForm(FlaskForm):
+    email = EmailField(
+        "Staff member's email address",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Enter the email address of a staff member."),
+            Length(max=254, message="The email address must be 254 characters or fewer."),
+        ],
+    )
+
+
+def easy_read_words(text: str) -> int:
+    """Count the words of an easy-read text."""
+    return len((text or "").split())
+
+
+class StatementForm(FlaskForm):
+    principle = Choice(
+        "Principle",
+        choices=[(p, PRINCIPLE_NAMES[p]) for p in PRINCIPLES],
+        invalid="Choose the principle the statement belongs to.",
+    )
+    text = TextAreaField(
+        "Statement",
+        filters=[_stripped],
+        description="An “I” statement, for example “I felt listened to.”",
+        validators=[
+            DataRequired("Enter the statement."),
+            Length(max=500, message="The statement must be 500 characters or fewer."),
+        ],
+    )
+    easy_read = StringField(
+        "Easy-read version",
+        filters=[_stripped],
+        description=f"Short and simple: {EASY_READ_MAX_WORDS} words or fewer.",
+        validators=[
+            DataRequired("Enter the easy-read version."),
+            Length(max=200, message="The easy-read version must be 200 characters or fewer."),
+        ],
+    )
+    symbol = StringField(
+        "Symbol",
+        filters=[_stripped],
+        description="An emoji or a short icon name shown beside the easy-read text.",
+        validators=[
+            DataRequired("Enter a symbol, such as an emoji."),
+            Length(max=40, message="The symbol must be 40 characters or fewer."),
+        ],
+    )
+    order = WholeNumber(
+        "Position in the list",
+        invalid="Enter the position as a whole number, such as 1.",
+        default=0,
+        validators=[
+            InputRequired("Enter the position as a whole number, such as 1."),
+            NumberRange(
+                min=0, max=100_000, message="The position must be a whole number from 0 to 100000."
+            ),
+        ],
+    )
+
+    def validate_easy_read(self, field):
+        words = easy_read_words(field.data)
+        if words > EASY_READ_MAX_WORDS:
+            raise ValidationError(
+                f"The easy-read version must be {EASY_READ_MAX_WORDS} words or fewer "
+                f"(it has {words})."
+            )
+
+
+class ActionForm(FlaskForm):
+    stage = Choice("Stage", choices=STAGE_CHOICES, invalid="Choose the stage.")
+    heard = TextAreaField(
+        "You said (what we heard)",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Enter what you heard."),
+            Length(max=4000, message="“You said” must be 4,000 characters or fewer."),
+        ],
+    )
+    done = TextAreaField(
+        "We did (what we did or will do)",
+        filters=[_stripped],
+        validators=[Length(max=4000, message="“We did” must be 4,000 characters or fewer.")],
+    )
+    status = Choice("Status", choices=STATUS_CHOICES, default="planned", invalid="Choose a status.")
+    reason = TextAreaField(
+        "Reason (needed when it is not possible)",
+        filters=[_stripped],
+        validators=[Length(max=2000, message="The reason must be 2,000 characters or fewer.")],
+    )
+
+    def validate_reason(self, field):
+        if self.status.data == "not_possible" and not field.data:
+            raise ValidationError("Enter the reason it is not possible.")
+
+
+class StatusForm(FlaskForm):
+    status = Choice("New status", choices=STATUS_CHOICES, invalid="Choose the new status.")
+    note = TextAreaField(
+        "Note for the timeline",
+        filters=[_stripped],
+        validators=[Length(max=2000, message="The note must be 2,000 characters or fewer.")],
+    )
+    reason = TextAreaField(
+        "Reason (needed when it is not possible)",
+        filters=[_stripped],
+        validators=[Length(max=2000, message="The reason must be 2,000 characters or fewer.")],
+    )
+
+    def validate_reason(self, field):
+        if self.status.data == "not_possible" and not field.data:
+            raise ValidationError("Enter the reason it is not possible.")
+
+
+class LinkForm(FlaskForm):
+    action_id = Choice(
+        "Action to link the chosen feedback to",
+        choices=[],
+        invalid="Choose the action to link the feedback to.",
+    )
+
+
+_REVIEW_TEXT = (
+    ("set_out", "What we set out to do"),
+    ("happened", "What happened"),
+    ("together", "How we worked together"),
+    ("worked", "What worked"),
+    ("barriers", "Barriers"),
+    ("learned", "What we learned"),
+    ("next_steps", "Next steps"),
+)
+REVIEW_TEXT_FIELDS = tuple(name for name, _ in _REVIEW_TEXT)
+ROLE_FIELDS = tuple(f"role_{role}" for role in ROLES)
+
+
+class ReviewForm(FlaskForm):
+    stage = Choice("Stage", choices=STAGE_CHOICES, invalid="Choose the stage.")
+    date = Day(
+        "Date of the review",
+        invalid="Enter the date of the review as year-month-day, for example 2026-11-26.",
+        validators=[InputRequired("Enter the date of the review, for example 2026-11-26.")],
+        format="%Y-%m-%d",
+    )
+    set_out = TextAreaField(
+        "What we set out to do",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Enter what you set out to do."),
+            Length(max=8000, message="“What we set out to do” must be 8,000 characters or fewer."),
+        ],
+    )
+
+
+for _name, _label in _REVIEW_TEXT[1:]:
+    setattr(
+        ReviewForm,
+        _name,
+        TextAreaField(
+            _label,
+            filters=[_stripped],
+            validators=[Length(max=8000, message=f"“{_label}” must be 8,000 characters or fewer.")],
+        ),
+    )
+for _role in ROLES:
+    setattr(
+        ReviewForm,
+        f"role_{_role}",
+        WholeNumber(
+            ROLE_NAMES[_role],
+            default=0,
+            invalid=f"{ROLE_NAMES[_role]}: enter a whole number, 0 or more.",
+            validators=[
+                Optional(),
+                NumberRange(
+                    min=0,
+                    max=100_000,
+                    message=f"{ROLE_NAMES[_role]}: enter a whole number, 0 or more.",
+                ),
+            ],
+        ),
+    )

@@ -1,0 +1,142 @@
+"""Projects: the list, creating one, and a project's overview (stage, join code, staff)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from server.auth.models import User
+from server.domain import codes, projects
+from server.domain.models import ProjectStaff
+from server.extensions import db
+from server.staff import bp
+from server.staff.access import (
+    coordinator_required,
+    project_or_404,
+    roles_required,
+    visible_projects,
+)
+from server.staff.forms import AddStaffForm, ProjectForm, StageForm
+
+
+@bp.get("/")
+@roles_required("admin", "coordinator", "worker")
+def index():
+    """List the projects this staff member works on."""
+    return render_template(
+        "staff/index.html",
+        projects=visible_projects(current_user),
+        coordinating=current_user.role in ("admin", "coordinator"),
+    )
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@coordinator_required
+def new_project():
+    """Create a project with the default checklist; its creator joins its staff."""
+    form = ProjectForm()
+    if form.validate_on_submit():
+        project_id = projects.create_project(
+            form.title.data,
+            form.summary.data or "",
+            form.target_rung.data,
+            current_user._get_current_object(),
+        )
+        codes.new_join_code(project_id)
+        db.session.commit()
+        flash(f"Project “{form.title.data}” created with the default checklist.")
+        return redirect(url_for("staff.project", project_id=project_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/project_new.html", form=form), status
+
+
+def _staff_of(project_id: str) -> list[User]:
+    return list(
+        db.session.execute(
+            select(User)
+            .join(ProjectStaff, ProjectStaff.user_id == User.id)
+            .where(ProjectStaff.project_id == project_id)
+            .order_by(User.role, User.name)
+        ).scalars()
+    )
+
+
+def _render_project(project, stage_form=None, staff_form=None, status=200):
+    stage_form = stage_form or StageForm(stage=project.current_stage)
+    return render_template(
+        "staff/project.html",
+        project=project,
+        stage_form=stage_form,
+        staff_form=staff_form or AddStaffForm(),
+        join_code=codes.active_join_code(project.id),
+        staff=_staff_of(project.id),
+    ), status
+
+
+@bp.get("/projects/<project_id>")
+@coordinator_required
+def project(project_id):
+    """Show a project: its stages, join code and staff."""
+    return _render_project(project_or_404(project_id))
+
+
+@bp.post("/projects/<project_id>/stage")
+@coordinator_required
+def set_stage(project_id):
+    """Move the project to another stage."""
+    project = project_or_404(project_id)
+    form = StageForm()
+    if not form.validate_on_submit():
+        return _render_project(project, stage_form=form, status=400)
+    projects.set_stage(project.id, form.stage.data, current_user._get_current_object())
+    db.session.commit()
+    flash(f"The current stage is now {form.stage.data}.")
+    return redirect(url_for("staff.project", project_id=project.id))
+
+
+@bp.post("/projects/<project_id>/join-code")
+@coordinator_required
+def rotate_join_code(project_id):
+    """Replace the join code: the old one stops working at once."""
+    project = project_or_404(project_id)
+    code = codes.new_join_code(project.id)
+    db.session.commit()
+    flash(f"New join code: {code}. The old code no longer works.")
+    return redirect(url_for("staff.project", project_id=project.id))
+
+
+@bp.post("/projects/<project_id>/staff")
+@coordinator_required
+def add_staff(project_id):
+    """Put a staff member (found by email) on the project."""
+    project = project_or_404(project_id)
+    form = AddStaffForm()
+    if form.validate_on_submit():
+        user = db.session.execute(
+            select(User).where(func.lower(User.email) == User.normalise_email(form.email.data))
+        ).scalar_one_or_none()
+        if user is None or not user.active:
+            form.email.errors.append("There is no active staff account with that email address.")
+        else:
+            projects.add_staff(project.id, [user])
+            db.session.commit()
+            flash(f"{user.name} now works on this project.")
+            return redirect(url_for("staff.project", project_id=project.id))
+    return _render_project(project, staff_form=form, status=400)
+
+
+@bp.post("/projects/<project_id>/staff/<int:user_id>/remove")
+@coordinator_required
+def remove_staff(project_id, user_id):
+    """Take a staff member off the project (not yourself, so nobody locks themselves out)."""
+    project = project_or_404(project_id)
+    if user_id == current_user.id:
+        abort(400, "You cannot take yourself off a project.")
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    projects.remove_staff(project.id, user_id)
+    db.session.commit()
+    flash(f"{user.name} no longer works on this project.")
+    return redirect(url_for("staff.project", project_id=project.id))

@@ -1,0 +1,704 @@
+"""The results of one project stage, aggregated in SQL from the projection tables.
+
+Every function takes a SQLAlchemy ``Session`` or ``Connection`` and returns
+plain frozen dataclasses: no Flask, no ORM objects, so the rules can be tested
+against a plain-Python oracle and a snapshot is ``dataclasses.asdict``.
+
+Who counts: every participant whose consent to the project is not withdrawn
+(one whose ``participants`` row has not arrived yet counts, with no role).
+Answers to an earlier version of a statement count for its current active
+version; when a partner answered more than one version, the newest version's
+answer counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, case, distinct, func, literal, or_, select, union, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
+from server.domain.models import (
+    Action,
+    ActionFeedback,
+    ChecklistAnswer,
+    Consent,
+    EqualityAnswer,
+    Feedback,
+    LadderRating,
+    Participant,
+    Statement,
+)
+
+RESIDENT_ROLES = ("child", "young_person", "parent_carer")
+PROFESSIONAL_ROLES = ("professional",)
+ROLES = ("child", "young_person", "parent_carer", "professional", "other")
+ROLE_NAMES = {
+    "child": "Children",
+    "young_person": "Young people",
+    "parent_carer": "Parents and carers",
+    "professional": "Professionals",
+    "other": "Other partners",
+}
+VALUES = ("agree", "not_sure", "disagree")
+EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
+EQUALITY_NAMES = {
+    "gender": "Gender",
+    "ethnicity": "Ethnicity",
+    "disability": "Disability",
+    "first_language": "First language",
+}
+# Counts below this are never shown, so nobody can be picked out of a small group.
+SUPPRESS_BELOW = 5
+FEWER_THAN = f"fewer than {SUPPRESS_BELOW}"
+NO_ANSWER = "(no answer)"  # the key of the cell for people who left a question unanswered
+
+ALL, MAJORITY, NOT_YET = "all", "majority", "not_yet"
+LEVEL_NAMES = {ALL: "All statements", MAJORITY: "Majority", NOT_YET: "Not yet"}
+# Per statement: how far the partners who answered the stage agree with it.
+EVERYONE, MOST, LACKING, NO_ANSWERS = "everyone", "most", "lacking", "no_answers"
+STATEMENT_LEVEL_NAMES = {
+    EVERYONE: "Everyone agrees",
+    MOST: "Most agree",
+    LACKING: "Lacks agreement",
+    NO_ANSWERS: "No answers yet",
+}
+
+
+# ---------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True, slots=True)
+class StatementResult:
+    id: str
+    principle: str
+    order: int
+    text: str
+    easy_read: str
+    symbol: str
+    agree: int
+    not_sure: int
+    disagree: int
+    unanswered: int  # partners who answered the stage but not this statement
+    level: str
+
+    @property
+    def level_name(self) -> str:
+        return STATEMENT_LEVEL_NAMES[self.level]
+
+    @property
+    def lacks_agreement(self) -> bool:
+        return self.level == LACKING
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipleResult:
+    principle: str
+    name: str
+    statements: list[StatementResult]
+
+    @property
+    def lacking(self) -> list[StatementResult]:
+        return [s for s in self.statements if s.lacks_agreement]
+
+    @property
+    def disagreements(self) -> int:
+        return sum(s.disagree for s in self.statements)
+
+
+@dataclass(frozen=True, slots=True)
+class Achievement:
+    level: str
+    active_statements: int
+    partners: int  # participants who answered at least one statement this stage
+    residents: int
+    professionals: int
+    others: int
+    partners_majority: int  # agree with more than half of the active statements
+    partners_all: int  # agree with every active statement
+    reasons: list[str]
+
+    @property
+    def name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+    @property
+    def achieved(self) -> bool:
+        return self.level != NOT_YET
+
+
+@dataclass(frozen=True, slots=True)
+class LadderGroup:
+    key: str  # residents | professionals | other
+    name: str
+    counts: list[int]  # index = rung 0..4
+    total: int
+    median: float | None
+    gap_to_target: float | None  # median minus target rung
+
+
+@dataclass(frozen=True, slots=True)
+class LadderResult:
+    target_rung: int
+    target_name: str
+    groups: list[LadderGroup]
+    # Residents' median minus professionals' median: a finding when not 0.
+    residents_vs_professionals: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One aggregate count; ``count`` is None when it is too small to show."""
+
+    key: str
+    label: str
+    count: int | None
+
+    @property
+    def shown(self) -> str:
+        return FEWER_THAN if self.count is None else str(self.count)
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    took_part: int | None  # None when fewer than SUPPRESS_BELOW took part
+    by_role: list[Cell]
+    equality: dict[str, list[Cell]]
+    gave_none: int | None  # None when it is too small to show
+    gave_none_share: float | None  # 0..1; None when the count is suppressed or nobody took part
+
+    @property
+    def took_part_shown(self) -> str:
+        return FEWER_THAN if self.took_part is None else str(self.took_part)
+
+    @property
+    def gave_none_shown(self) -> str:
+        return FEWER_THAN if self.gave_none is None else str(self.gave_none)
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    feedback: int
+    linked: int
+    linked_share: float | None  # 0..1, None without feedback
+    actions: int  # distinct actions that answer this stage's feedback
+    actions_done: int
+    done_share: float | None
+    median_seconds: float | None  # feedback received -> first linked to an action
+
+
+@dataclass(frozen=True, slots=True)
+class StageResults:
+    project_id: str
+    stage: str
+    computed_at: str
+    achievement: Achievement
+    principles: list[PrincipleResult]
+    ladder: LadderResult
+    reach: Reach
+    loop: Loop
+
+    def snapshot(self) -> dict:
+        """Return the results as plain JSON-ready data, for the learning log."""
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _dialect(db) -> str:
+    bind = db.get_bind() if hasattr(db, "get_bind") else db
+    return bind.dialect.name
+
+
+def consent_not_withdrawn(project_id: str, participant_id: ColumnElement) -> ColumnElement[bool]:
+    """The participant has not withdrawn their consent to this project.
+
+    NOT IN over a small subquery, which both backends evaluate once, not once
+    per answer row. (The hooks accept a participant's records only for the
+    project they joined, so no membership test is needed here.)
+    """
+    withdrawn = select(Consent.participant_id).where(
+        Consent.project_id == project_id, Consent.withdrawn_at.is_not(None)
+    )
+    return participant_id.not_in(withdrawn)
+
+
+def _role_class(role: str | None) -> str:
+    if role in RESIDENT_ROLES:
+        return "residents"
+    if role in PROFESSIONAL_ROLES:
+        return "professionals"
+    return "other"
+
+
+@dataclass(slots=True)
+class _StatementMap:
+    active: list  # active Statement rows in display order
+    canonical: dict[str, str] = field(default_factory=dict)  # any version id -> active id
+    rank: dict[str, int] = field(default_factory=dict)  # newer versions rank higher
+
+    @property
+    def identity(self) -> bool:
+        return all(k == v for k, v in self.canonical.items())
+
+
+def statement_map(db, project_id: str) -> _StatementMap:
+    """Map every version of each active statement to the active one."""
+    # Plain columns, not ORM objects, so a Session and a Connection both work.
+    rows = db.execute(
+        select(*Statement.__table__.c).where(Statement.project_id == project_id)
+    ).all()
+    by_id = {s.id: s for s in rows}
+    active = sorted(
+        (s for s in rows if s.active),
+        key=lambda s: (
+            PRINCIPLES.index(s.principle) if s.principle in PRINCIPLES else 99,
+            s.order,
+            s.id,
+        ),
+    )
+    result = _StatementMap(active)
+    for s in active:
+        chain, current, seen = [], s, set()
+        while current is not None and current.id not in seen:
+            seen.add(current.id)
+            chain.append(current.id)
+            current = by_id.get(current.replaces) if current.replaces else None
+        for depth, sid in enumerate(chain):
+            # An old version claimed by two active statements goes to the first seen.
+            result.canonical.setdefault(sid, s.id)
+            result.rank.setdefault(sid, len(chain) - depth)
+    return result
+
+
+def _answers(db, project_id: str, stage: str, smap: _StatementMap):
+    """CTE of counted answers: participant_id, statement_id, value.
+
+    With earlier versions about, statement_id is the active version's id (NULL for
+    a statement no longer asked) and each partner keeps one answer per statement.
+    """
+    a = ChecklistAnswer
+    base_where = (
+        a.project_id == project_id,
+        a.stage == stage,
+        consent_not_withdrawn(project_id, a.participant_id),
+    )
+    if smap.identity:
+        # No earlier versions: answers keep their statement ids (an inactive one is
+        # ignored by the callers), so grouping can follow an index on statement_id.
+        return (
+            select(
+                a.participant_id.label("participant_id"),
+                a.statement_id.label("statement_id"),
+                a.value.label("value"),
+            )
+            .where(*base_where)
+            .cte("answers")
+        )
+    canon = case(smap.canonical, value=a.statement_id, else_=None)
+    rank = case(smap.rank, value=a.statement_id, else_=0)
+    ranked = (
+        select(
+            a.participant_id.label("participant_id"),
+            canon.label("statement_id"),
+            a.value.label("value"),
+            func.row_number()
+            .over(partition_by=(a.participant_id, canon), order_by=rank.desc())
+            .label("rn"),
+        )
+        .where(*base_where)
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.participant_id, ranked.c.statement_id, ranked.c.value)
+        .where(ranked.c.rn == 1)
+        .cte("answers")
+    )
+
+
+# ---------------------------------------------------------------- the checklist
+
+
+def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[PrincipleResult]]:
+    """Apply the achieved rule and count agree / not sure / disagree per statement."""
+    smap = statement_map(db, project_id)
+    n_active = len(smap.active)
+    answers = _answers(db, project_id, stage, smap)
+
+    agreed = func.sum(
+        case(
+            (
+                and_(
+                    answers.c.value == "agree",
+                    answers.c.statement_id.in_([st.id for st in smap.active] or [""]),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+    )
+    # Aggregate per partner first, then join the few thousand partners for their role.
+    per_partner = (
+        select(answers.c.participant_id, agreed.label("agreed"))
+        .group_by(answers.c.participant_id)
+        .subquery("per_partner")
+    )
+    role_rows = db.execute(
+        select(
+            Participant.role,
+            func.count(),
+            func.sum(case((per_partner.c.agreed * 2 > n_active, 1), else_=0)),
+            func.sum(case((per_partner.c.agreed >= n_active, 1), else_=0)),
+        )
+        # An outer join: a partner whose participant record has not arrived yet
+        # still counts, with no role.
+        .select_from(per_partner)
+        .outerjoin(Participant, Participant.id == per_partner.c.participant_id)
+        .group_by(Participant.role)
+    ).all()
+    partners = residents = professionals = others = majority = everything = 0
+    for role, count, n_majority, n_all in role_rows:
+        partners += count
+        majority += n_majority or 0
+        everything += n_all or 0
+        kind = _role_class(role)
+        if kind == "residents":
+            residents += count
+        elif kind == "professionals":
+            professionals += count
+        else:
+            others += count
+
+    reasons = []
+    if n_active == 0:
+        reasons.append("The project has no active statements.")
+    if residents == 0:
+        reasons.append("No resident (child, young person, parent or carer) has answered yet.")
+    if professionals == 0:
+        reasons.append("No professional has answered yet.")
+    if partners and majority < partners:
+        reasons.append(
+            f"{partners - majority} of {partners} partners agree with half of the "
+            "statements or fewer."
+        )
+    if reasons:
+        level = NOT_YET
+    elif everything == partners:
+        level = ALL
+    else:
+        level = MAJORITY
+    achievement = Achievement(
+        level, n_active, partners, residents, professionals, others, majority, everything, reasons
+    )
+
+    counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
+    for statement_id, value, count in db.execute(
+        select(answers.c.statement_id, answers.c.value, func.count()).group_by(
+            answers.c.statement_id, answers.c.value
+        )
+    ):
+        if statement_id in counts and value in VALUES:
+            counts[statement_id][value] = count
+
+    by_principle: dict[str, list[StatementResult]] = {}
+    for s in smap.active:
+        c = counts[s.id]
+        answered = sum(c.values())
+        if partners == 0:
+            level_s = NO_ANSWERS
+        elif c["agree"] == partners:
+            level_s = EVERYONE
+        elif c["agree"] * 2 > partners:
+            level_s = MOST
+        else:
+            level_s = LACKING
+        by_principle.setdefault(s.principle, []).append(
+            StatementResult(
+                s.id,
+                s.principle,
+                s.order,
+                s.text,
+                s.easy_read or "",
+                s.symbol or "",
+                c["agree"],
+                c["not_sure"],
+                c["disagree"],
+                partners - answered,
+                level_s,
+            )
+        )
+    principles = [
+        PrincipleResult(p, PRINCIPLE_NAMES.get(p, p.title()), by_principle[p])
+        for p in (*PRINCIPLES, *sorted(set(by_principle) - set(PRINCIPLES)))
+        if p in by_principle
+    ]
+    return achievement, principles
+
+
+# ---------------------------------------------------------------- the ladder
+
+
+def _median(counts: list[int]) -> float | None:
+    total = sum(counts)
+    if total == 0:
+        return None
+    values = []
+    for target in ((total - 1) // 2, total // 2):
+        seen = 0
+        for rung, n in enumerate(counts):
+            seen += n
+            if target < seen:
+                values.append(rung)
+                break
+    return (values[0] + values[1]) / 2
+
+
+def ladder(db, project_id: str, stage: str, target_rung: int) -> LadderResult:
+    """Count the rungs partners experienced, by residents and professionals, against the target."""
+    r = LadderRating
+    rows = db.execute(
+        select(Participant.role, r.rung, func.count())
+        .select_from(r)
+        .outerjoin(Participant, Participant.id == r.participant_id)
+        .where(
+            r.project_id == project_id,
+            r.stage == stage,
+            consent_not_withdrawn(project_id, r.participant_id),
+        )
+        .group_by(Participant.role, r.rung)
+    ).all()
+    counts = {key: [0] * len(LADDER) for key in ("residents", "professionals", "other")}
+    for role, rung, count in rows:
+        if rung is not None and 0 <= rung < len(LADDER):
+            counts[_role_class(role)][rung] += count
+    names = {"residents": "Residents", "professionals": "Professionals", "other": "Other partners"}
+    groups = []
+    for key in ("residents", "professionals", "other"):
+        if key == "other" and not sum(counts[key]):
+            continue
+        median = _median(counts[key])
+        groups.append(
+            LadderGroup(
+                key,
+                names[key],
+                counts[key],
+                sum(counts[key]),
+                median,
+                None if median is None else median - target_rung,
+            )
+        )
+    medians = {g.key: g.median for g in groups}
+    gap = None
+    if medians.get("residents") is not None and medians.get("professionals") is not None:
+        gap = medians["residents"] - medians["professionals"]
+    target_name = LADDER[target_rung][1] if 0 <= target_rung < len(LADDER) else str(target_rung)
+    return LadderResult(target_rung, target_name, groups, gap)
+
+
+# ---------------------------------------------------------------- reach
+
+
+def suppress(items: Iterable[tuple[str, str, int]]) -> list[Cell]:
+    """Hide counts from 1 to SUPPRESS_BELOW - 1; when only one is hidden, hide the next smallest.
+
+    The second hiding stops a hidden count being worked out from the total.
+    A zero stays visible: it picks nobody out.
+    """
+    items = list(items)
+    hidden = {k for k, _, n in items if 0 < n < SUPPRESS_BELOW}
+    if len(hidden) == 1:
+        shown = sorted((n, k) for k, _, n in items if k not in hidden and n > 0)
+        if shown:
+            hidden.add(shown[0][1])
+    return [Cell(k, label, None if k in hidden else n) for k, label, n in items]
+
+
+def _small(n: int) -> int | None:
+    return n if n == 0 or n >= SUPPRESS_BELOW else None
+
+
+def reach(db, project_id: str, stage: str) -> Reach:
+    """Count who took part by role and their equality answers, only in safe aggregates."""
+    # Each arm is made distinct first: a few thousand people, not every answer, reach the union.
+    sources = union(
+        select(ChecklistAnswer.participant_id.label("pid"))
+        .where(ChecklistAnswer.project_id == project_id, ChecklistAnswer.stage == stage)
+        .distinct(),
+        select(LadderRating.participant_id)
+        .where(LadderRating.project_id == project_id, LadderRating.stage == stage)
+        .distinct(),
+        select(Feedback.participant_id)
+        .where(Feedback.project_id == project_id, Feedback.stage == stage)
+        .distinct(),
+    ).subquery("sources")
+    people = (
+        select(sources.c.pid.label("id"), Participant.role.label("role"))
+        .select_from(sources)
+        .outerjoin(Participant, Participant.id == sources.c.pid)
+        .where(consent_not_withdrawn(project_id, sources.c.pid))
+        .cte("people")
+    )
+    e = EqualityAnswer
+    eq = (
+        select(e.participant_id, e.gender, e.ethnicity, e.disability, e.first_language)
+        .join(people, people.c.id == e.participant_id)
+        .where(e.project_id == project_id)
+        .cte("eq")
+    )
+    # One round trip: every count is an arm of one UNION ALL over the two CTEs.
+    arms = [
+        select(
+            literal("role").label("q"), people.c.role.label("v"), func.count().label("n")
+        ).group_by(people.c.role)
+    ]
+    for question in EQUALITY_QUESTIONS:
+        column = eq.c[question]
+        arms.append(
+            select(literal(question), column, func.count())
+            .where(column.is_not(None), column != "")
+            .group_by(column)
+        )
+    arms.append(
+        select(literal("gave_some"), literal(""), func.count(distinct(eq.c.participant_id))).where(
+            or_nonempty(eq.c[q] for q in EQUALITY_QUESTIONS)
+        )
+    )
+    role_counts: dict[str, int] = {}
+    answers: dict[str, list[tuple[str, int]]] = {q: [] for q in EQUALITY_QUESTIONS}
+    gave_some = 0
+    for question, value, count in db.execute(union_all(*arms)):
+        if question == "role":
+            key = value if value in ROLES else "unknown"
+            role_counts[key] = role_counts.get(key, 0) + count
+        elif question == "gave_some":
+            gave_some = count
+        else:
+            answers[question].append((value, count))
+    total = sum(role_counts.values())
+    by_role = suppress(
+        (key, ROLE_NAMES.get(key, "Role not given"), role_counts.get(key, 0))
+        for key in (*ROLES, "unknown")
+        if key != "unknown" or role_counts.get(key)
+    )
+    equality: dict[str, list[Cell]] = {}
+    for question, rows in answers.items():
+        rows.sort(key=lambda item: (-item[1], str(item[0])))
+        # Each table covers everyone who took part, so hiding works on the whole table.
+        unanswered = total - sum(count for _, count in rows)
+        equality[question] = suppress(
+            [(str(value), _equality_label(str(value)), count) for value, count in rows]
+            + ([(NO_ANSWER, "No answer", unanswered)] if unanswered else [])
+        )
+    gave_none = total - gave_some
+    gave_none_shown = _small(gave_none)
+    share = None
+    if total and gave_none_shown is not None and _small(total) is not None:
+        share = gave_none / total
+    return Reach(_small(total), by_role, equality, gave_none_shown, share)
+
+
+def or_nonempty(columns: Iterable[ColumnElement]) -> ColumnElement[bool]:
+    """True where any of the columns holds an answer."""
+    return or_(*[and_(c.is_not(None), c != "") for c in columns])
+
+
+def _equality_label(value: str) -> str:
+    if value == "prefer_not_to_say":
+        return "Prefer not to say"
+    return value.replace("_", " ").capitalize() if value.islower() else value
+
+
+# ---------------------------------------------------------------- closing the loop
+
+
+def _seconds_between(dialect: str, start: ColumnElement, end: ColumnElement) -> ColumnElement:
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * literal(86400.0)
+
+
+def closing_the_loop(db, project_id: str, stage: str) -> Loop:
+    """Share of feedback linked to an action, share of those actions done, median time to link."""
+    f = Feedback
+    af = ActionFeedback
+    fb = (
+        select(f.id.label("id"), f.received_at.label("received_at"))
+        .where(
+            f.project_id == project_id,
+            f.stage == stage,
+            consent_not_withdrawn(project_id, f.participant_id),
+        )
+        .cte("fb")
+    )
+    links = (
+        select(
+            af.feedback_id.label("feedback_id"),
+            af.action_id.label("action_id"),
+            af.linked_at.label("linked_at"),
+            Action.status.label("status"),
+        )
+        .join(fb, fb.c.id == af.feedback_id)
+        .join(Action, Action.id == af.action_id)
+        .cte("links")
+    )
+    first_link = (
+        select(links.c.feedback_id, func.min(links.c.linked_at).label("first_at"))
+        .group_by(links.c.feedback_id)
+        .cte("first_link")
+    )
+    seconds = _seconds_between(_dialect(db), fb.c.received_at, first_link.c.first_at)
+    durations = (
+        select(
+            seconds.label("s"),
+            func.row_number().over(order_by=seconds).label("rn"),
+            func.count().over().label("n"),
+        )
+        .select_from(fb.join(first_link, first_link.c.feedback_id == fb.c.id))
+        .subquery("durations")
+    )
+    n = durations.c.n
+    median = select(func.avg(durations.c.s)).where(durations.c.rn.in_([(n + 1) // 2, (n + 2) // 2]))
+    done_id = case((links.c.status == "done", links.c.action_id), else_=None)
+    # One round trip; each CTE is computed once.
+    total, linked, actions, done, median_seconds = db.execute(
+        select(
+            select(func.count()).select_from(fb).scalar_subquery(),
+            select(func.count()).select_from(first_link).scalar_subquery(),
+            select(func.count(distinct(links.c.action_id))).scalar_subquery(),
+            select(func.count(distinct(done_id))).scalar_subquery(),
+            median.scalar_subquery(),
+        )
+    ).one()
+    total, linked, actions, done = total or 0, linked or 0, actions or 0, done or 0
+    median = None if median_seconds is None else max(0.0, float(median_seconds))
+    return Loop(
+        total,
+        linked,
+        linked / total if total else None,
+        actions,
+        done,
+        done / actions if actions else None,
+        median,
+    )
+
+
+# ---------------------------------------------------------------- everything
+
+
+def stage_results(db, project_id: str, stage: str, target_rung: int) -> StageResults:
+    """Compute every result of one project stage."""
+    achievement, principles = checklist(db, project_id, stage)
+    return StageResults(
+        project_id,
+        stage,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        achievement,
+        principles,
+        ladder(db, project_id, stage, target_rung),
+        reach(db, project_id, stage),
+        closing_the_loop(db, project_id, stage),
+    )

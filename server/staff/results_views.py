@@ -1,0 +1,145 @@
+"""The results of a stage, on screen and as a printable report."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import redirect, render_template, url_for
+from sqlalchemy import select
+
+from server.domain.models import ChecklistAnswer, LadderRating, Participant, Statement
+from server.extensions import db
+from server.staff import bp
+from server.staff.access import coordinator_required, project_or_404, stage_or_404
+from server.staff.models import audit
+from server.staff.results import StageResults, consent_not_withdrawn, stage_results
+from sync.store import head
+
+_CACHE_SIZE = 64
+COMMENTS_LIMIT = 1000
+_cache: OrderedDict[tuple, StageResults] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@contextmanager
+def read_snapshot() -> Iterator:
+    """A read-only connection that sees one consistent state of the database.
+
+    On SQLite a deferred transaction (the server otherwise begins IMMEDIATE,
+    which would hold the write lock and stall device pushes while results are
+    worked out); on PostgreSQL REPEATABLE READ, so every query sees one snapshot.
+    """
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        options = {"sqlite_begin": "DEFERRED"}
+    else:
+        options = {"isolation_level": "REPEATABLE READ"}
+    with engine.connect() as conn:
+        conn = conn.execution_options(**options)
+        with conn.begin():
+            yield conn
+
+
+def cached_stage_results(project, stage: str) -> StageResults:
+    """Return the stage's results, reusing them while no sync record has changed.
+
+    Every projection the results read changes only through a merge, and every
+    merge moves the change feed's head, so (database, project, stage, target,
+    head) names one exact state. Each process keeps its own small cache.
+    """
+    with read_snapshot() as conn:
+        key = (str(db.engine.url), project.id, stage, project.target_rung, head(conn))
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+                return hit
+        results = stage_results(conn, project.id, stage, project.target_rung)
+    with _cache_lock:
+        _cache[key] = results
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return results
+
+
+def clear_cache() -> None:
+    """Forget every cached result (the benchmark times cold pages)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+@bp.get("/projects/<project_id>/results")
+@coordinator_required
+def results_current(project_id):
+    """Go to the results of the project's current stage."""
+    project = project_or_404(project_id)
+    return redirect(url_for("staff.results", project_id=project.id, stage=project.current_stage))
+
+
+@bp.get("/projects/<project_id>/stages/<stage>/results")
+@coordinator_required
+def results(project_id, stage):
+    """Show whether co-production was achieved in a stage, and why."""
+    project = project_or_404(project_id)
+    stage = stage_or_404(stage)
+    data = cached_stage_results(project, stage)
+    return render_template("staff/results.html", project=project, stage=stage, r=data)
+
+
+@bp.get("/projects/<project_id>/stages/<stage>/report")
+@coordinator_required
+def report(project_id, stage):
+    """Show the stage's results as a page to print or save as PDF."""
+    project = project_or_404(project_id)
+    stage = stage_or_404(stage)
+    data = cached_stage_results(project, stage)
+    return render_template("staff/report.html", project=project, stage=stage, r=data)
+
+
+@bp.get("/projects/<project_id>/stages/<stage>/comments")
+@coordinator_required
+def comments(project_id, stage):
+    """List the comments partners left with their checklist answers and ladder ratings."""
+    project = project_or_404(project_id)
+    stage = stage_or_404(stage)
+    not_withdrawn = consent_not_withdrawn(project.id, ChecklistAnswer.participant_id)
+    answers = db.session.execute(
+        select(ChecklistAnswer, Statement.text, Statement.principle, Participant.role)
+        .outerjoin(Statement, Statement.id == ChecklistAnswer.statement_id)
+        .outerjoin(Participant, Participant.id == ChecklistAnswer.participant_id)
+        .where(
+            ChecklistAnswer.project_id == project.id,
+            ChecklistAnswer.stage == stage,
+            ChecklistAnswer.comment.is_not(None),
+            ChecklistAnswer.comment != "",
+            not_withdrawn,
+        )
+        .order_by(Statement.principle, Statement.order, ChecklistAnswer.value, ChecklistAnswer.id)
+        .limit(COMMENTS_LIMIT)
+    ).all()
+    ratings = db.session.execute(
+        select(LadderRating, Participant.role)
+        .outerjoin(Participant, Participant.id == LadderRating.participant_id)
+        .where(
+            LadderRating.project_id == project.id,
+            LadderRating.stage == stage,
+            LadderRating.comment.is_not(None),
+            LadderRating.comment != "",
+            consent_not_withdrawn(project.id, LadderRating.participant_id),
+        )
+        .order_by(LadderRating.rung, LadderRating.id)
+        .limit(COMMENTS_LIMIT)
+    ).all()
+    audit("view", "answers", project.id, stage=stage, rows=len(answers) + len(ratings))
+    db.session.commit()
+    return render_template(
+        "staff/comments.html",
+        project=project,
+        stage=stage,
+        answers=answers,
+        ratings=ratings,
+        limit=COMMENTS_LIMIT,
+    )

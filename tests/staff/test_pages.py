@@ -1,0 +1,470 @@
+"""What the coordinator pages do: projects, checklist, actions and notifications, log, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from tests.staff.conftest import add_answer, add_feedback, add_participant, subscribe
+
+
+def _count(model, *where):
+    from server.extensions import db
+
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar()
+
+
+def _audits(action=None):
+    from server.extensions import db
+    from server.staff.models import AuditLog
+
+    query = select(AuditLog).order_by(AuditLog.id)
+    if action:
+        query = query.where(AuditLog.action == action)
+    return db.session.execute(query).scalars().all()
+
+
+# ---------------------------------------------------------------- projects and checklist
+
+
+def test_create_project_with_default_checklist_and_join_code(web, world):
+    from server.domain.models import JoinCode, Project, ProjectStaff, Statement
+
+    coordinator = world["coordinator"]
+    response = web.post(
+        "/staff/projects/new",
+        coordinator,
+        data={"title": "Play schemes", "summary": "Holiday play.", "target_rung": "3"},
+    )
+    assert response.status_code == 302
+    project_id = response.headers["Location"].rsplit("/", 1)[1]
+    from server.extensions import db
+
+    project = db.session.get(Project, project_id)
+    assert (project.title, project.target_rung, project.current_stage) == (
+        "Play schemes",
+        3,
+        "design",
+    )
+    assert _count(Statement, Statement.project_id == project_id) == 12
+    assert (
+        _count(
+            ProjectStaff,
+            ProjectStaff.project_id == project_id,
+            ProjectStaff.user_id == coordinator.id,
+        )
+        == 1
+    )
+    code = db.session.execute(
+        select(JoinCode.code).where(JoinCode.project_id == project_id)
+    ).scalar()
+    page = web.get(f"/staff/projects/{project_id}", coordinator).get_data(as_text=True)
+    assert code in page and "Design (current stage)" in page
+
+
+def test_stage_switch_and_join_code_rotation(web, world):
+    from server.domain.codes import active_join_code, new_join_code
+    from server.domain.models import Project
+    from server.extensions import db
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    old = new_join_code(pid)
+    db.session.commit()
+    assert (
+        web.post(f"/staff/projects/{pid}/stage", coordinator, data={"stage": "review"}).status_code
+        == 302
+    )
+    db.session.expire_all()
+    assert db.session.get(Project, pid).current_stage == "review"
+    assert web.post(f"/staff/projects/{pid}/join-code", coordinator).status_code == 302
+    db.session.expire_all()
+    new = active_join_code(pid).code
+    assert new != old
+    assert new in web.get(f"/staff/projects/{pid}", coordinator).get_data(as_text=True)
+
+
+def test_editing_a_statement_makes_a_new_version_and_keeps_answers(web, world):
+    from server.domain.models import Statement
+    from server.extensions import db
+    from server.staff.results import checklist
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    old = (
+        db.session.execute(
+            select(Statement).where(Statement.project_id == pid).order_by(Statement.order)
+        )
+        .scalars()
+        .first()
+    )
+    child = add_participant(pid, "child")
+    add_answer(pid, child, old.id, "agree")
+    db.session.commit()
+    response = web.post(
+        f"/staff/projects/{pid}/statements/{old.id}/edit",
+        coordinator,
+        data={
+            "principle": old.principle,
+            "text": old.text,
+            "easy_read": "I felt welcome.",
+            "symbol": old.symbol,
+            "order": str(old.order),
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    new = db.session.execute(select(Statement).where(Statement.replaces == old.id)).scalar_one()
+    assert (new.version, new.active, new.easy_read) == (2, True, "I felt welcome.")
+    assert db.session.get(Statement, old.id).active is False
+    # The answer given to version 1 still counts for the statement.
+    _, principles = checklist(db.session, pid, "design")
+    counted = {s.id: s.agree for p in principles for s in p.statements}
+    assert counted[new.id] == 1 and old.id not in counted
+    # Stop asking it: it leaves the checklist.
+    response = web.post(f"/staff/projects/{pid}/statements/{new.id}/deactivate", coordinator)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Statement, new.id).active is False
+
+
+# ---------------------------------------------------------------- You said, we did
+
+
+def _new_action(web, world, **data):
+    values = {
+        "stage": "design",
+        "heard": "More Saturday sessions",
+        "done": "",
+        "status": "planned",
+        "reason": "",
+        **data,
+    }
+    response = web.post(
+        f"/staff/projects/{world['project_id']}/actions/new", world["coordinator"], data=values
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_linking_feedback_queues_notifications_in_the_same_transaction(web, world):
+    from server.domain.models import ActionFeedback
+    from server.extensions import db
+    from server.push.models import Notification
+    from server.staff.writes import link_feedback
+    from sync.schema import records
+
+    pid = world["project_id"]
+    child, parent = add_participant(pid, "child"), add_participant(pid, "parent_carer")
+    subscribe(child, pid)
+    subscribe(parent, pid)
+    f1 = add_feedback(pid, child, "Saturday clubs please")
+    f2 = add_feedback(pid, parent, "Saturdays work for us")
+    db.session.commit()
+    action_id = _new_action(web, world)
+
+    # Rolled back: neither the link nor a notification is left behind.
+    with web.app.test_request_context():
+        from flask_login import login_user
+
+        login_user(world["coordinator"])
+        link_feedback(pid, action_id, [f1])
+        assert _count(Notification, Notification.action_id == action_id) == 1
+        db.session.rollback()
+    assert _count(ActionFeedback, ActionFeedback.action_id == action_id) == 0
+    assert _count(Notification) == 0
+
+    response = web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        world["coordinator"],
+        data={"action_id": action_id, "feedback_ids": [f1, f2]},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert _count(ActionFeedback, ActionFeedback.action_id == action_id) == 2
+    rows = (
+        db.session.execute(select(Notification).order_by(Notification.participant_id))
+        .scalars()
+        .all()
+    )
+    assert {(n.participant_id, n.event, n.contribution_id, n.status_value) for n in rows} == {
+        (child, "linked", f1, "planned"),
+        (parent, "linked", f2, "planned"),
+    }
+    # The action is a sync record that devices pull, with the links in it.
+    fields = json.loads(
+        db.session.execute(select(records.c.fields).where(records.c.id == action_id)).scalar()
+    )
+    assert sorted(fields["feedback_ids"]["v"]) == sorted([f1, f2])
+
+    # Linking again adds nothing and notifies nobody twice.
+    web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        world["coordinator"],
+        data={"action_id": action_id, "feedback_ids": [f1]},
+    )
+    assert _count(Notification) == 2
+
+
+def test_status_changes_build_a_dated_timeline_and_notify(web, world):
+    from server.domain.models import Action
+    from server.extensions import db
+    from server.push.models import Notification
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    child = add_participant(pid, "child")
+    subscribe(child, pid)
+    fid = add_feedback(pid, child, "A quiet room")
+    db.session.commit()
+    action_id = _new_action(web, world, heard="A quiet room")
+    web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        coordinator,
+        data={"action_id": action_id, "feedback_ids": [fid]},
+    )
+    assert (
+        web.post(
+            f"/staff/projects/{pid}/actions/{action_id}/status",
+            coordinator,
+            data={"status": "in_progress", "note": "Booked the room"},
+        ).status_code
+        == 302
+    )
+    assert (
+        web.post(
+            f"/staff/projects/{pid}/actions/{action_id}/status",
+            coordinator,
+            data={"status": "not_possible", "reason": "The building is closed"},
+        ).status_code
+        == 302
+    )
+    db.session.expire_all()
+    action = db.session.get(Action, action_id)
+    timeline = json.loads(action.timeline)
+    assert [e["status"] for e in timeline] == ["planned", "in_progress", "not_possible"]
+    assert all(e["at"] for e in timeline) and timeline[1]["note"] == "Booked the room"
+    assert (action.status, action.reason) == ("not_possible", "The building is closed")
+    events = db.session.execute(
+        select(Notification.event, Notification.status_value).order_by(Notification.id)
+    ).all()
+    assert [tuple(e) for e in events] == [
+        ("linked", "planned"),
+        ("status", "in_progress"),
+        ("status", "not_possible"),
+    ]
+    page = web.get(f"/staff/projects/{pid}/actions/{action_id}", coordinator).get_data(as_text=True)
+    assert "The building is closed" in page and "Booked the room" in page and "A quiet room" in page
+
+
+def test_results_show_the_loop_closing(web, world):
+    from server.extensions import db
+    from server.staff.results import closing_the_loop
+
+    pid = world["project_id"]
+    child = add_participant(pid, "child")
+    f1, _ = add_feedback(pid, child, "One"), add_feedback(pid, child, "Two")
+    db.session.commit()
+    action_id = _new_action(web, world)
+    web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        world["coordinator"],
+        data={"action_id": action_id, "feedback_ids": [f1]},
+    )
+    web.post(
+        f"/staff/projects/{pid}/actions/{action_id}/status",
+        world["coordinator"],
+        data={"status": "done"},
+    )
+    loop = closing_the_loop(db.session, pid, "design")
+    assert (loop.feedback, loop.linked, loop.actions, loop.actions_done) == (2, 1, 1, 1)
+    assert loop.linked_share == 0.5 and loop.done_share == 1.0 and loop.median_seconds >= 0
+
+
+# ---------------------------------------------------------------- privacy: audit and exports
+
+
+def test_viewing_feedback_is_audited(web, world):
+    pid, coordinator = world["project_id"], world["coordinator"]
+    add_feedback(pid, add_participant(pid, "child"), "Secret worries")
+    from server.extensions import db
+
+    db.session.commit()
+    page = web.get(f"/staff/projects/{pid}/stages/design/feedback", coordinator).get_data(
+        as_text=True
+    )
+    assert "Secret worries" in page
+    assert "Sam Example" not in page  # display names stay out of staff lists
+    entry = _audits("view")[-1]
+    assert (entry.user_id, entry.subject_type, entry.subject_id) == (
+        coordinator.id,
+        "feedback",
+        pid,
+    )
+    assert "Secret worries" not in entry.detail
+    # Aggregated results are not personal data: no audit entry.
+    before = len(_audits())
+    web.get(f"/staff/projects/{pid}/stages/design/results", coordinator)
+    assert len(_audits()) == before
+
+
+def test_exports_are_pseudonymous_and_audited(web, world):
+    from server.domain.models import Statement
+    from server.extensions import db
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    child = add_participant(pid, "child")
+    statement_id = (
+        db.session.execute(select(Statement.id).where(Statement.project_id == pid))
+        .scalars()
+        .first()
+    )
+    add_answer(pid, child, statement_id, "disagree")
+    add_feedback(pid, child, '=HYPERLINK("http://evil")')
+    db.session.commit()
+
+    response = web.get(f"/staff/projects/{pid}/export/answers.csv", coordinator)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["answer_id", "participant", "role"]
+    assert rows[1][1:3] == [child, "child"] and rows[1][8] == "disagree"
+    feedback = web.get(f"/staff/projects/{pid}/export/feedback.csv", coordinator).get_data(
+        as_text=True
+    )
+    assert "Sam Example" not in feedback
+    assert "'=HYPERLINK" in feedback  # a formula is defused
+
+    response = web.get(f"/staff/projects/{pid}/export/project.xlsx", coordinator)
+    book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    assert book.sheetnames == ["answers", "feedback", "actions"]
+    assert [c.value for c in next(book["answers"].iter_rows(max_row=1))][:2] == [
+        "answer_id",
+        "participant",
+    ]
+    book.close()
+
+    exports = [(a.subject_type, json.loads(a.detail)["format"]) for a in _audits("export")]
+    assert exports == [("answers", "csv"), ("feedback", "csv"), ("project", "xlsx")]
+
+
+def test_withdrawn_consent_leaves_results_and_exports(web, world):
+    from server.domain import projects
+    from server.domain.models import Statement
+    from server.domain.types import consent_id
+    from server.extensions import db
+    from server.staff.results import checklist
+
+    pid = world["project_id"]
+    child = add_participant(pid, "child")
+    statement_id = (
+        db.session.execute(select(Statement.id).where(Statement.project_id == pid))
+        .scalars()
+        .first()
+    )
+    add_answer(pid, child, statement_id, "agree")
+    projects.write_record(
+        "consent", consent_id(child, pid), {"withdrawn_at": "2026-11-20T10:00:00+00:00"}
+    )
+    db.session.commit()
+    assert checklist(db.session, pid, "design")[0].partners == 0
+    exported = web.get(f"/staff/projects/{pid}/export/answers.csv", world["coordinator"]).get_data(
+        as_text=True
+    )
+    assert child not in exported
+
+
+# ---------------------------------------------------------------- learning log
+
+
+def test_reviews_carry_a_snapshot_and_list_newest_first(web, world):
+    from server.domain.models import Review
+    from server.extensions import db
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    for day, text in (("2026-10-01", "First review"), ("2026-11-01", "Second review")):
+        response = web.post(
+            f"/staff/projects/{pid}/reviews/new",
+            coordinator,
+            data={
+                "stage": "design",
+                "date": day,
+                "set_out": text,
+                "learned": "Go slower",
+                "role_child": "2",
+                "role_professional": "3",
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+    review = db.session.execute(select(Review).order_by(Review.date.desc())).scalars().first()
+    snapshot = json.loads(review.snapshot)
+    assert snapshot["stage"] == "design" and snapshot["achievement"]["level"] == "not_yet"
+    assert json.loads(review.roles) == {"child": 2, "professional": 3}
+    page = web.get(f"/staff/projects/{pid}/reviews", coordinator).get_data(as_text=True)
+    assert page.index("Second review") < page.index("First review")
+    detail = web.get(f"/staff/projects/{pid}/reviews/{review.id}", coordinator).get_data(
+        as_text=True
+    )
+    assert "Go slower" in detail and "Not yet" in detail
+
+
+def test_printable_report_and_charts_need_no_script_or_inline_style(web, world):
+    pid = world["project_id"]
+    for url in (
+        f"/staff/projects/{pid}/stages/design/report",
+        f"/staff/projects/{pid}/stages/design/results",
+    ):
+        page = web.get(url, world["coordinator"]).get_data(as_text=True)
+        assert "<script" not in page and "style=" not in page and "<style" not in page
+        assert page.count('role="img"') == 5  # four principles and the ladder
+        assert "<title id=" in page and "<table" in page
+
+
+def test_results_page_is_never_stale(web, world):
+    """The page's cache is keyed by the change feed's head: any merge shows at once."""
+    from server.extensions import db
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    url = f"/staff/projects/{pid}/stages/design/results"
+    fid = add_feedback(pid, add_participant(pid, "child"), "Later start please")
+    db.session.commit()
+    assert "<td>0 (0%)</td>" in web.get(url, coordinator).get_data(as_text=True)
+    action_id = _new_action(web, world)
+    web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        coordinator,
+        data={"action_id": action_id, "feedback_ids": [fid]},
+    )
+    assert "<td>1 (100%)</td>" in web.get(url, coordinator).get_data(as_text=True)
+
+
+def test_comments_page_shows_comments_and_is_audited(web, world):
+    from server.domain import projects
+    from server.domain.models import Statement
+    from server.domain.types import checklist_answer_id
+    from server.extensions import db
+
+    pid, coordinator = world["project_id"], world["coordinator"]
+    child = add_participant(pid, "child")
+    query = select(Statement.id).where(Statement.project_id == pid)
+    statement_id = db.session.execute(query).scalars().first()
+    projects.write_record(
+        "checklist_answer",
+        checklist_answer_id(child, pid, "design", statement_id),
+        {
+            "participant_id": child,
+            "project_id": pid,
+            "stage": "design",
+            "statement_id": statement_id,
+            "value": "disagree",
+            "comment": "Nobody asked me",
+            "mode": "self",
+            "recorded_by": None,
+        },
+    )
+    db.session.commit()
+    page = web.get(f"/staff/projects/{pid}/stages/design/comments", coordinator)
+    text = page.get_data(as_text=True)
+    assert "Nobody asked me" in text and "Disagree" in text and "Sam Example" not in text
+    entry = _audits("view")[-1]
+    assert (entry.subject_type, entry.subject_id, entry.user_id) == ("answers", pid, coordinator.id)
