@@ -325,16 +325,6 @@ def _statement_row(rid: str, v: dict) -> dict:
     }
 
 
-def _participant_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "project_id": v["project_id"],
-        "display_name": v.get("display_name"),
-        "role": v.get("role"),
-        "age_band": v.get("age_band"),
-    }
-
-
 def _consent_row(rid: str, v: dict) -> dict:
     return {
         "id": rid,
@@ -347,56 +337,24 @@ def _consent_row(rid: str, v: dict) -> dict:
     }
 
 
-def _answer_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "participant_id": v["participant_id"],
-        "project_id": v["project_id"],
-        "stage": v["stage"],
-        "statement_id": v["statement_id"],
-        "value": v["value"],
-        "comment": v.get("comment"),
-        "mode": v["mode"],
-        "recorded_by": v.get("recorded_by"),
-    }
+def _plain_row(required: tuple[str, ...], optional: tuple[str, ...] = ()):
+    """Build a projector row function: values copied as they are, optional ones may be absent."""
+
+    def row(rid: str, v: dict) -> dict:
+        out = {"id": rid}
+        out.update((name, v[name]) for name in required)
+        out.update((name, v.get(name)) for name in optional)
+        return out
+
+    return row
 
 
-def _ladder_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "participant_id": v["participant_id"],
-        "project_id": v["project_id"],
-        "stage": v["stage"],
-        "rung": v["rung"],
-        "comment": v.get("comment"),
-        "mode": v["mode"],
-        "recorded_by": v.get("recorded_by"),
-    }
-
-
-def _feedback_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "participant_id": v["participant_id"],
-        "project_id": v["project_id"],
-        "stage": v["stage"],
-        "text": v["text"],
-        "principle": v.get("principle"),
-        "mode": v["mode"],
-        "recorded_by": v.get("recorded_by"),
-    }
-
-
-def _equality_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "participant_id": v["participant_id"],
-        "project_id": v["project_id"],
-        "gender": v.get("gender"),
-        "ethnicity": v.get("ethnicity"),
-        "disability": v.get("disability"),
-        "first_language": v.get("first_language"),
-    }
+_BY_PARTICIPANT = ("participant_id", "project_id")
+_participant_row = _plain_row(("project_id",), ("display_name", "role", "age_band"))
+_answer_row = _plain_row((*_BY_PARTICIPANT, "stage", "statement_id", "value", "mode"), ("comment", "recorded_by"))
+_ladder_row = _plain_row((*_BY_PARTICIPANT, "stage", "rung", "mode"), ("comment", "recorded_by"))
+_feedback_row = _plain_row((*_BY_PARTICIPANT, "stage", "text", "mode"), ("principle", "recorded_by"))
+_equality_row = _plain_row(_BY_PARTICIPANT, ("gender", "ethnicity", "disability", "first_language"))
 
 
 def _action_row(rid: str, v: dict) -> dict:

@@ -54,8 +54,8 @@ class Choice(SelectField):
         )
 
 
-class WholeNumber(IntegerField):
-    """A whole-number field whose wrong answer names the field."""
+class _NamesItsError:
+    """A field whose wrong answer gives our own message, which names the field."""
 
     def __init__(self, label, *, invalid: str, **kwargs):
         super().__init__(label, **kwargs)
@@ -68,18 +68,12 @@ class WholeNumber(IntegerField):
             raise ValueError(self.invalid) from err
 
 
-class Day(DateField):
-    """A date field whose wrong answer names the field."""
+class WholeNumber(_NamesItsError, IntegerField):
+    """A whole number."""
 
-    def __init__(self, label, *, invalid: str, **kwargs):
-        super().__init__(label, **kwargs)
-        self.invalid = invalid
 
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as err:
-            raise ValueError(self.invalid) from err
+class Day(_NamesItsError, DateField):
+    """A date."""
 
 
 def _stripped(value):
