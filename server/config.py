@@ -33,6 +33,8 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Only for test servers driven by one browser from one address; never off in production.
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
     }
 

@@ -63,7 +63,8 @@ class LiveServer:
             DATABASE_URL=f"sqlite:///{self.db_path}",
             WITHUS_ENV="development",
             FLASK_APP="server",
-            PUSH_ALLOW_TEST_SERVICE="1",
+            # Every browser test joins from 127.0.0.1; the limits have their own tests.
+            RATELIMIT_ENABLED="0",
         )
         env.update(self.extra_env)
         return env

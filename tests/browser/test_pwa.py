@@ -775,10 +775,11 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(
     me = session(page)
     (feedback,) = local_values(page, "feedback")
     coordinator_acts_on(live_server, monkeypatch, tmp_path, me["project_id"], feedback["id"])
+    # Offline first, so no background pull meets the purge before the test watches for it.
+    context.set_offline(True)
     # Tombstones were purged past this phone's cursor (as after 180 days away).
     with sqlite3.connect(live_server.db_path) as db:
-        db.execute("UPDATE sync_counter SET purged_through = value")
-    context.set_offline(True)
+        db.execute("UPDATE sync_counter SET value = value + 1, purged_through = value + 1")
     open_app(page, live_server.url, "feedback")
     page.get_by_label("What do you want to tell us?").fill("Written before the resync")
     page.get_by_role("button", name="Save and send").click()
