@@ -1,8 +1,9 @@
 """One shape for every JSON error, friendly pages for people."""
 
 from flask import jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
@@ -35,8 +36,29 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with too deeply nested input refused like any other bad JSON (a 400)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as err:
+            raise ValueError("The JSON is nested too deeply.") from err
+
+
 def register_error_handlers(app):
     """Turn validation errors and HTTP errors into JSON for the API, pages for people."""
+    app.json = JSONProvider(app)
+
+    @app.errorhandler(DataError)
+    def unstorable_value(err):
+        # A value the database cannot hold (PostgreSQL: a NUL character, a number out of range).
+        db.session.rollback()
+        if wants_json():
+            return error_response(
+                400, "invalid", "A value holds characters or numbers that cannot be stored."
+            )
+        return render_template("errors/generic.html", error=None), 400
 
     @app.errorhandler(ValidationError)
     def validation_error(err):

@@ -16,6 +16,7 @@ from sync.records import Record, WireError
 from sync.store import Outcome, Rejection
 
 CLOCK_AHEAD_LIMIT_MS = 5 * 60 * 1000
+MAX_CURSOR = 2**63 - 1  # change numbers are BIGINT
 
 
 def _device_key() -> str:
@@ -37,7 +38,7 @@ def _read_push_body():
         return None, _too_large(f"A push may be at most {limit} bytes.")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None, error_response(400, "malformed", "The body is not valid JSON.")
     if not isinstance(body, dict):
         return None, error_response(400, "malformed", "The body must be a JSON object.")
@@ -103,11 +104,11 @@ def push():
 
 
 def _int_arg(name: str, default: int, low: int, high: int | None):
-    value = request.args.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
+    value = request.args.get(name)
+    if value is None:
+        return default, None
+    # ASCII digits only (int() also takes " 1", "1_000" and other scripts' digits).
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else None
     if number is None or number < low or (high is not None and number > high):
         bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
         return None, error_response(400, "invalid", f"{name} must be a whole number {bounds}.", name)
@@ -122,7 +123,7 @@ def pull():
     if not db.session().in_transaction():
         db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     device = current_device()
-    cursor, error = _int_arg("cursor", 0, 0, None)
+    cursor, error = _int_arg("cursor", 0, 0, MAX_CURSOR)
     if error is not None:
         return error
     limit, error = _int_arg("limit", 500, 1, 1000)

@@ -415,6 +415,10 @@ class RecordType:
 
     def validate(self, values: dict) -> tuple[str | None, str] | None:
         """Validate the present fields; return (field, message) of the first error, or None."""
+        for name, value in values.items():
+            if _has_nul(value):
+                # PostgreSQL text cannot hold NUL (SQLite can): refuse it on every backend.
+                return name, "Must not contain a NUL character."
         try:
             self.schema.load(values, partial=True)
         except ValidationError as err:
@@ -427,6 +431,16 @@ class RecordType:
             if values.get(name) is None:
                 return name
         return None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _key(fmt: str, *names: str) -> Callable[[dict], str]:

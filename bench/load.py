@@ -1,0 +1,371 @@
+"""Load test: many participant devices pushing and pulling against gunicorn + PostgreSQL.
+
+Run: ``.venv/bin/python -m bench.load --devices 200 --seconds 30``
+
+Starts gunicorn on 127.0.0.1 (a free port) over a fresh PostgreSQL database made on the
+test server (127.0.0.1:5432, or WITHUS_TEST_PG_ADMIN_URL), with the demo data; issues
+one participant device token per simulated device straight in the database; then each
+device, in its own thread with its own keep-alive connection, pushes a batch of
+``--batch`` records (new feedback and re-answered checklist statements, so records are
+both created and updated) and pulls what changed since its cursor, every
+``--interval`` seconds on average (exponential gaps: arrivals are random, as phones
+coming online are), for ``--seconds``. A push that fails is resent until it gets a 200
+(bounded by a drain deadline), as the app's outbox does.
+
+Prints throughput, push and pull latency percentiles, errors, and a reconciliation of
+what the devices made against what the server stored: lost and doubled must be 0
+(exit status 1 otherwise). Everything is loopback only; the database is dropped and
+gunicorn stopped at the end.
+
+``--profile SECONDS`` records a py-spy profile of the gunicorn workers (needs py-spy)
+into the work dir, for finding where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from tests.backends import create_pg_database, drop_pg_database
+from tests.reliability.harness import (
+    AppServer,
+    SimDevice,
+    issue_participant_tokens,
+    reconcile,
+    statement_ids,
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Device(threading.Thread):
+    """One phone: push a batch, pull since its cursor, wait, again."""
+
+    def __init__(
+        self, sim: SimDevice, port: int, args, stop_at: float, drain_by: float, rng: random.Random
+    ):
+        super().__init__(daemon=True)
+        self.sim = sim
+        self.port = port
+        self.args = args
+        self.stop_at = stop_at
+        self.drain_by = drain_by
+        self.rng = rng
+        self.conn: http.client.HTTPConnection | None = None
+        self.push_ms: list[float] = []
+        self.pull_ms: list[float] = []
+        self.errors: dict[str, int] = {}
+        self.pushes = 0
+        self.records = 0
+        self.cursor = 0
+        self.unfinished = 0
+
+    def _error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def _send(self, method: str, path: str, body: bytes | None, timings: list[float]):
+        """One request on the keep-alive connection; (status, headers, body) or None."""
+        headers = {"Authorization": f"Bearer {self.sim.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            started = time.perf_counter()
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                raw = response.read()
+            except (OSError, http.client.HTTPException) as err:
+                self.conn.close()
+                self.conn = None
+                # A keep-alive connection the server closed while idle: reconnect once.
+                if attempt == 1 and isinstance(
+                    err, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+                ):
+                    continue
+                self._error(type(err).__name__)
+                return None
+            timings.append((time.perf_counter() - started) * 1000)
+            if response.getheader("Connection", "").lower() == "close":
+                self.conn.close()
+                self.conn = None
+            return response.status, response, raw
+        return None
+
+    def run(self) -> None:
+        import json
+
+        time.sleep(self.rng.uniform(0, min(self.args.interval, self.args.seconds)))  # spread
+        while time.monotonic() < self.stop_at:
+            if self.args.max_pushes and self.pushes >= self.args.max_pushes:
+                break
+            records = self.sim.batch(self.args.batch)
+            payload = json.dumps({"schema": 1, "records": records}, separators=(",", ":")).encode()
+            while True:
+                answer = self._send("POST", "/api/sync/push", payload, self.push_ms)
+                if answer is not None and answer[0] == 200:
+                    body = json.loads(answer[2])
+                    self.sim.clock.receive(body["server_hlc"])
+                    bad = [r for r in body["results"] if r["status"] == "rejected"]
+                    if bad:
+                        self._error("rejected:" + bad[0]["error"]["code"])
+                    self.sim.remember(records)
+                    self.pushes += 1
+                    self.records += len(records)
+                    break
+                if answer is not None:
+                    self._error(f"push {answer[0]}")
+                if time.monotonic() > self.drain_by:
+                    self.unfinished += 1
+                    return
+                time.sleep(0.2)
+            answer = self._send(
+                "GET", f"/api/sync/pull?cursor={self.cursor}&limit=500", None, self.pull_ms
+            )
+            if answer is not None and answer[0] == 200:
+                self.cursor = json.loads(answer[2])["cursor"]
+            elif answer is not None:
+                self._error(f"pull {answer[0]}")
+            gap = self.rng.expovariate(1 / self.args.interval)
+            time.sleep(max(0.0, min(gap, self.stop_at - time.monotonic())))
+        if self.conn is not None:
+            self.conn.close()
+
+
+def warm_up(sims: list[SimDevice], batch: int) -> None:
+    """Concurrent pushes so every worker has its connections and caches before the clock runs."""
+
+    def run(sim):
+        for _ in range(3):
+            sim.push_until_ok(sim.batch(batch), time.monotonic() + 60)
+
+    threads = [threading.Thread(target=run, args=(sim,)) for sim in sims]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def profile(server: AppServer, seconds: int, out: Path) -> list[Path]:
+    """py-spy each gunicorn worker for ``seconds``; return the flame graphs written."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    children = subprocess.run(
+        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True
+    ).stdout.split()
+    procs, files = [], []
+    for pid in children:
+        path = out / f"profile-{pid}.txt"
+        files.append(path)
+        procs.append(
+            subprocess.Popen(
+                [
+                    pyspy,
+                    "record",
+                    "--pid",
+                    pid,
+                    "--duration",
+                    str(seconds),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(path),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    for proc in procs:
+        proc.wait(seconds + 60)
+    return files
+
+
+def summarize_profile(files: list[Path], top: int = 25) -> str:
+    """Collapse py-spy raw stacks into self/total time of the heaviest frames."""
+    total_samples = 0
+    inclusive: dict[str, int] = {}
+    for path in files:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            total_samples += n
+            seen = set()
+            for frame in stack.split(";"):
+                name = (
+                    frame.split(" (")[0]
+                    + " "
+                    + frame.split("(")[-1].split(":")[0].rsplit("/", 2)[-1]
+                    if "(" in frame
+                    else frame
+                )
+                if name not in seen:
+                    seen.add(name)
+                    inclusive[name] = inclusive.get(name, 0) + n
+    lines = [f"py-spy: {total_samples} samples over the workers"]
+    for name, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {100 * n / max(total_samples, 1):5.1f}%  {name}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    cores = os.cpu_count() or 2
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        help="mean seconds between one device's syncs (default 5)",
+    )
+    parser.add_argument("--workers", type=int, default=2 * cores + 1)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--max-pushes", type=int, default=0, help="per device; 0: no bound")
+    parser.add_argument(
+        "--drain", type=float, default=30, help="seconds after the end to finish batches in flight"
+    )
+    parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (gunicorn.log)")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="withus-load-"))
+    url = create_pg_database()
+    server = AppServer(
+        workdir,
+        url,
+        workers=args.workers,
+        threads=args.threads,
+        gunicorn_args=("--backlog", "2048", "--keep-alive", "30"),
+    )
+    try:
+        server.prepare()
+        server.start()
+        warmers = 4 * args.workers
+        creds = issue_participant_tokens(url, workdir, args.devices + warmers)
+        statements = statement_ids(url)
+        sims = [
+            SimDevice(
+                server.url,
+                c["token"],
+                c["participant_id"],
+                c["project_id"],
+                statements,
+                seed=i * 100_000,
+            )
+            for i, c in enumerate(creds)
+        ]
+        sims, warm = sims[: args.devices], sims[args.devices :]
+        warm_up(warm, args.batch)
+        rng = random.Random(args.seed)
+        started = time.monotonic()
+        stop_at = started + args.seconds
+        devices = [
+            Device(
+                sim, server.port, args, stop_at, stop_at + args.drain, random.Random(rng.random())
+            )
+            for sim in sims
+        ]
+        print(
+            f"WithUs load: {args.devices} devices, {args.batch}-record pushes every "
+            f"~{args.interval}s each, {args.seconds:.0f}s; gunicorn {args.workers} workers x "
+            f"{args.threads} threads on {cores} cores; PostgreSQL",
+            flush=True,
+        )
+        for device in devices:
+            device.start()
+        profile_files = []
+        if args.profile:
+            time.sleep(min(5, args.seconds / 4))
+            profile_files = profile(server, args.profile, workdir)
+        for device in devices:
+            device.join(max(0.1, stop_at + args.drain + 10 - time.monotonic()))
+        elapsed = time.monotonic() - started
+        push_ms = [t for d in devices for t in d.push_ms]
+        pull_ms = [t for d in devices for t in d.pull_ms]
+        errors: dict[str, int] = {}
+        for d in devices:
+            for k, v in d.errors.items():
+                errors[k] = errors.get(k, 0) + v
+        pushes = sum(d.pushes for d in devices)
+        records = sum(d.records for d in devices)
+        unfinished = sum(d.unfinished for d in devices) + sum(d.is_alive() for d in devices)
+        print(f"elapsed            {elapsed:.1f} s")
+        print(
+            f"pushes             {pushes} ({pushes / elapsed:.1f}/s), "
+            f"{records} records ({records / elapsed:.0f}/s)"
+        )
+        print(f"pulls              {len(pull_ms)} ({len(pull_ms) / elapsed:.1f}/s)")
+        for name, values in (("push", push_ms), ("pull", pull_ms)):
+            if values:
+                print(
+                    f"{name} latency ms    p50 {percentile(values, 50):.0f}  "
+                    f"p95 {percentile(values, 95):.0f}  p99 {percentile(values, 99):.0f}  "
+                    f"max {max(values):.0f}  mean {statistics.fmean(values):.0f}"
+                )
+        print(f"errors             {sum(errors.values())} {errors or ''}")
+        print(f"unfinished batches {unfinished}")
+        result = reconcile(sims, url)
+        print(f"records made       {result['made']}")
+        print(f"records stored     {result['stored']}")
+        print(f"lost               {result['lost']}")
+        print(f"doubled            {result['doubled']}")
+        print(f"wrong final value  {result['wrong']}")
+        print(
+            f"projection rows    {result['projections']} "
+            f"(expected {result['expected_projections']})"
+        )
+        if profile_files:
+            print(summarize_profile(profile_files))
+        failures = [
+            line
+            for line in server.log_tail(200_000).splitlines()
+            if "Error" in line or "Unhandled" in line
+        ]
+        if failures:
+            print(f"server log ({server.log_path}):")
+            for line in failures[:10]:
+                print("  " + line[:300])
+        ok = (
+            result["lost"] == 0
+            and result["doubled"] == 0
+            and result["wrong"] == 0
+            and result["missing_projection_rows"] == 0
+            and unfinished == 0
+        )
+        p95 = percentile(push_ms, 95)
+        print(f"target p95 < 300 ms: {'met' if p95 < 300 else 'MISSED'} ({p95:.0f} ms)")
+        return 0 if ok else 1
+    finally:
+        server.stop()
+        drop_pg_database(url)
+        if args.keep:
+            print(f"work dir kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
