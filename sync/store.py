@@ -102,6 +102,19 @@ class RecordRejected(Exception):
 class Hooks:
     """What the server plugs into a push. The defaults accept everything."""
 
+    def prepare(
+        self,
+        conn: Connection,
+        batch: Sequence[Record],
+        current: dict[str, Record],
+        stored_scopes: dict[str, Scope],
+    ) -> None:
+        """Load in bulk what ``check`` will need, once per batch, under the lock.
+
+        Writers hold the lock one at a time, so a query per record in ``check``
+        would stretch every other device's wait.
+        """
+
     def check(self, incoming: Record, current: Record | None) -> Rejection | None:
         """Validate and authorise ``incoming`` against the current merged state (locked)."""
         return None
@@ -285,6 +298,7 @@ def _push(
         for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
             state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
             stored_scope[row[0]] = (row[4], row[5], row[6])
+    hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
 
     outcomes: list[Outcome] = []
     dirty: dict[str, None] = {}  # ordered set of changed ids

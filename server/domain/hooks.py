@@ -157,6 +157,41 @@ class DomainHooks(Hooks):
             ).scalar()
         return self._authors[rid]
 
+    # ------------------------------------------------------------ prepare
+
+    def prepare(self, conn, batch, current, stored_scopes) -> None:
+        """Fetch the batch's stored authors, participants and statements in three queries."""
+        for rid, scope in stored_scopes.items():
+            self._authors.setdefault(rid, scope.author_id)
+        participant_ids, statement_ids = set(), set()
+        for record in batch:
+            fields = record.fields
+            for name, ids in (("participant_id", participant_ids), ("statement_id", statement_ids)):
+                register = fields.get(name)
+                if register is not None and isinstance(register.v, str):
+                    ids.add(register.v)
+        participant_ids -= self._participants.keys()
+        statement_ids -= self._statements.keys()
+        if participant_ids:
+            found = {
+                pid: (project_id, age_band)
+                for pid, project_id, age_band in self.conn.execute(
+                    select(Participant.id, Participant.project_id, Participant.age_band).where(
+                        Participant.id.in_(participant_ids)
+                    )
+                )
+            }
+            for pid in participant_ids:
+                self._participants[pid] = found.get(pid)
+        if statement_ids:
+            found = dict(
+                self.conn.execute(
+                    select(Statement.id, Statement.project_id).where(Statement.id.in_(statement_ids))
+                ).all()
+            )
+            for sid in statement_ids:
+                self._statements[sid] = found.get(sid)
+
     # ------------------------------------------------------------ check
 
     def check(self, incoming: Record, current: Record | None) -> Rejection | None:
