@@ -102,6 +102,14 @@ class RecordRejected(Exception):
 class Hooks:
     """What the server plugs into a push. The defaults accept everything."""
 
+    def screen(self, incoming: Record) -> Rejection | None:
+        """Check what needs no stored state (shape, type, permissions), before the lock.
+
+        Runs outside the writers' lock, so validation by many requests proceeds in
+        parallel; ``check`` then sees only records that passed.
+        """
+        return None
+
     def prepare(
         self,
         conn: Connection,
@@ -267,6 +275,20 @@ def push(
     return _push(conn, records_in, hooks or _DEFAULT_HOOKS, max_wall_ms, clock)[0]
 
 
+def _screen(record: Record, hooks: Hooks, max_wall_ms: int | None) -> Rejection | None:
+    if max_wall_ms is not None:
+        rejection = _clock_ahead(record, max_wall_ms)
+        if rejection is not None:
+            return rejection
+    # from_wire checks these; records built in code are checked here, as the
+    # columns and the JSON splicing of pulls depend on them.
+    if not UUID_PATTERN.match(record.id):
+        return Rejection("invalid", "id", "Must be a UUID in lowercase canonical form.")
+    if not 0 < len(record.type) <= MAX_TYPE_LENGTH:
+        return Rejection("invalid", "type", "Must be 1 to 40 characters.")
+    return hooks.screen(record)
+
+
 def _push(
     conn: Connection,
     batch: Sequence[Record],
@@ -288,6 +310,9 @@ def _push(
     _dialect_insert(conn)  # fails clearly on an unsupported backend
     if not batch:
         return [], {}
+    # What needs no stored state is checked before the lock, so concurrent
+    # requests validate in parallel and the lock is held only for the merge.
+    early = [_screen(record, hooks, max_wall_ms) for record in batch]
     _lock_counter(conn)
 
     state: dict[str, Record] = {}
@@ -303,17 +328,8 @@ def _push(
     outcomes: list[Outcome] = []
     dirty: dict[str, None] = {}  # ordered set of changed ids
     greatest = ""
-    for record in batch:
+    for record, rejection in zip(batch, early, strict=True):
         current = state.get(record.id)
-        rejection = None
-        if max_wall_ms is not None:
-            rejection = _clock_ahead(record, max_wall_ms)
-        # from_wire checks these; records built in code are checked here, as the
-        # columns and the JSON splicing of pulls depend on them.
-        if rejection is None and not UUID_PATTERN.match(record.id):
-            rejection = Rejection("invalid", "id", "Must be a UUID in lowercase canonical form.")
-        if rejection is None and not 0 < len(record.type) <= MAX_TYPE_LENGTH:
-            rejection = Rejection("invalid", "type", "Must be 1 to 40 characters.")
         if rejection is None and current is not None and current.type != record.type:
             rejection = Rejection("invalid", "type", "The record already exists with another type.")
         if rejection is None:

@@ -203,7 +203,8 @@ class DomainHooks(Hooks):
                 self._stored_author(incoming.id)
         return rejection
 
-    def _check(self, incoming: Record, current: Record | None) -> Rejection | None:
+    def screen(self, incoming: Record) -> Rejection | None:
+        """Check what needs no stored state: the type, who may write it, each value's shape."""
         who = self.who
         rtype = types.get(incoming.type)
         if rtype is None:
@@ -216,13 +217,19 @@ class DomainHooks(Hooks):
             return _forbidden(None, "This device may not write records.")
         if rtype.server_only and (who.device or who.kind == "participant"):
             return _forbidden("type", "Only the server writes records of this type.")
-
         new = incoming.values()
         if new:
             error = rtype.validate(new)
             if error is not None:
                 field, message = error
                 return _invalid(field, message)
+        return None
+
+    def _check(self, incoming: Record, current: Record | None) -> Rejection | None:
+        # screen() has passed this record (the store screens every record before locking).
+        who = self.who
+        rtype = types.get(incoming.type)
+        new = incoming.values()
 
         if current is not None and current.deleted is not None:
             # Already deleted, and deletion is one-way: whatever comes is dropped (a resent
