@@ -1,0 +1,81 @@
+"""The server dies (SIGKILL) in the middle of the app's push, after committing and before
+answering: after a restart, every entry made on the phone is on the server exactly once."""
+
+import pytest
+
+from tests.browser.conftest import LiveServer
+from tests.browser.test_pwa import (
+    join_as_family,
+    open_app,
+    rows,
+    session,
+    sync_now,
+    wait_all_sent,
+    wait_for_worker,
+    wait_heading,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of this test's own, so killing it disturbs no other test."""
+    server = LiveServer(tmp_path, extra_env={"RATELIMIT_ENABLED": "0"})
+    server.prepare()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_server_killed_during_a_push_loses_nothing(browser, own_server):
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    try:
+        join_as_family(page, own_server)
+        wait_for_worker(page)
+        me = session(page)
+        context.set_offline(True)
+        notes = [f"Written offline, number {n}" for n in range(5)]
+        for note in notes:
+            open_app(page, own_server.url, "feedback")
+            page.get_by_label("What do you want to tell us?").fill(note)
+            page.get_by_role("button", name="Save and send").click()
+            wait_heading(page, "My contributions")
+
+        # The server takes the push and commits it, then dies before the app hears back.
+        killed = []
+
+        def commit_then_die(route):
+            if killed:
+                route.abort()
+                return
+            route.fetch()  # reaches the server, which merges and commits
+            own_server.kill()
+            killed.append(route.request.url)
+            route.abort("connectionreset")
+
+        context.route("**/api/sync/push", commit_then_die)
+        context.set_offline(False)
+        sync_now(page)
+        page.wait_for_timeout(300)
+        assert killed, "the app never tried to push"
+        assert own_server.process.poll() is not None
+        committed = rows(own_server, "SELECT count(*) FROM sync_records WHERE type = 'feedback'")[0][0]
+        assert committed == len(notes), "the server should have committed before it died"
+        waiting = page.locator("#status").get_attribute("data-waiting")
+        assert waiting not in (None, "0"), "entries left the outbox without a 200"
+        context.unroute("**/api/sync/push")
+
+        own_server.start()
+        sync_now(page)
+        wait_all_sent(page)
+        stored = rows(
+            own_server,
+            "SELECT json_extract(fields, '$.text.v') FROM sync_records WHERE type = 'feedback' "
+            "AND json_extract(fields, '$.participant_id.v') = ?",
+            me["participant_id"],
+        )
+        assert sorted(text for (text,) in stored) == sorted(notes)
+    finally:
+        context.close()
