@@ -41,6 +41,25 @@ def seed_demo():
         click.echo(line)
 
 
+@click.command("purge-tombstones")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Horizon; default SYNC_TOMBSTONE_HORIZON_DAYS.")
+def purge_tombstones(days):
+    """Delete tombstones older than the horizon (a phone whose cursor is older must resync)."""
+    import time
+
+    from flask import current_app
+
+    from sync import store
+    from sync.hlc import format as format_hlc
+
+    days = days or current_app.config["SYNC_TOMBSTONE_HORIZON_DAYS"]
+    before = format_hlc(int(time.time() * 1000) - days * 86_400_000, 0, "0" * 16)
+    count = store.purge_tombstones(db.session.connection(), before)
+    db.session.commit()
+    click.echo(f"Purged {count} tombstones older than {days} days.")
+
+
 def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(purge_tombstones)

@@ -247,3 +247,28 @@ def test_database_unreachable_gives_503_with_retry_after(tmp_path, monkeypatch):
     assert response.headers["Retry-After"]
     assert response.get_json()["error"]["code"] == "database_unavailable"
     assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_purge_command_removes_old_tombstones_and_expires_older_cursors(app, family_phone):
+    from server.extensions import db
+    from sync.hlc import format as format_hlc
+
+    old = family_phone.feedback("Long ago")
+    family_phone.push([old])
+    _, cursor_before = family_phone.pull_all()
+    # A deletion stamped 200 days ago (as if the phone had deleted it then).
+    long_ago = format_hlc(wall_now_ms() - 200 * 86_400_000, 0, family_phone.clock.node_id)
+    deletion = {"type": "feedback", "id": old["id"], "fields": {}, "deleted": long_ago}
+    assert family_phone.push([deletion]).get_json()["results"][0]["status"] == "applied"
+    recent = family_phone.feedback("Yesterday")
+    family_phone.push([recent])
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["purge-tombstones"])
+    assert result.exit_code == 0 and "Purged 1 tombstones" in result.output
+
+    response = family_phone.client.get(f"/api/sync/pull?cursor={cursor_before}", headers=family_phone.headers)
+    assert response.status_code == 410
+    assert response.get_json()["error"]["code"] == "cursor_expired"
+    records, _ = family_phone.pull_all(0)
+    assert old["id"] not in records and recent["id"] in records
