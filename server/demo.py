@@ -43,5 +43,142 @@ def seed() -> list[str]:
         join_code=DEMO_JOIN_CODE,
     )
     db.session.commit()
+    if _add_sample_contributions(DEMO_PROJECT_ID):
+        db.session.commit()
     lines.append(f"  family join code: {DEMO_JOIN_CODE}")
     return lines
+
+
+# Ten partners of the demo project's design stage, so a coordinator's first look has
+# something to read: (role, age band, checklist answers by statement order, ladder rung).
+_AGREE, _UNSURE, _DISAGREE = "agree", "not_sure", "disagree"
+_SAMPLE_PARTNERS = (
+    ("parent_carer", "26_or_over", "AAAAAAADAAUA", 2),
+    ("parent_carer", "26_or_over", "AAAUAADDAAAA", 3),
+    ("parent_carer", "26_or_over", "AUAAAAADAADA", 2),
+    ("parent_carer", "26_or_over", "AAAAAUAAAAAA", 3),
+    ("young_person", "13_to_17", "AAUAUAADUAUA", 2),
+    ("young_person", "18_to_25", "AAAAAAAAAAAA", 3),
+    ("child", "under_13", "AUAAAAAAUADA", 2),
+    ("professional", "26_or_over", "AAAAAAAAAAAA", 4),
+    ("professional", "26_or_over", "AAAAAAAUAAAA", 4),
+    ("professional", "26_or_over", "AAAAAAAAAUAA", 3),
+)
+_SAMPLE_FEEDBACK = (
+    (0, "The meetings are always in school hours, so I can never come.", "accessibility"),
+    (2, "Evening meetings would let working parents take part.", "accessibility"),
+    (4, "I liked being asked what I think about the summer clubs.", "equality"),
+    (6, "Can there be pictures on the forms?", "accessibility"),
+    (1, "Nobody told us what happened after the last survey.", "reciprocity"),
+)
+
+
+def _add_sample_contributions(project_id: str) -> bool:
+    """Write the sample partners' answers, ratings, feedback and one action, once."""
+    from server.domain.models import Statement
+    from server.domain.projects import read_record, write_records
+    from server.domain.types import (
+        checklist_answer_id,
+        consent_id,
+        ladder_rating_id,
+    )
+
+    def sample_id(*parts) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "https://withus.invalid/demo/" + "/".join(map(str, parts))))
+
+    if read_record(sample_id("participant", 0)) is not None:
+        return False
+    statements = (
+        db.session.execute(
+            db.select(Statement.id)
+            .where(Statement.project_id == project_id, Statement.active)
+            .order_by(Statement.order)
+        )
+        .scalars()
+        .all()
+    )
+    values = {"A": _AGREE, "U": _UNSURE, "D": _DISAGREE}
+    items = []
+    for n, (role, age_band, answers, rung) in enumerate(_SAMPLE_PARTNERS):
+        pid = sample_id("participant", n)
+        mine = {"participant_id": pid, "project_id": project_id}
+        items.append(("participant", pid, {"project_id": project_id, "role": role, "age_band": age_band}))
+        items.append(
+            (
+                "consent",
+                consent_id(pid, project_id),
+                {
+                    **mine,
+                    "notice_version": "1",
+                    "given_at": "2026-11-02T10:00:00+00:00",
+                    "given_by": "parent_carer" if age_band == "under_13" else "self",
+                },
+            )
+        )
+        for statement_id, letter in zip(statements, answers, strict=False):
+            items.append(
+                (
+                    "checklist_answer",
+                    checklist_answer_id(pid, project_id, "design", statement_id),
+                    {
+                        **mine,
+                        "stage": "design",
+                        "statement_id": statement_id,
+                        "value": values[letter],
+                        "mode": "self",
+                    },
+                )
+            )
+        items.append(
+            (
+                "ladder_rating",
+                ladder_rating_id(pid, project_id, "design"),
+                {
+                    **mine,
+                    "stage": "design",
+                    "rung": rung,
+                    "mode": "self",
+                },
+            )
+        )
+    feedback_ids = []
+    for n, (partner, text, principle) in enumerate(_SAMPLE_FEEDBACK):
+        fid = sample_id("feedback", n)
+        feedback_ids.append(fid)
+        items.append(
+            (
+                "feedback",
+                fid,
+                {
+                    "participant_id": sample_id("participant", partner),
+                    "project_id": project_id,
+                    "stage": "design",
+                    "text": text,
+                    "principle": principle,
+                    "mode": "self",
+                },
+            )
+        )
+    write_records(items)
+    write_records(
+        [
+            (
+                "action",
+                sample_id("action", 0),
+                {
+                    "project_id": project_id,
+                    "stage": "design",
+                    "heard": "Meetings in school hours shut out working parents.",
+                    "done": "From January, every other meeting is on a weekday evening.",
+                    "status": "in_progress",
+                    "reason": None,
+                    "feedback_ids": feedback_ids[:2],
+                    "timeline": [
+                        {"at": "2026-11-10T09:00:00+00:00", "status": "planned", "note": "Agreed at the parent forum."},
+                        {"at": "2026-11-20T09:00:00+00:00", "status": "in_progress", "note": "Evening rooms booked."},
+                    ],
+                },
+            )
+        ]
+    )
+    return True

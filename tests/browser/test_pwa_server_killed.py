@@ -16,6 +16,10 @@ from tests.browser.test_pwa import (
 )
 
 pytestmark = pytest.mark.browser
+MY_FEEDBACK = (
+    "SELECT json_extract(fields, '$.text.v') FROM sync_records WHERE type = 'feedback' "
+    "AND json_extract(fields, '$.participant_id.v') = ?"
+)
 
 
 @pytest.fixture
@@ -61,8 +65,8 @@ def test_server_killed_during_a_push_loses_nothing(browser, own_server):
         page.wait_for_timeout(300)
         assert killed, "the app never tried to push"
         assert own_server.process.poll() is not None
-        committed = rows(own_server, "SELECT count(*) FROM sync_records WHERE type = 'feedback'")[0][0]
-        assert committed == len(notes), "the server should have committed before it died"
+        committed = rows(own_server, MY_FEEDBACK, me["participant_id"])
+        assert len(committed) == len(notes), "the server should have committed before it died"
         waiting = page.locator("#status").get_attribute("data-waiting")
         assert waiting not in (None, "0"), "entries left the outbox without a 200"
         context.unroute("**/api/sync/push")
@@ -70,12 +74,7 @@ def test_server_killed_during_a_push_loses_nothing(browser, own_server):
         own_server.start()
         sync_now(page)
         wait_all_sent(page)
-        stored = rows(
-            own_server,
-            "SELECT json_extract(fields, '$.text.v') FROM sync_records WHERE type = 'feedback' "
-            "AND json_extract(fields, '$.participant_id.v') = ?",
-            me["participant_id"],
-        )
+        stored = rows(own_server, MY_FEEDBACK, me["participant_id"])
         assert sorted(text for (text,) in stored) == sorted(notes)
     finally:
         context.close()

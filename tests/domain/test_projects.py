@@ -131,6 +131,23 @@ def test_seed_demo_command_twice(app):
     assert db.session.execute(db.select(db.func.count()).select_from(Project)).scalar() == 1
 
 
+def test_demo_gives_a_coordinator_results_to_read(app):
+    """The sample partners land once: 10 partners x 12 answers, 5 feedback, 2 linked to an action."""
+    from server.domain.models import ActionFeedback, ChecklistAnswer, Feedback, LadderRating
+
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        assert runner.invoke(args=["seed-demo"]).exit_code == 0
+
+    def count(model):
+        return db.session.execute(db.select(db.func.count()).select_from(model)).scalar()
+
+    assert count(ChecklistAnswer) == 120
+    assert count(LadderRating) == 10
+    assert count(Feedback) == 5
+    assert count(ActionFeedback) == 2
+
+
 def test_server_clock_is_one_per_process_and_stamps_increase(app):
     clock = server_clock()
     assert clock is server_clock() and len(clock.node_id) == 16
