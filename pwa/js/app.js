@@ -17,11 +17,12 @@ import * as visit from './screens/visit.js';
 import * as claim from './screens/claim.js';
 import * as settings from './screens/settings.js';
 import * as attention from './screens/attention.js';
+import * as equality from './screens/equality.js';
 
-const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention };
+const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality };
 const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
-const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim']);
-const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback']);
+const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality']);
+const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback', 'equality']);
 const DAY = 24 * 60 * 60 * 1000;
 
 const main = document.getElementById('main');

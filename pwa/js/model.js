@@ -46,9 +46,28 @@ export async function participants(projectId) {
   return (await all('participant')).filter((p) => p.project_id === projectId);
 }
 
+/** The consent record as stored, withdrawn or not: {id, value}. */
+export async function consentRecord(subj) {
+  const id = await naturalId.consent(subj.participant_id, subj.project_id);
+  return { id, value: values(await storage.getRecord(id)) };
+}
+
 export async function consent(subj) {
-  const rec = values(await storage.getRecord(await naturalId.consent(subj.participant_id, subj.project_id)));
+  const { value: rec } = await consentRecord(subj);
   return rec && !rec.withdrawn_at ? rec : null;
+}
+
+/** The optional equality questions, each with "prefer_not_to_say" (codes as stored, ≤80 chars). */
+export const EQUALITY = {
+  gender: ['woman', 'man', 'non_binary', 'another', 'prefer_not_to_say'],
+  ethnicity: ['asian', 'black', 'mixed', 'white', 'another', 'prefer_not_to_say'],
+  disability: ['yes', 'no', 'prefer_not_to_say'],
+  first_language: ['english', 'urdu', 'punjabi', 'bsl', 'another', 'prefer_not_to_say'],
+};
+
+export async function equality(subj) {
+  const id = await naturalId.equality(subj.participant_id, subj.project_id);
+  return { id, value: values(await storage.getRecord(id)) };
 }
 
 export async function answer(subj, stage, statementId) {

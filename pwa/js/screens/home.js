@@ -29,6 +29,7 @@ export async function render(ctx) {
       h('li', {}, link(t('home.checklist'), '#/checklist/1', 'btn primary')),
       h('li', {}, link(t('home.ladder'), '#/ladder', 'btn')),
       h('li', {}, link(t('home.feedback'), '#/feedback', 'btn')),
-      h('li', {}, link(t('home.contributions'), '#/contributions', 'btn'))));
+      h('li', {}, link(t('home.contributions'), '#/contributions', 'btn')),
+      h('li', {}, link(t('home.equality'), '#/equality', 'btn'))));
   return out;
 }

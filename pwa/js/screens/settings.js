@@ -1,8 +1,9 @@
-// Language, easy read, messages (push, only after a tap) and signing out.
+// Language, easy read, messages (push, only after a tap), about me, withdrawing consent, signing out.
 import { request } from '../api.js';
+import * as model from '../model.js';
 import * as storage from '../storage.js';
-import { button, field, h, radioGroup } from '../dom.js';
-import { getLang, languages, t } from '../i18n.js';
+import { button, field, h, link, radioGroup } from '../dom.js';
+import { date, getLang, languages, t } from '../i18n.js';
 
 function keyBytes(base64url) {
   const pad = '='.repeat((4 - (base64url.length % 4)) % 4);
@@ -61,6 +62,50 @@ async function pushSection(ctx) {
   return box;
 }
 
+/** "About me (optional)" and withdrawing consent: for the person this phone belongs to. */
+async function consentSections(ctx) {
+  if (!ctx.session || ctx.session.kind !== 'participant' || !ctx.subject) return [];
+  const { id, value: rec } = await model.consentRecord(ctx.subject);
+  if (!rec) return [];
+  if (rec.withdrawn_at) {
+    const when = Date.parse(rec.withdrawn_at);
+    return [h('div', { class: 'card' },
+      h('h2', { text: t('withdraw.title') }),
+      h('p', { text: t('withdraw.doneOn', { date: Number.isNaN(when) ? rec.withdrawn_at : date(when) }) }),
+      h('p', { text: t('withdraw.means') }),
+      h('p', { text: t('withdraw.erase') }),
+      h('p', { text: t('withdraw.again') }))];
+  }
+  const about = h('div', { class: 'card' },
+    h('h2', { text: t('equality.title') }),
+    h('p', { text: t('settings.equalityIntro') }),
+    link(t('settings.equalityOpen'), '#/equality'));
+  const box = h('div', { class: 'card', id: 'withdraw' },
+    h('h2', { text: t('withdraw.title') }),
+    h('p', { text: t('withdraw.intro') }));
+  const start = button(t('withdraw.button'), () => {
+    const confirmText = h('p', { id: 'withdraw-confirm-text', text: t('withdraw.confirmText') });
+    const yes = h('button', {
+      type: 'button', class: 'btn danger', text: t('withdraw.confirm'), 'aria-describedby': 'withdraw-confirm-text',
+    });
+    const no = button(t('common.cancel'), () => {
+      confirm.replaceWith(start);
+      start.focus();
+    });
+    const confirm = h('div', { class: 'confirm' }, confirmText, h('p', { class: 'actions' }, yes, no));
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      await ctx.write([{ type: 'consent', id, values: { withdrawn_at: new Date().toISOString() } }]);
+      ctx.announce(t('withdraw.done'));
+      ctx.go('settings');
+    });
+    start.replaceWith(confirm);
+    yes.focus();
+  });
+  box.append(start);
+  return [about, box];
+}
+
 export async function render(ctx) {
   const lang = h('select', { name: 'lang' },
     languages.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === getLang(), text: l.name })));
@@ -81,7 +126,8 @@ export async function render(ctx) {
       field({ label: t('settings.language'), control: lang }),
       h('div', { class: 'check' }, easy, h('label', { for: 'set-easy', text: t('settings.easyRead') })),
       status),
-    await pushSection(ctx));
+    await pushSection(ctx),
+    await consentSections(ctx));
   if (ctx.session) {
     const note = h('p', { role: 'status' });
     out.append(h('div', { class: 'card' }, button(t('settings.signOut'), async () => {
