@@ -91,15 +91,17 @@ def push():
             clock=clock,
         )
     )
+    # Read before commit, while this push still holds the counter: the head it reports
+    # includes its own changes, without a second transaction.
+    head = store.head(db.session.connection())
     db.session.commit()
     results = [r if r is not None else next(outcomes) for r in results]
     body = {
         "results": [r.to_wire() for r in results],
         "server_hlc": clock.tick(),
         "server_time": now_ms,
-        "cursor": store.head(db.session.connection()),
+        "cursor": head,
     }
-    db.session.commit()
     return jsonify(body)
 
 

@@ -62,10 +62,9 @@ def write_record(
     the actor may not write it and ``sync.records.WireError`` when it is malformed.
     """
     conn = _conn()
-    clock = server_clock()
-    catch_up(conn, clock, [record_id])
+    # write_local itself folds the record's stored stamps into the clock, under the lock.
     return write_local(
-        conn, clock, rtype, record_id, values, DomainHooks(actor, conn), delete=delete
+        conn, server_clock(), rtype, record_id, values, DomainHooks(actor, conn), delete=delete
     )
 
 

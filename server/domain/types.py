@@ -113,32 +113,33 @@ class StrictBool(fields.Boolean):
         return value
 
 
-class IsoDateTime(fields.String):
-    """An ISO 8601 date and time, kept as the string sent."""
+class _ParsedString(fields.String):
+    """A string that must parse (with ``parse``), kept as the string sent."""
 
-    default_error_messages = {"invalid_datetime": "Must be an ISO 8601 date and time."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            parse_datetime(text)
-        except ValueError as err:
-            raise self.make_error("invalid_datetime") from err
-        return text
-
-
-class IsoDate(fields.String):
-    """An ISO 8601 date (YYYY-MM-DD), kept as the string sent."""
-
-    default_error_messages = {"invalid_date": "Must be an ISO 8601 date (YYYY-MM-DD)."}
+    parse = staticmethod(str)
+    default_error_messages = {"unparsable": "Not in the expected format."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            date.fromisoformat(text)
+            type(self).parse(text)
         except ValueError as err:
-            raise self.make_error("invalid_date") from err
+            raise self.make_error("unparsable") from err
         return text
+
+
+class IsoDateTime(_ParsedString):
+    """An ISO 8601 date and time."""
+
+    parse = staticmethod(lambda text: parse_datetime(text))
+    default_error_messages = {"unparsable": "Must be an ISO 8601 date and time."}
+
+
+class IsoDate(_ParsedString):
+    """An ISO 8601 date (YYYY-MM-DD)."""
+
+    parse = staticmethod(date.fromisoformat)
+    default_error_messages = {"unparsable": "Must be an ISO 8601 date (YYYY-MM-DD)."}
 
 
 def parse_datetime(text: str) -> datetime:

@@ -178,6 +178,20 @@ class StatementForm(FlaskForm):
             )
 
 
+def _reason_needed(form, field):
+    if form.status.data == "not_possible" and not field.data:
+        raise ValidationError("Enter the reason it is not possible.")
+
+
+def _reason_field() -> TextAreaField:
+    """The reason an action is not possible: asked when an action is made and when it moves on."""
+    return TextAreaField(
+        "Reason (needed when it is not possible)",
+        filters=[_stripped],
+        validators=[Length(max=2000, message="The reason must be 2,000 characters or fewer."), _reason_needed],
+    )
+
+
 class ActionForm(FlaskForm):
     stage = Choice("Stage", choices=STAGE_CHOICES, invalid="Choose the stage.")
     heard = TextAreaField(
@@ -194,15 +208,7 @@ class ActionForm(FlaskForm):
         validators=[Length(max=4000, message="“We did” must be 4,000 characters or fewer.")],
     )
     status = Choice("Status", choices=STATUS_CHOICES, default="planned", invalid="Choose a status.")
-    reason = TextAreaField(
-        "Reason (needed when it is not possible)",
-        filters=[_stripped],
-        validators=[Length(max=2000, message="The reason must be 2,000 characters or fewer.")],
-    )
-
-    def validate_reason(self, field):
-        if self.status.data == "not_possible" and not field.data:
-            raise ValidationError("Enter the reason it is not possible.")
+    reason = _reason_field()
 
 
 class StatusForm(FlaskForm):
@@ -212,15 +218,7 @@ class StatusForm(FlaskForm):
         filters=[_stripped],
         validators=[Length(max=2000, message="The note must be 2,000 characters or fewer.")],
     )
-    reason = TextAreaField(
-        "Reason (needed when it is not possible)",
-        filters=[_stripped],
-        validators=[Length(max=2000, message="The reason must be 2,000 characters or fewer.")],
-    )
-
-    def validate_reason(self, field):
-        if self.status.data == "not_possible" and not field.data:
-            raise ValidationError("Enter the reason it is not possible.")
+    reason = _reason_field()
 
 
 class LinkForm(FlaskForm):

@@ -129,3 +129,17 @@ def test_uuid7_is_canonical_version_7_and_time_ordered():
 def test_server_only_types():
     assert types.SERVER_TYPES == {"project", "statement", "action", "review"}
     assert types.get("nonsense") is None
+
+
+@pytest.mark.parametrize(
+    "rtype, values, message",
+    [
+        ("consent", {"given_at": "yesterday"}, "Must be an ISO 8601 date and time."),
+        ("consent", {"withdrawn_at": "2026-02-30T10:00:00"}, "Must be an ISO 8601 date and time."),
+        ("review", {"date": "26/11/2026"}, "Must be an ISO 8601 date (YYYY-MM-DD)."),
+    ],
+)
+def test_dates_must_be_iso_8601(rtype, values, message):
+    assert types.get(rtype).validate(values) == (next(iter(values)), message)
+    good = {"given_at": "2026-11-26T10:00:00+00:00"} if rtype == "consent" else {"date": "2026-11-26"}
+    assert types.get(rtype).validate(good) is None
