@@ -89,6 +89,8 @@ class LiveServer:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own process group, so a crash can take the master and its worker together.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -104,9 +106,13 @@ class LiveServer:
         raise RuntimeError("WithUs did not answer on " + self.url)
 
     def kill(self) -> None:
-        """Kill the server at once, as a crash would (SIGKILL)."""
+        """Kill the server at once, master and worker, as a machine crash would (SIGKILL).
+
+        Killing only the master left its worker holding the port until it noticed,
+        so a quick restart could fail with "address already in use".
+        """
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self) -> None:
