@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, distinct, func, literal, or_, select, union, union_all
+from sqlalchemy import and_, case, distinct, func, literal, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
@@ -625,49 +625,31 @@ def reach(db, project_id: str, stage: str) -> Reach:
         .where(Feedback.project_id == project_id, Feedback.stage == stage)
         .distinct(),
     ).subquery("sources")
-    people = (
-        select(sources.c.pid.label("id"), Participant.role.label("role"))
+    e = EqualityAnswer
+    # One pass: count people by (role, every equality answer); the few hundred
+    # combinations are summed per question here. Reading the people once beats a
+    # query per question over them.
+    combos = db.execute(
+        select(Participant.role, *(e.__table__.c[q] for q in EQUALITY_QUESTIONS), func.count())
         .select_from(sources)
         .outerjoin(Participant, Participant.id == sources.c.pid)
+        .outerjoin(e, and_(e.participant_id == sources.c.pid, e.project_id == project_id))
         .where(consent_not_withdrawn(project_id, sources.c.pid))
-        .cte("people")
-    )
-    e = EqualityAnswer
-    eq = (
-        select(e.participant_id, e.gender, e.ethnicity, e.disability, e.first_language)
-        .join(people, people.c.id == e.participant_id)
-        .where(e.project_id == project_id)
-        .cte("eq")
-    )
-    # One round trip: every count is an arm of one UNION ALL over the two CTEs.
-    arms = [
-        select(
-            literal("role").label("q"), people.c.role.label("v"), func.count().label("n")
-        ).group_by(people.c.role)
-    ]
-    for question in EQUALITY_QUESTIONS:
-        column = eq.c[question]
-        arms.append(
-            select(literal(question), column, func.count())
-            .where(column.is_not(None), column != "")
-            .group_by(column)
-        )
-    arms.append(
-        select(literal("gave_some"), literal(""), func.count(distinct(eq.c.participant_id))).where(
-            or_nonempty(eq.c[q] for q in EQUALITY_QUESTIONS)
-        )
-    )
+        .group_by(Participant.role, *(e.__table__.c[q] for q in EQUALITY_QUESTIONS))
+    ).all()
     role_counts: dict[str, int] = {}
-    answers: dict[str, list[tuple[str, int]]] = {q: [] for q in EQUALITY_QUESTIONS}
+    tallied: dict[str, dict[str, int]] = {q: {} for q in EQUALITY_QUESTIONS}
     gave_some = 0
-    for question, value, count in db.execute(union_all(*arms)):
-        if question == "role":
-            key = value if value in ROLES else "unknown"
-            role_counts[key] = role_counts.get(key, 0) + count
-        elif question == "gave_some":
-            gave_some = count
-        else:
-            answers[question].append((value, count))
+    for role, *values, count in combos:
+        key = role if role in ROLES else "unknown"
+        role_counts[key] = role_counts.get(key, 0) + count
+        given = False
+        for question, value in zip(EQUALITY_QUESTIONS, values, strict=True):
+            if value not in (None, ""):
+                tallied[question][value] = tallied[question].get(value, 0) + count
+                given = True
+        gave_some += count if given else 0
+    answers = {q: list(tallied[q].items()) for q in EQUALITY_QUESTIONS}
     total = sum(role_counts.values())
     by_role = suppress(
         (key, ROLE_NAMES.get(key, "Role not given"), role_counts.get(key, 0))
@@ -689,11 +671,6 @@ def reach(db, project_id: str, stage: str) -> Reach:
     if total and gave_none_shown is not None and _small(total) is not None:
         share = gave_none / total
     return Reach(_small(total), by_role, equality, gave_none_shown, share)
-
-
-def or_nonempty(columns: Iterable[ColumnElement]) -> ColumnElement[bool]:
-    """True where any of the columns holds an answer."""
-    return or_(*[and_(c.is_not(None), c != "") for c in columns])
 
 
 def _equality_label(value: str) -> str:
