@@ -21,6 +21,8 @@ PROJECT_PAGES = (
     "/exports",
     "/stages/design/report",
     "/stages/design/comments",
+    "/join-code",
+    "/poster",
 )
 
 
