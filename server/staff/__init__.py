@@ -9,6 +9,7 @@ from server.staff import (  # noqa: E402,F401  (routes attach to bp)
     exports,
     feedback_views,
     project_views,
+    public_views,
     results_views,
     review_views,
     templating,

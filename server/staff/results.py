@@ -688,15 +688,19 @@ def _seconds_between(dialect: str, start: ColumnElement, end: ColumnElement) -> 
     return (func.julianday(end) - func.julianday(start)) * literal(86400.0)
 
 
-def closing_the_loop(db, project_id: str, stage: str) -> Loop:
-    """Share of feedback linked to an action, share of those actions done, median time to link."""
+def closing_the_loop(db, project_id: str, stage: str | None) -> Loop:
+    """Share of feedback linked to an action, share of those actions done, median time to link.
+
+    ``stage`` None counts the whole project (the public page).
+    """
     f = Feedback
     af = ActionFeedback
+    in_stage = [] if stage is None else [f.stage == stage]
     fb = (
         select(f.id.label("id"), f.received_at.label("received_at"))
         .where(
             f.project_id == project_id,
-            f.stage == stage,
+            *in_stage,
             consent_not_withdrawn(project_id, f.participant_id),
         )
         .cte("fb")

@@ -23,6 +23,7 @@ PROJECT_PAGES = (
     "/stages/design/comments",
     "/join-code",
     "/poster",
+    "/public",
 )
 
 

@@ -405,7 +405,7 @@ def test_reviews_carry_a_snapshot_and_list_newest_first(web, world):
     detail = web.get(f"/staff/projects/{pid}/reviews/{review.id}", coordinator).get_data(
         as_text=True
     )
-    assert "Go slower" in detail and "Not yet" in detail
+    assert "Go slower" in detail and "No answers yet" in detail
 
 
 def test_printable_report_and_charts_need_no_script_or_inline_style(web, world):

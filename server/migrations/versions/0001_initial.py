@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 01:20:31.059137
+Create Date: 2026-11-30 01:34:47.997684
 
 """
 from alembic import op
@@ -158,6 +158,15 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects'))
+    )
+    op.create_table('public_pages',
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('slug', sa.String(length=60), nullable=False),
+    sa.Column('intro', sa.Text(), nullable=False),
+    sa.Column('published', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_public_pages')),
+    sa.UniqueConstraint('slug', name=op.f('uq_public_pages_slug'))
     )
     op.create_table('push_quiet_hours',
     sa.Column('participant_id', sa.String(length=36), nullable=False),
@@ -393,6 +402,7 @@ def downgrade():
 
     op.drop_table('reviews')
     op.drop_table('push_quiet_hours')
+    op.drop_table('public_pages')
     op.drop_table('projects')
     op.drop_table('partner_tallies')
     with op.batch_alter_table('participants', schema=None) as batch_op:
