@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from server.staff import (  # noqa: E402,F401  (routes attach to bp)
+    action_views,
     checklist_views,
     exports,
     feedback_views,
