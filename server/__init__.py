@@ -59,9 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import api, auth, health, home, openapi, public, push, pwa, staff
+    from server import api, auth, health, home, openapi, push, pwa, staff
     from server.domain import api as domain_api
     from server.extensions import csrf
+    from server.public import views as public
     from server.push.api import push_api
 
     for blueprint in (home.bp, health.bp, auth.bp, staff.bp, pwa.bp, openapi.bp, public.bp):

@@ -24,6 +24,7 @@ PROJECT_PAGES = (
     "/join-code",
     "/poster",
     "/public",
+    "/evidence",
 )
 # Pages of the demo's first action (found from the actions list).
 ACTION_PAGES = ("", "/edit", "/delete")
