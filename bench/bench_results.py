@@ -5,7 +5,8 @@
 Builds a stage with 100,000 checklist answers and 20,000 feedback entries (by
 bulk-inserting projection rows), then times, server-side, the results
 computation alone and the whole results page (routing, sign-in check,
-computation, template). Target: under 300 ms. PostgreSQL is a fresh temporary
+computation, template). Targets: under 150 ms for 100,000 answers, under
+300 ms for 1,000,000. PostgreSQL is a fresh temporary
 database made as the test suite makes them (tests/backends.py).
 """
 
@@ -21,7 +22,13 @@ import time
 import uuid
 from datetime import timedelta
 
-TARGET_MS = 300
+# Targets: 150 ms up to 100,000 answers, 300 ms up to 1,000,000 (the page reads tallies).
+TARGETS = ((100_000, 150), (1_000_000, 300))
+
+
+def target_ms(n_answers: int) -> int:
+    """Return the page-time target for a stage of this many answers."""
+    return next((ms for size, ms in TARGETS if n_answers <= size), TARGETS[-1][1])
 # Covering indexes proposed for server/domain/models.py (checklist_answers): with them
 # both scans of a stage's answers read the index only. --proposed-indexes adds them to
 # the benchmark's own temporary database to show the difference.
@@ -237,6 +244,11 @@ def seed(
     ):
         for chunk in _chunks(rows):
             db.session.execute(insert(model), chunk)
+    # The bulk load skips the projection, which keeps the running tallies: make them
+    # from the answers once, as the projection would have, answer by answer.
+    from server.domain import tallies
+
+    tallies.rebuild(db.session.connection(), project_id)
     if proposed_indexes:
         for ddl in PROPOSED_INDEXES:
             db.session.execute(text(ddl))
@@ -398,13 +410,14 @@ def main(argv=None) -> int:
             )
         finally:
             drop_pg_database(url)
+    limit = target_ms(args.answers)
     print(
-        f"\nTarget: results page under {TARGET_MS} ms (server-side, median, cold cache)."
+        f"\nTarget: results page under {limit} ms (server-side, median, cold cache)."
         + (" With the proposed indexes." if args.proposed_indexes else "")
     )
     worst = 0.0
     for line in lines:
-        ok = "ok" if line["page_ms"] < TARGET_MS else "OVER TARGET"
+        ok = "ok" if line["page_ms"] < limit else "OVER TARGET"
         worst = max(worst, line["page_ms"])
         print(
             f"  {line['backend']:<11} computation {line['compute_ms']:6.0f} ms   "
@@ -414,7 +427,7 @@ def main(argv=None) -> int:
         f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
         "(other work on the machine slows every figure)"
     )
-    return 0 if worst < TARGET_MS else 1
+    return 0 if worst < limit else 1
 
 
 if __name__ == "__main__":

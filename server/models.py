@@ -3,5 +3,6 @@
 from server.auth.models import User  # noqa: F401
 from server.devices import Device  # noqa: F401
 from server.domain import models as domain_models  # noqa: F401
+from server.public import models as public_models  # noqa: F401
 from server.push import models as push_models  # noqa: F401
 from server.staff import models as staff_models  # noqa: F401

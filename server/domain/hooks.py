@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from server.auth.models import Role, User, utcnow
 from server.devices import PARTICIPANT, STAFF, Device
-from server.domain import types
+from server.domain import tallies, types
 from server.domain.models import ActionFeedback, Feedback, Participant, ProjectStaff, Statement
 from sync.records import Record, merge
 from sync.schema import records
@@ -388,6 +388,7 @@ def _insert(conn: Connection):
 
 def project(conn: Connection, changed: list[Record]) -> None:
     """Bring the projection tables up to date with these merged records (set-based per type)."""
+    tallies.count_answers(conn, changed)  # before the rows change: it reads the old answers
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:

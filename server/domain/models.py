@@ -112,6 +112,34 @@ class ChecklistAnswer(db.Model):
     recorded_by: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
+class StatementTally(db.Model):
+    """How many answers of each value a statement has in a stage (kept by server.domain.tallies).
+
+    Not a projection of one record type: a running count, so the results page reads
+    a few rows instead of recounting every answer.
+    """
+
+    __tablename__ = "statement_tallies"
+
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    statement_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    value: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PartnerTally(db.Model):
+    """How many statements one partner answered, and agreed with, in a stage (server.domain.tallies)."""
+
+    __tablename__ = "partner_tallies"
+
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    agreed: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class LadderRating(db.Model):
     __tablename__ = "ladder_ratings"
     __table_args__ = (Index("ix_ladder_ratings_project_stage", "project_id", "stage"),)

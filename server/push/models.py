@@ -18,7 +18,8 @@ NOTIFY_CHOICES = (NOTIFY_ALL, NOTIFY_DONE_ONLY)
 
 EVENT_LINKED = "linked"  # feedback was linked to an action
 EVENT_STATUS = "status"  # a linked action's status changed
-EVENTS = (EVENT_LINKED, EVENT_STATUS)
+EVENT_PROGRESS = "progress"  # a linked action has a new progress update on its timeline
+EVENTS = (EVENT_LINKED, EVENT_STATUS, EVENT_PROGRESS)
 
 PENDING = "pending"
 SENDING = "sending"

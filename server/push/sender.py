@@ -19,7 +19,7 @@ from server.push.guard import (
     check_endpoint_for_send,
     check_endpoint_url,
 )
-from server.push.models import EVENT_LINKED
+from server.push.models import EVENT_LINKED, EVENT_PROGRESS
 from server.push.vapid import VapidKeys
 
 MAX_PAYLOAD_BYTES = 3 * 1024
@@ -40,14 +40,19 @@ _LINES = {
         "Something you told us about is now under way. Tap to see.",
     ),
     ("status", "done"): (
-        "You said, we did",
-        "An action based on your feedback is done. Tap to see what changed.",
+        "Your contribution made a difference",
+        "What you told us led to a change. Tap to see what we did.",
     ),
     ("status", "not_possible"): (
         "An update on your feedback",
         "An action could not go ahead. Tap to see why.",
     ),
 }
+# A progress update says only that there is news: the action's status may be anything.
+_LINES[("progress", None)] = (
+    "News about your feedback",
+    "There is an update on something you told us about. Tap to see.",
+)
 _DEFAULT_LINES = ("An update on your feedback", "Tap to see what changed.")
 
 
@@ -55,7 +60,9 @@ def payload_for(
     event: str, status_value: str | None, contribution_id: str, action_id: str
 ) -> bytes:
     """The JSON the phone decrypts: a generic line and ids, nothing personal, at most 3 KB."""
-    key = (event, None) if event == EVENT_LINKED else (event, status_value)
+    # "linked" and "progress" never speak of the status: a link made to an action
+    # that is already done says only that the feedback was heard.
+    key = (event, None) if event in (EVENT_LINKED, EVENT_PROGRESS) else (event, status_value)
     title, body = _LINES.get(key, _DEFAULT_LINES)
     data = json.dumps(
         {"title": title, "body": body, "contribution": contribution_id, "action_id": action_id},

@@ -167,7 +167,9 @@ def actions(project_id):
 def new_action(project_id):
     """Record what was heard and what is done about it."""
     project = project_or_404(project_id)
-    form = ActionForm(stage=request.args.get("stage", project.current_stage))
+    reply_to = _reply_to(project.id, request.values.get("feedback"))
+    stage = reply_to.stage if reply_to else request.args.get("stage", project.current_stage)
+    form = ActionForm(stage=stage)
     if form.validate_on_submit():
         action_id = create_action(
             project.id,
@@ -177,11 +179,38 @@ def new_action(project_id):
             form.status.data,
             form.reason.data or None,
         )
+        if reply_to:
+            link_feedback(project.id, action_id, [reply_to.id])
         db.session.commit()
-        flash("Action recorded. Now link the feedback it answers.")
+        flash(
+            "Action recorded and linked to the feedback it answers."
+            if reply_to
+            else "Action recorded. Now link the feedback it answers."
+        )
         return redirect(url_for("staff.action", project_id=project.id, action_id=action_id))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/action_new.html", project=project, form=form), status
+    return render_template(
+        "staff/action_new.html", project=project, form=form, reply_to=reply_to
+    ), status
+
+
+def _reply_to(project_id: str, feedback_id: str | None) -> Feedback | None:
+    """The feedback an action is replying to, if it is this project's and still shown."""
+    if not feedback_id or not is_uuid(feedback_id):
+        return None
+    return db.session.execute(
+        select(Feedback).where(
+            Feedback.id == feedback_id,
+            Feedback.project_id == project_id,
+            consent_not_withdrawn(project_id, Feedback.participant_id),
+        )
+    ).scalar_one_or_none()
+
+
+def _progress_form():
+    from server.staff.action_views import ProgressForm
+
+    return ProgressForm(formdata=None)
 
 
 def _action_or_404(project_id: str, action_id: str) -> Action:
@@ -191,7 +220,7 @@ def _action_or_404(project_id: str, action_id: str) -> Action:
     return action
 
 
-def _render_action(project, action, form, status=200):
+def _render_action(project, action, form, status=200, progress_form=None):
     linked = db.session.execute(
         select(Feedback, Participant.role, ActionFeedback.linked_at)
         .join(ActionFeedback, ActionFeedback.feedback_id == Feedback.id)
@@ -207,6 +236,7 @@ def _render_action(project, action, form, status=200):
         project=project,
         action=action,
         form=form,
+        progress_form=progress_form or _progress_form(),
         linked=linked,
         timeline=json.loads(action.timeline or "[]"),
     ), status

@@ -18,6 +18,7 @@ from server.staff.access import (
     visible_projects,
 )
 from server.staff.forms import AddStaffForm, ProjectForm, StageForm
+from server.staff.join_qr import join_url, qr_svg
 
 
 @bp.get("/")
@@ -64,12 +65,16 @@ def _staff_of(project_id: str) -> list[User]:
 
 def _render_project(project, stage_form=None, staff_form=None, status=200):
     stage_form = stage_form or StageForm(stage=project.current_stage)
+    join_code = codes.active_join_code(project.id)
+    url = join_url(join_code.code) if join_code else None
     return render_template(
         "staff/project.html",
         project=project,
         stage_form=stage_form,
         staff_form=staff_form or AddStaffForm(),
-        join_code=codes.active_join_code(project.id),
+        join_code=join_code,
+        join_link=url,
+        join_qr=qr_svg(url, label="QR code of the join link") if url else None,
         staff=_staff_of(project.id),
     ), status
 
@@ -93,6 +98,34 @@ def set_stage(project_id):
     db.session.commit()
     flash(f"The current stage is now {form.stage.data}.")
     return redirect(url_for("staff.project", project_id=project.id))
+
+
+@bp.get("/projects/<project_id>/join-code")
+@coordinator_required
+def confirm_new_join_code(project_id):
+    """Ask before making a new join code, saying what stops working."""
+    project = project_or_404(project_id)
+    return render_template(
+        "staff/join_code_new.html", project=project, join_code=codes.active_join_code(project.id)
+    )
+
+
+@bp.get("/projects/<project_id>/poster")
+@coordinator_required
+def poster(project_id):
+    """Show an A4 poster with the join code and its QR code, to print."""
+    project = project_or_404(project_id)
+    join_code = codes.active_join_code(project.id)
+    if join_code is None:
+        abort(404)
+    url = join_url(join_code.code)
+    return render_template(
+        "staff/poster.html",
+        project=project,
+        join_code=join_code,
+        url=url,
+        qr=qr_svg(url, scale=10, label=f"QR code to join {project.title}"),
+    )
 
 
 @bp.post("/projects/<project_id>/join-code")

@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, distinct, func, literal, or_, select, union, union_all
+from sqlalchemy import and_, case, distinct, func, literal, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
+from server.domain import tallies
 from server.domain.models import (
     Action,
     ActionFeedback,
@@ -30,8 +31,10 @@ from server.domain.models import (
     Feedback,
     LadderRating,
     Participant,
+    PartnerTally,
     Statement,
 )
+from server.staff.verdict import RoleCount, StatementCount, Verdict, decide, flagged
 
 RESIDENT_ROLES = ("child", "young_person", "parent_carer")
 PROFESSIONAL_ROLES = ("professional",)
@@ -93,6 +96,15 @@ class StatementResult:
     def lacks_agreement(self) -> bool:
         return self.level == LACKING
 
+    @property
+    def flagged(self) -> bool:
+        """True when 30% or more of those who answered it disagree."""
+        return flagged(self.counts)
+
+    @property
+    def counts(self) -> StatementCount:
+        return StatementCount(self.text, self.agree, self.not_sure, self.disagree, self.unanswered)
+
 
 @dataclass(frozen=True, slots=True)
 class PrincipleResult:
@@ -120,6 +132,8 @@ class Achievement:
     partners_majority: int  # agree with more than half of the active statements
     partners_all: int  # agree with every active statement
     reasons: list[str]
+    # Per role (participant role, or "unknown"): partners and those agreeing with most.
+    roles: list[RoleCount] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -200,6 +214,7 @@ class StageResults:
     ladder: LadderResult
     reach: Reach
     loop: Loop
+    verdict: Verdict
 
     def snapshot(self) -> dict:
         """Return the results as plain JSON-ready data, for the learning log."""
@@ -327,8 +342,60 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
     """Apply the achieved rule and count agree / not sure / disagree per statement."""
     smap = statement_map(db, project_id)
     n_active = len(smap.active)
-    answers = _answers(db, project_id, stage, smap)
+    tallied = _from_tallies(db, project_id, stage, smap)
+    if tallied is not None:
+        role_rows, counts = tallied
+    else:
+        role_rows, counts = _recount(db, project_id, stage, smap)
+    achievement = _achievement(role_rows, n_active)
+    return achievement, _principles(smap, counts, achievement.partners)
 
+
+def _from_tallies(db, project_id: str, stage: str, smap: _StatementMap):
+    """Read the running tallies: (role rows, counts per statement), or None if they cannot answer.
+
+    They cannot when a statement has earlier versions (a partner's newest answer
+    counts, which a sum cannot tell) or an answered statement is no longer asked.
+    """
+    if not smap.identity:
+        return None
+    withdrawn = select(Consent.participant_id).where(
+        Consent.project_id == project_id, Consent.withdrawn_at.is_not(None)
+    )
+    per_value = tallies.statement_counts(db, project_id, stage, withdrawn)
+    active = {st.id for st in smap.active}
+    if any(sid not in active for sid, _ in per_value):
+        return None
+    n_active = len(smap.active)
+    t = PartnerTally
+    role_rows = db.execute(
+        select(
+            Participant.role,
+            func.count(),
+            func.sum(case((t.agreed * 2 > n_active, 1), else_=0)),
+            func.sum(case((t.agreed >= n_active, 1), else_=0)),
+        )
+        .select_from(t)
+        .outerjoin(Participant, Participant.id == t.participant_id)
+        .where(
+            t.project_id == project_id,
+            t.stage == stage,
+            t.answered > 0,
+            consent_not_withdrawn(project_id, t.participant_id),
+        )
+        .group_by(Participant.role)
+    ).all()
+    counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
+    for (statement_id, value), n in per_value.items():
+        if value in VALUES:
+            counts[statement_id][value] = n
+    return role_rows, counts
+
+
+def _recount(db, project_id: str, stage: str, smap: _StatementMap):
+    """Count every answer of the stage: (role rows, counts per statement)."""
+    n_active = len(smap.active)
+    answers = _answers(db, project_id, stage, smap)
     agreed = func.sum(
         case(
             (
@@ -360,8 +427,26 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
         .outerjoin(Participant, Participant.id == per_partner.c.participant_id)
         .group_by(Participant.role)
     ).all()
+    counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
+    for statement_id, value, count in db.execute(
+        select(answers.c.statement_id, answers.c.value, func.count()).group_by(
+            answers.c.statement_id, answers.c.value
+        )
+    ):
+        if statement_id in counts and value in VALUES:
+            counts[statement_id][value] = count
+    return role_rows, counts
+
+
+def _achievement(role_rows, n_active: int) -> Achievement:
+    """Sum the per-role rows and apply the achieved rule."""
     partners = residents = professionals = others = majority = everything = 0
+    by_role: dict[str, list[int]] = {}
     for role, count, n_majority, n_all in role_rows:
+        key = role if role in ROLES else "unknown"
+        tally = by_role.setdefault(key, [0, 0])
+        tally[0] += count
+        tally[1] += n_majority or 0
         partners += count
         majority += n_majority or 0
         everything += n_all or 0
@@ -372,7 +457,6 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
             professionals += count
         else:
             others += count
-
     reasons = []
     if n_active == 0:
         reasons.append("The project has no active statements.")
@@ -391,19 +475,23 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
         level = ALL
     else:
         level = MAJORITY
-    achievement = Achievement(
-        level, n_active, partners, residents, professionals, others, majority, everything, reasons
+    roles = [RoleCount(k, n, m) for k, (n, m) in sorted(by_role.items())]
+    return Achievement(
+        level,
+        n_active,
+        partners,
+        residents,
+        professionals,
+        others,
+        majority,
+        everything,
+        reasons,
+        roles,
     )
 
-    counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
-    for statement_id, value, count in db.execute(
-        select(answers.c.statement_id, answers.c.value, func.count()).group_by(
-            answers.c.statement_id, answers.c.value
-        )
-    ):
-        if statement_id in counts and value in VALUES:
-            counts[statement_id][value] = count
 
+def _principles(smap: _StatementMap, counts, partners: int) -> list[PrincipleResult]:
+    """Give each active statement its counts and level, grouped by principle."""
     by_principle: dict[str, list[StatementResult]] = {}
     for s in smap.active:
         c = counts[s.id]
@@ -431,12 +519,11 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
                 level_s,
             )
         )
-    principles = [
+    return [
         PrincipleResult(p, PRINCIPLE_NAMES.get(p, p.title()), by_principle[p])
         for p in (*PRINCIPLES, *sorted(set(by_principle) - set(PRINCIPLES)))
         if p in by_principle
     ]
-    return achievement, principles
 
 
 # ---------------------------------------------------------------- the ladder
@@ -525,9 +612,12 @@ def reach(db, project_id: str, stage: str) -> Reach:
     """Count who took part by role and their equality answers, only in safe aggregates."""
     # Each arm is made distinct first: a few thousand people, not every answer, reach the union.
     sources = union(
-        select(ChecklistAnswer.participant_id.label("pid"))
-        .where(ChecklistAnswer.project_id == project_id, ChecklistAnswer.stage == stage)
-        .distinct(),
+        # The partner tallies hold one row per partner who answered: no scan of the answers.
+        select(PartnerTally.participant_id.label("pid")).where(
+            PartnerTally.project_id == project_id,
+            PartnerTally.stage == stage,
+            PartnerTally.answered > 0,
+        ),
         select(LadderRating.participant_id)
         .where(LadderRating.project_id == project_id, LadderRating.stage == stage)
         .distinct(),
@@ -535,49 +625,31 @@ def reach(db, project_id: str, stage: str) -> Reach:
         .where(Feedback.project_id == project_id, Feedback.stage == stage)
         .distinct(),
     ).subquery("sources")
-    people = (
-        select(sources.c.pid.label("id"), Participant.role.label("role"))
+    e = EqualityAnswer
+    # One pass: count people by (role, every equality answer); the few hundred
+    # combinations are summed per question here. Reading the people once beats a
+    # query per question over them.
+    combos = db.execute(
+        select(Participant.role, *(e.__table__.c[q] for q in EQUALITY_QUESTIONS), func.count())
         .select_from(sources)
         .outerjoin(Participant, Participant.id == sources.c.pid)
+        .outerjoin(e, and_(e.participant_id == sources.c.pid, e.project_id == project_id))
         .where(consent_not_withdrawn(project_id, sources.c.pid))
-        .cte("people")
-    )
-    e = EqualityAnswer
-    eq = (
-        select(e.participant_id, e.gender, e.ethnicity, e.disability, e.first_language)
-        .join(people, people.c.id == e.participant_id)
-        .where(e.project_id == project_id)
-        .cte("eq")
-    )
-    # One round trip: every count is an arm of one UNION ALL over the two CTEs.
-    arms = [
-        select(
-            literal("role").label("q"), people.c.role.label("v"), func.count().label("n")
-        ).group_by(people.c.role)
-    ]
-    for question in EQUALITY_QUESTIONS:
-        column = eq.c[question]
-        arms.append(
-            select(literal(question), column, func.count())
-            .where(column.is_not(None), column != "")
-            .group_by(column)
-        )
-    arms.append(
-        select(literal("gave_some"), literal(""), func.count(distinct(eq.c.participant_id))).where(
-            or_nonempty(eq.c[q] for q in EQUALITY_QUESTIONS)
-        )
-    )
+        .group_by(Participant.role, *(e.__table__.c[q] for q in EQUALITY_QUESTIONS))
+    ).all()
     role_counts: dict[str, int] = {}
-    answers: dict[str, list[tuple[str, int]]] = {q: [] for q in EQUALITY_QUESTIONS}
+    tallied: dict[str, dict[str, int]] = {q: {} for q in EQUALITY_QUESTIONS}
     gave_some = 0
-    for question, value, count in db.execute(union_all(*arms)):
-        if question == "role":
-            key = value if value in ROLES else "unknown"
-            role_counts[key] = role_counts.get(key, 0) + count
-        elif question == "gave_some":
-            gave_some = count
-        else:
-            answers[question].append((value, count))
+    for role, *values, count in combos:
+        key = role if role in ROLES else "unknown"
+        role_counts[key] = role_counts.get(key, 0) + count
+        given = False
+        for question, value in zip(EQUALITY_QUESTIONS, values, strict=True):
+            if value not in (None, ""):
+                tallied[question][value] = tallied[question].get(value, 0) + count
+                given = True
+        gave_some += count if given else 0
+    answers = {q: list(tallied[q].items()) for q in EQUALITY_QUESTIONS}
     total = sum(role_counts.values())
     by_role = suppress(
         (key, ROLE_NAMES.get(key, "Role not given"), role_counts.get(key, 0))
@@ -601,11 +673,6 @@ def reach(db, project_id: str, stage: str) -> Reach:
     return Reach(_small(total), by_role, equality, gave_none_shown, share)
 
 
-def or_nonempty(columns: Iterable[ColumnElement]) -> ColumnElement[bool]:
-    """True where any of the columns holds an answer."""
-    return or_(*[and_(c.is_not(None), c != "") for c in columns])
-
-
 def _equality_label(value: str) -> str:
     if value == "prefer_not_to_say":
         return "Prefer not to say"
@@ -621,15 +688,19 @@ def _seconds_between(dialect: str, start: ColumnElement, end: ColumnElement) -> 
     return (func.julianday(end) - func.julianday(start)) * literal(86400.0)
 
 
-def closing_the_loop(db, project_id: str, stage: str) -> Loop:
-    """Share of feedback linked to an action, share of those actions done, median time to link."""
+def closing_the_loop(db, project_id: str, stage: str | None) -> Loop:
+    """Share of feedback linked to an action, share of those actions done, median time to link.
+
+    ``stage`` None counts the whole project (the public page).
+    """
     f = Feedback
     af = ActionFeedback
+    in_stage = [] if stage is None else [f.stage == stage]
     fb = (
         select(f.id.label("id"), f.received_at.label("received_at"))
         .where(
             f.project_id == project_id,
-            f.stage == stage,
+            *in_stage,
             consent_not_withdrawn(project_id, f.participant_id),
         )
         .cte("fb")
@@ -692,13 +763,28 @@ def closing_the_loop(db, project_id: str, stage: str) -> Loop:
 def stage_results(db, project_id: str, stage: str, target_rung: int) -> StageResults:
     """Compute every result of one project stage."""
     achievement, principles = checklist(db, project_id, stage)
+    rungs = ladder(db, project_id, stage, target_rung)
     return StageResults(
         project_id,
         stage,
-        datetime.now(UTC).isoformat(timespec="seconds"),
+        datetime.now(UTC).strftime("%-d %B %Y at %H:%M UTC"),
         achievement,
         principles,
-        ladder(db, project_id, stage, target_rung),
+        rungs,
         reach(db, project_id, stage),
         closing_the_loop(db, project_id, stage),
+        stage_verdict(achievement, principles, rungs),
+    )
+
+
+def stage_verdict(
+    achievement: Achievement, principles: list[PrincipleResult], rungs: LadderResult
+) -> Verdict:
+    """Give the stage's verdict from its counts (the one rule, in server.staff.verdict)."""
+    statements = [s.counts for p in principles for s in p.statements]
+    return decide(
+        achievement.active_statements,
+        achievement.roles,
+        statements,
+        rungs.residents_vs_professionals,
     )

@@ -6,6 +6,7 @@ from server.checklist import LADDER, PRINCIPLE_NAMES, STAGES
 from server.staff import bp
 from server.staff.forms import STATUS_NAMES
 from server.staff.results import ROLE_NAMES
+from server.staff.verdict import RoleCount, StatementCount, Verdict, decide
 
 # One person's role, for lists of feedback (ROLE_NAMES are the plural group names).
 PERSON_ROLES = {
@@ -57,7 +58,25 @@ def duration(seconds) -> str:
         return f"{seconds / 86400:.1f} days"
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} hours"
-    return f"{max(1, round(seconds / 60))} minutes"
+    minutes = max(1, round(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+@bp.app_template_filter("snapshot_verdict")
+def snapshot_verdict(snap: dict) -> Verdict:
+    """Work out the verdict of a stored results snapshot with the same rule as the results page."""
+    achievement = snap.get("achievement") or {}
+    statements = [
+        StatementCount(s["text"], s["agree"], s["not_sure"], s["disagree"], s.get("unanswered", 0))
+        for p in snap.get("principles") or []
+        for s in p["statements"]
+    ]
+    return decide(
+        achievement.get("active_statements", 0),
+        [RoleCount(**r) for r in achievement.get("roles") or []],
+        statements,
+        (snap.get("ladder") or {}).get("residents_vs_professionals"),
+    )
 
 
 @bp.app_template_filter("staff_short_id")

@@ -21,7 +21,13 @@ PROJECT_PAGES = (
     "/exports",
     "/stages/design/report",
     "/stages/design/comments",
+    "/join-code",
+    "/poster",
+    "/public",
+    "/evidence",
 )
+# Pages of the demo's first action (found from the actions list).
+ACTION_PAGES = ("", "/edit", "/delete")
 
 
 def _project_url(page, live_server) -> str:
@@ -56,6 +62,12 @@ def test_coordinator_pages_pass_axe_under_the_strict_csp(page, live_server):
         assert response.status == 200, path
         assert "script-src 'self'" in response.headers["content-security-policy"]
         assert page.get_by_role("heading", level=1).count() == 1, path
+        assert_no_axe_violations(page)
+    page.goto(project_url + "/actions")
+    action_url = page.locator("main th a[href*='/actions/']").first.get_attribute("href")
+    for path in ACTION_PAGES:
+        response = page.goto(live_server.url + action_url + path)
+        assert response.status == 200, path
         assert_no_axe_violations(page)
     assert blocked == []
 

@@ -69,7 +69,7 @@ def test_status_change_honours_done_only_at_send_time(push_app, drain, push_serv
     stats = drain()
     assert stats.sent == 2
     (done,) = push_service.messages(done_only["client_hash"])
-    assert done["title"] == "You said, we did" and done["contribution"] == action_id
+    assert done["title"] == "Your contribution made a difference" and done["contribution"] == action_id
 
 
 def test_expired_subscription_is_deleted(push_app, drain, push_service, subscribed):

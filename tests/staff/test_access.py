@@ -16,7 +16,7 @@ PROJECT_PAGES = [
     ("/staff/projects/{p}/statements", 200),
     ("/staff/projects/{p}/statements/new", 200),
     ("/staff/projects/{p}/statements/{s}/edit", 200),
-    ("/staff/projects/{p}/results", 302),
+    ("/staff/projects/{p}/results", 200),
     ("/staff/projects/{p}/stages/design/results", 200),
     ("/staff/projects/{p}/stages/delivery/report", 200),
     ("/staff/projects/{p}/stages/design/comments", 200),

@@ -327,8 +327,8 @@ def test_exports_are_pseudonymous_and_audited(web, world):
     response = web.get(f"/staff/projects/{pid}/export/answers.csv", coordinator)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["answer_id", "participant", "role"]
-    assert rows[1][1:3] == [child, "child"] and rows[1][8] == "disagree"
+    assert rows[0][:3] == ["Answer id", "Participant (pseudonymous id)", "Role"]
+    assert rows[1][1:3] == [child, "Child"] and rows[1][8] == "Disagree"
     feedback = web.get(f"/staff/projects/{pid}/export/feedback.csv", coordinator).get_data(
         as_text=True
     )
@@ -337,10 +337,10 @@ def test_exports_are_pseudonymous_and_audited(web, world):
 
     response = web.get(f"/staff/projects/{pid}/export/project.xlsx", coordinator)
     book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
-    assert book.sheetnames == ["answers", "feedback", "actions"]
-    assert [c.value for c in next(book["answers"].iter_rows(max_row=1))][:2] == [
-        "answer_id",
-        "participant",
+    assert book.sheetnames == ["Summary", "Answers", "Ladder ratings", "Feedback", "Actions"]
+    assert [c.value for c in next(book["Answers"].iter_rows(max_row=1))][:2] == [
+        "Answer id",
+        "Participant (pseudonymous id)",
     ]
     book.close()
 
@@ -405,7 +405,7 @@ def test_reviews_carry_a_snapshot_and_list_newest_first(web, world):
     detail = web.get(f"/staff/projects/{pid}/reviews/{review.id}", coordinator).get_data(
         as_text=True
     )
-    assert "Go slower" in detail and "Not yet" in detail
+    assert "Go slower" in detail and "No answers yet" in detail
 
 
 def test_printable_report_and_charts_need_no_script_or_inline_style(web, world):

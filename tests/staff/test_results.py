@@ -20,10 +20,15 @@ PROPERTY = settings(
 
 
 def _insert(model, rows):
+    """Bulk-insert projection rows; answers also move the tallies, as projecting them would."""
+    from server.domain import tallies
+    from server.domain.models import ChecklistAnswer
     from server.extensions import db
 
     if rows:
         db.session.execute(insert(model), rows)
+        if model is ChecklistAnswer:
+            tallies.rebuild(db.session.connection())
 
 
 # ---------------------------------------------------------------- scenarios

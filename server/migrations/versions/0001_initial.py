@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 01:22:56.248297
+Create Date: 2026-11-30 02:47:02.480685
 
 """
 from alembic import op
@@ -141,6 +141,14 @@ def upgrade():
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participants_project_id'), ['project_id'], unique=False)
 
+    op.create_table('partner_tallies',
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('participant_id', sa.String(length=36), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.Column('agreed', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', 'stage', 'participant_id', name=op.f('pk_partner_tallies'))
+    )
     op.create_table('projects',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -150,6 +158,15 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects'))
+    )
+    op.create_table('public_pages',
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('slug', sa.String(length=60), nullable=False),
+    sa.Column('intro', sa.Text(), nullable=False),
+    sa.Column('published', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_public_pages')),
+    sa.UniqueConstraint('slug', name=op.f('uq_public_pages_slug'))
     )
     op.create_table('push_quiet_hours',
     sa.Column('participant_id', sa.String(length=36), nullable=False),
@@ -177,6 +194,14 @@ def upgrade():
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.create_index('ix_reviews_project_stage', ['project_id', 'stage'], unique=False)
 
+    op.create_table('statement_tallies',
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('statement_id', sa.String(length=36), nullable=False),
+    sa.Column('value', sa.String(length=20), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', 'stage', 'statement_id', 'value', name=op.f('pk_statement_tallies'))
+    )
     op.create_table('statements',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=36), nullable=False),
@@ -372,12 +397,15 @@ def downgrade():
         batch_op.drop_index('ix_statements_project_order')
 
     op.drop_table('statements')
+    op.drop_table('statement_tallies')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_reviews_project_stage')
 
     op.drop_table('reviews')
     op.drop_table('push_quiet_hours')
+    op.drop_table('public_pages')
     op.drop_table('projects')
+    op.drop_table('partner_tallies')
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participants_project_id'))
 

@@ -1,0 +1,1 @@
+"""The public "You said, we did" pages at /p/<slug> (views in ``server.public.views``)."""

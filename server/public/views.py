@@ -1,0 +1,74 @@
+"""The public "You said, we did" pages at /p/<slug>: no sign-in, no JavaScript, no personal data.
+
+Only staff-written text is shown (see ``server.public.content``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, render_template
+
+from server.public.content import project_loop, public_actions, published_page
+
+bp = Blueprint("public", __name__, url_prefix="/p")
+
+
+@bp.get("/<slug>")
+def page(slug):
+    """Show a project's published "You said, we did" page."""
+    public, project = published_page(slug)
+    return render_template(
+        "public/page.html",
+        page=public,
+        project=project,
+        actions=public_actions(project.id),
+        loop=project_loop(project.id),
+    )
+
+
+@bp.get("/<slug>/feed.atom")
+def feed(slug):
+    """Give the published actions as an Atom feed, newest change first."""
+    public, project = published_page(slug)
+    body = render_template(
+        "public/feed.atom", page=public, project=project, actions=public_actions(project.id)
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.app_template_filter("public_percent")
+def percent(share) -> str:
+    """0.456 -> "46%"; None (no feedback yet) -> "0%"."""
+    return f"{round((share or 0) * 100)}%"
+
+
+@bp.app_template_filter("public_days")
+def days(seconds: float) -> str:
+    """A time in seconds as whole days, in words ("less than a day" under one)."""
+    n = round(seconds / 86400)
+    if n < 1:
+        return "less than a day"
+    return "1 day" if n == 1 else f"{n} days"
+
+
+@bp.app_template_filter("public_date")
+def long_date(iso: str) -> str:
+    """2026-11-30 -> 30 November 2026."""
+    try:
+        return datetime.strptime(iso[:10], "%Y-%m-%d").strftime("%-d %B %Y")
+    except ValueError:
+        return iso
+
+
+@bp.app_template_filter("public_iso")
+def iso(moment: datetime) -> str:
+    """A naive UTC time as an Atom date (RFC 3339)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@bp.context_processor
+def names():
+    from server.staff.forms import STATUS_NAMES
+
+    return {"status_names": STATUS_NAMES}

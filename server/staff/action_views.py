@@ -1,0 +1,99 @@
+"""Changing an action after it is recorded: edit, unlink feedback, delete, progress updates."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from server.extensions import db
+from server.staff import bp
+from server.staff.access import coordinator_required, project_or_404
+from server.staff.action_writes import add_progress, delete_action, edit_action, unlink_feedback
+from server.staff.feedback_views import _action_or_404, _render_action
+from server.staff.forms import ActionForm, StatusForm
+from server.staff.models import audit
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ProgressForm(FlaskForm):
+    note = TextAreaField(
+        "What happened",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Write what happened."),
+            Length(max=2000, message="The update must be 2,000 characters or fewer."),
+        ],
+    )
+
+
+def _to_action(project_id: str, action_id: str):
+    return redirect(url_for("staff.action", project_id=project_id, action_id=action_id))
+
+
+@bp.route("/projects/<project_id>/actions/<action_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit_action_page(project_id, action_id):
+    """Change what an action says was heard and done."""
+    project = project_or_404(project_id)
+    act = _action_or_404(project.id, action_id)
+    form = ActionForm(obj=act)
+    # Only the words change here: the status has its own form with a timeline entry.
+    del form.stage, form.status, form.reason
+    if form.validate_on_submit():
+        edit_action(project.id, act.id, form.heard.data, form.done.data or "")
+        audit("edit", "action", act.id, project_id=project.id)
+        db.session.commit()
+        flash("Action changed.")
+        return _to_action(project.id, act.id)
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/action_edit.html", project=project, action=act, form=form), status
+
+
+@bp.post("/projects/<project_id>/actions/<action_id>/unlink/<feedback_id>")
+@coordinator_required
+def unlink_action_feedback(project_id, action_id, feedback_id):
+    """Take a piece of feedback off an action; the family's phone stops showing the action."""
+    project = project_or_404(project_id)
+    act = _action_or_404(project.id, action_id)
+    if unlink_feedback(project.id, act.id, feedback_id):
+        audit("unlink", "action", act.id, project_id=project.id, feedback_id=feedback_id)
+        db.session.commit()
+        flash("The feedback is no longer linked to this action.")
+    else:
+        flash("That feedback was not linked to this action.")
+    return _to_action(project.id, act.id)
+
+
+@bp.route("/projects/<project_id>/actions/<action_id>/delete", methods=["GET", "POST"])
+@coordinator_required
+def delete_action_page(project_id, action_id):
+    """Ask, then delete an action for everyone."""
+    project = project_or_404(project_id)
+    act = _action_or_404(project.id, action_id)
+    if request.method == "POST" and FlaskForm().validate_on_submit():
+        delete_action(project.id, act.id)
+        audit("delete", "action", act.id, project_id=project.id)
+        db.session.commit()
+        flash("Action deleted.")
+        return redirect(url_for("staff.actions", project_id=project.id))
+    return render_template("staff/action_delete.html", project=project, action=act)
+
+
+@bp.post("/projects/<project_id>/actions/<action_id>/progress")
+@coordinator_required
+def action_progress(project_id, action_id):
+    """Add a dated progress update; the people whose feedback it answers are told."""
+    project = project_or_404(project_id)
+    act = _action_or_404(project.id, action_id)
+    form = ProgressForm()
+    if form.validate_on_submit():
+        add_progress(project.id, act.id, form.note.data)
+        db.session.commit()
+        flash("Update added to the timeline.")
+        return _to_action(project.id, act.id)
+    return _render_action(project, act, StatusForm(status=act.status), status=400, progress_form=form)

@@ -1,0 +1,180 @@
+"""Actions after they are made: edit, unlink, delete (all audited), progress updates, replies."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from server.push.sender import payload_for
+from tests.staff.conftest import add_feedback, add_participant, subscribe
+
+
+def _action(web, world, **extra):
+    pid = world["project_id"]
+    data = {"stage": "design", "heard": "Saturdays", "done": "", "status": "planned", **extra}
+    response = web.post(f"/staff/projects/{pid}/actions/new", world["coordinator"], data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def _notifications():
+    from server.extensions import db
+    from server.push.models import Notification
+
+    return db.session.execute(
+        select(Notification.participant_id, Notification.event, Notification.status_value).order_by(
+            Notification.id
+        )
+    ).all()
+
+
+def _audits(action):
+    from server.extensions import db
+    from server.staff.models import AuditLog
+
+    return db.session.execute(select(AuditLog.action).where(AuditLog.action == action)).scalars().all()
+
+
+def _family(world, text="More Saturday clubs"):
+    pid = world["project_id"]
+    person = add_participant(pid, "parent_carer")
+    subscribe(person, pid)
+    fid = add_feedback(pid, person, text)
+    from server.extensions import db
+
+    db.session.commit()
+    return person, fid
+
+
+def test_reply_with_an_action_links_the_feedback_and_says_only_heard(web, world):
+    """An action recorded as Done and linked today sends the 'heard' message, never the done one."""
+    from server.domain.models import ActionFeedback
+    from server.extensions import db
+
+    person, fid = _family(world)
+    pid = world["project_id"]
+    form = web.get(f"/staff/projects/{pid}/actions/new?feedback={fid}", world["coordinator"])
+    assert "More Saturday clubs" in form.get_data(as_text=True)
+    response = web.post(
+        f"/staff/projects/{pid}/actions/new?feedback={fid}",
+        world["coordinator"],
+        data={"stage": "design", "heard": "Saturdays", "done": "We opened a club", "status": "done"},
+    )
+    assert response.status_code == 302
+    aid = response.headers["Location"].rsplit("/", 1)[-1]
+    assert db.session.get(ActionFeedback, (aid, fid)) is not None
+    assert _notifications() == [(person, "linked", "done")]
+    sent = json.loads(payload_for("linked", "done", fid, aid))
+    assert (sent["title"], sent["body"]) == (
+        "Your feedback was heard",
+        "It is now part of an action. Tap to see what is happening.",
+    )
+
+
+def test_done_message_says_the_contribution_made_a_difference():
+    sent = json.loads(payload_for("status", "done", "f", "a"))
+    assert sent["title"] == "Your contribution made a difference"
+
+
+def test_edit_changes_the_words_and_is_audited(web, world):
+    from server.domain.models import Action
+    from server.extensions import db
+
+    aid = _action(web, world)
+    url = f"/staff/projects/{world['project_id']}/actions/{aid}/edit"
+    bad = web.post(url, world["coordinator"], data={"heard": "  ", "done": "x"})
+    assert bad.status_code == 400 and 'id="heard-error"' in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Action, aid).heard == "Saturdays"
+    good = web.post(url, world["coordinator"], data={"heard": "Weekend clubs", "done": "Booked"})
+    assert good.status_code == 302
+    db.session.expire_all()
+    act = db.session.get(Action, aid)
+    assert (act.heard, act.done, act.status) == ("Weekend clubs", "Booked", "planned")
+    assert _audits("edit") == ["edit"]
+
+
+def test_unlink_takes_the_action_off_the_familys_view(web, world):
+    from server.devices import Device
+    from server.domain.hooks import visible_clause
+    from server.domain.models import ActionFeedback
+    from server.extensions import db
+    from sync.schema import records
+
+    person, fid = _family(world)
+    pid = world["project_id"]
+    aid = _action(web, world)
+    link = web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        world["coordinator"],
+        data={"feedback_ids": [fid], "action_id": aid},
+    )
+    assert link.status_code == 302
+    device = db.session.execute(select(Device).where(Device.participant_id == person)).scalar_one()
+
+    def family_sees_action():
+        return db.session.execute(
+            select(records.c.id).where(records.c.id == aid, visible_clause(device))
+        ).first() is not None
+
+    assert family_sees_action()
+    response = web.post(f"/staff/projects/{pid}/actions/{aid}/unlink/{fid}", world["coordinator"])
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ActionFeedback, (aid, fid)) is None
+    assert not family_sees_action()
+    assert _audits("unlink") == ["unlink"]
+
+
+def test_delete_asks_first_then_deletes_and_is_audited(web, world):
+    from server.domain.models import Action
+    from server.extensions import db
+
+    aid = _action(web, world)
+    url = f"/staff/projects/{world['project_id']}/actions/{aid}/delete"
+    ask = web.get(url, world["coordinator"])
+    assert ask.status_code == 200 and "Delete this action?" in ask.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Action, aid) is not None
+    assert web.post(url, world["coordinator"]).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Action, aid) is None
+    assert _audits("delete") == ["delete"]
+
+
+def test_progress_update_goes_on_the_timeline_and_notifies_contributors(web, world):
+    from server.domain.models import Action
+    from server.extensions import db
+
+    person, fid = _family(world)
+    pid = world["project_id"]
+    aid = _action(web, world)
+    web.post(
+        f"/staff/projects/{pid}/stages/design/feedback/link",
+        world["coordinator"],
+        data={"feedback_ids": [fid], "action_id": aid},
+    )
+    url = f"/staff/projects/{pid}/actions/{aid}/progress"
+    empty = web.post(url, world["coordinator"], data={"note": " "})
+    assert empty.status_code == 400 and "Write what happened." in empty.get_data(as_text=True)
+    assert web.post(url, world["coordinator"], data={"note": "We booked the room."}).status_code == 302
+    db.session.expire_all()
+    timeline = json.loads(db.session.get(Action, aid).timeline)
+    assert [(e["status"], e["note"]) for e in timeline] == [
+        ("planned", "Action recorded."),
+        ("planned", "We booked the room."),
+    ]
+    assert _notifications() == [(person, "linked", "planned"), (person, "progress", "planned")]
+    page = web.get(f"/staff/projects/{pid}/actions/{aid}", world["coordinator"]).get_data(as_text=True)
+    assert "We booked the room." in page
+    sent = json.loads(payload_for("progress", "planned", fid, aid))
+    assert "We booked the room." not in json.dumps(sent) and sent["title"] == "News about your feedback"
+
+
+def test_another_projects_coordinator_cannot_change_the_action(web, world):
+    aid = _action(web, world)
+    pid = world["project_id"]
+    for url in (f"/actions/{aid}/edit", f"/actions/{aid}/delete", f"/actions/{aid}/progress"):
+        response = web.post(f"/staff/projects/{pid}{url}", world["other"], data={"note": "x", "heard": "x"})
+        assert response.status_code in (403, 404), url

@@ -1,0 +1,78 @@
+"""What the exports hold: ladder ratings, a results summary, plain labels, a readable workbook."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.staff.conftest import add_answer, add_participant
+from tests.staff.test_verdict_pages import _rate
+
+
+def _csv(web, world, kind):
+    response = web.get(f"/staff/projects/{world['project_id']}/export/{kind}.csv", world["coordinator"])
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def _scene(world):
+    from server.domain.models import Statement
+    from server.extensions import db
+
+    pid = world["project_id"]
+    statement = db.session.execute(
+        select(Statement.id).where(Statement.project_id == pid).order_by(Statement.order).limit(1)
+    ).scalar_one()
+    parent, pro = add_participant(pid, "parent_carer"), add_participant(pid, "professional")
+    add_answer(pid, parent, statement, "not_sure")
+    add_answer(pid, pro, statement, "agree")
+    _rate(pid, parent, 2)
+    db.session.commit()
+    return parent, pro
+
+
+def test_ladder_ratings_export_with_plain_labels(web, world):
+    parent, _ = _scene(world)
+    rows = _csv(web, world, "ladder")
+    assert rows[0] == [
+        "Rating id", "Participant (pseudonymous id)", "Role", "Stage", "Rung", "Rung name",
+        "Comment", "How it was recorded",
+    ]
+    assert rows[1][1:] == [parent, "Parent or carer", "Design", "2", "Consultation", "", "By themselves"]
+
+
+def test_answers_use_words_not_codes(web, world):
+    _scene(world)
+    body = "\n".join(",".join(r) for r in _csv(web, world, "answers")[1:])
+    for code in ("parent_carer", "not_sure", ",self", ",design,"):
+        assert code not in body
+    assert "Not sure" in body and "Parent or carer" in body and "Professional" in body
+
+
+def test_summary_gives_each_stage_its_verdict_and_statement_counts(web, world):
+    _scene(world)
+    rows = _csv(web, world, "summary")
+    assert rows[0][:3] == ["Stage", "Verdict", "Why"]
+    verdicts = {r[0]: r[1] for r in rows[1:] if r[1]}
+    # The parent is not sure of the only answered statement: 0 of 12 agreed, so not yet.
+    assert verdicts == {"Design": "Not yet", "Delivery": "No answers yet", "Review": "No answers yet"}
+    design = [r for r in rows[1:] if r[0] == "Design" and r[4]]
+    assert len(design) == 12
+    assert [int(design[0][5]), int(design[0][6]), int(design[0][7])] == [1, 1, 0]
+
+
+def test_workbook_has_widths_and_a_frozen_header(web, world):
+    _scene(world)
+    response = web.get(f"/staff/projects/{world['project_id']}/export/project.xlsx", world["coordinator"])
+    book = load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames == ["Summary", "Answers", "Ladder ratings", "Feedback", "Actions"]
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.column_dimensions["A"].width >= 12, sheet.title
+    answers = book["Answers"]
+    assert answers.column_dimensions["B"].width >= 36  # a whole pseudonymous id shows
+    assert answers.column_dimensions["H"].width == 60  # the statement has room to read
+    assert [c.value for c in answers[1]][8] == "Answer"

@@ -1,0 +1,140 @@
+"""The public "You said, we did" page: off until published, staff-written text only."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+
+from tests.staff.conftest import add_feedback, add_participant
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+FAMILY_WORDS = "Please run the club on Saturdays, my son Jamie cannot come on weekdays"
+
+
+def _action(pid, feedback_ids, heard, done, status, timeline):
+    from server.domain import projects
+
+    aid = str(uuid.uuid4())
+    projects.write_record(
+        "action",
+        aid,
+        {
+            "project_id": pid,
+            "stage": "design",
+            "heard": heard,
+            "done": done,
+            "status": status,
+            "reason": None,
+            "feedback_ids": feedback_ids,
+            "timeline": timeline,
+        },
+    )
+    return aid
+
+
+def _scene(world):
+    """A family's feedback linked to an action, and a second feedback not answered yet."""
+    from server.extensions import db
+
+    pid = world["project_id"]
+    person = add_participant(pid, "parent_carer")  # display name "Sam Example"
+    answered = add_feedback(pid, person, FAMILY_WORDS)
+    waiting = add_feedback(pid, person, "The forms are too long")
+    action = _action(
+        pid,
+        [answered],
+        "Families asked for weekend sessions.",
+        "We opened a Saturday club at the library.",
+        "done",
+        [
+            {"at": "2026-11-02T10:00:00+00:00", "status": "in_progress", "note": "Room booked."},
+            {"at": "2026-11-20T10:00:00+00:00", "status": "done", "note": ""},
+        ],
+    )
+    db.session.commit()
+    return pid, person, [answered, waiting], action
+
+
+def _publish(web, world, slug="short-breaks", published="y"):
+    data = {"slug": slug, "intro": "What we changed because of you."}
+    if published:
+        data["published"] = published
+    return web.post(f"/staff/projects/{world['project_id']}/public", world["coordinator"], data=data)
+
+
+def test_page_and_feed_are_404_until_published(web, world):
+    _scene(world)
+    assert web.get("/p/short-breaks").status_code == 404
+    assert _publish(web, world, published=None).status_code == 302
+    assert web.get("/p/short-breaks").status_code == 404
+    assert web.get("/p/short-breaks/feed.atom").status_code == 404
+    assert _publish(web, world).status_code == 302
+    assert web.get("/p/short-breaks").status_code == 200
+    assert web.get("/p/short-breaks/feed.atom").status_code == 200
+    assert web.get("/p/nothing-here").status_code == 404
+
+
+def test_bad_address_is_refused_next_to_the_field_and_nothing_saved(web, world):
+    from server.extensions import db
+    from server.public.models import PublicPage
+
+    response = _publish(web, world, slug="Short Breaks!")
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert 'id="slug-error"' in text and "Use only small letters, numbers and single hyphens" in text
+    assert db.session.get(PublicPage, world["project_id"]) is None
+
+
+def test_another_project_cannot_take_the_same_address(web, world):
+    assert _publish(web, world).status_code == 302
+    response = web.post(
+        f"/staff/projects/{world['other_project_id']}/public",
+        world["other"],
+        data={"slug": "short-breaks", "published": "y"},
+    )
+    assert response.status_code == 400
+    assert "Another project uses this web address" in response.get_data(as_text=True)
+
+
+def test_coordinator_of_another_project_cannot_change_it(web, world):
+    response = web.post(
+        f"/staff/projects/{world['project_id']}/public",
+        world["other"],
+        data={"slug": "taken-over", "published": "y"},
+    )
+    assert response.status_code in (403, 404)
+
+
+def test_page_shows_actions_timeline_and_response_figures(web, world):
+    _scene(world)
+    _publish(web, world)
+    text = " ".join(web.get("/p/short-breaks").get_data(as_text=True).split())
+    assert "Families asked for weekend sessions." in text
+    assert "We opened a Saturday club at the library." in text
+    assert "2 November 2026</time>: In progress. Room booked." in text
+    assert "20 November 2026</time>: Done" in text
+    # 1 of the 2 feedback entries is linked to an action: 50%.
+    assert "<strong>50%</strong> of the feedback we got has had a response (1 of 2)" in text
+    assert "<script" not in text
+
+
+def test_no_participant_text_name_or_id_in_page_or_feed(web, world):
+    pid, person, feedback_ids, _ = _scene(world)
+    _publish(web, world)
+    page = web.get("/p/short-breaks").get_data(as_text=True)
+    feed = web.get("/p/short-breaks/feed.atom").get_data(as_text=True)
+    for body in (page, feed):
+        for secret in (FAMILY_WORDS, "Jamie", "The forms are too long", "Sam Example", person, *feedback_ids):
+            assert secret not in body
+
+
+def test_feed_is_atom_with_one_entry_per_action(web, world):
+    _, _, _, action = _scene(world)
+    _publish(web, world)
+    response = web.get("/p/short-breaks/feed.atom")
+    assert response.mimetype == "application/atom+xml"
+    root = ET.fromstring(response.get_data())
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}id").text for e in entries] == [f"urn:uuid:{action}"]
+    assert entries[0].find(f"{ATOM}title").text == "You said: Families asked for weekend sessions."
