@@ -77,6 +77,8 @@ class Page:
     records: list[Record]
     cursor: int
     more: bool
+    # The change number of each record, in the same order.
+    numbers: tuple[int, ...] = ()
 
     def records_json(self) -> str:
         """The records as a JSON array for the response, spliced from the stored JSON."""
@@ -410,7 +412,18 @@ def pull(
         rows = rows[:limit]
     stored = Record.stored
     page = [stored(row[1], row[0], row[2], row[3]) for row in rows]
-    return Page(page, rows[-1][4] if rows else cursor, more)
+    return Page(page, rows[-1][4] if rows else cursor, more, tuple(row[4] for row in rows))
+
+
+def reserve_change_no(conn: Connection) -> int:
+    """Take the next change number without storing a record under it; return it.
+
+    A pull that tells a device of access changes (removals, records it may now
+    see) needs a cursor no earlier response gave, so the device's next pull
+    says whether it received that response. Holds the writers' lock until commit.
+    """
+    _lock_counter(conn)
+    return conn.execute(_BUMP_COUNTER, {"n": 1}).scalar_one()
 
 
 def purge_tombstones(conn: Connection, before_hlc: str) -> int:
