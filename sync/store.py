@@ -24,7 +24,7 @@ from sync.records import (
     merge_changed,
     records_to_wire_json,
 )
-from sync.schema import counter, records
+from sync.schema import counter, purged, records
 
 APPLIED, UNCHANGED, REJECTED = "applied", "unchanged", "rejected"
 COUNTER_ID = 1
@@ -291,6 +291,15 @@ def _screen(record: Record, hooks: Hooks, max_wall_ms: int | None) -> Rejection 
     return hooks.screen(record)
 
 
+def _remembered_tombstones(conn: Connection, missing: list[str], state: dict[str, Record]) -> None:
+    """Put the remembered tombstone of each purged id among ``missing`` into ``state``."""
+    for start in range(0, len(missing), _SELECT_CHUNK):
+        chunk = missing[start : start + _SELECT_CHUNK]
+        query = select(purged.c.id, purged.c.type, purged.c.deleted).where(purged.c.id.in_(chunk))
+        for rid, rtype, deleted in conn.execute(query):
+            state[rid] = Record(rtype, rid, {}, deleted)
+
+
 def _push(
     conn: Connection,
     batch: Sequence[Record],
@@ -325,6 +334,7 @@ def _push(
         for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
             state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
             stored_scope[row[0]] = (row[4], row[5], row[6])
+    _remembered_tombstones(conn, [rid for rid in ids if rid not in state], state)
     hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
 
     outcomes: list[Outcome] = []
@@ -433,6 +443,13 @@ def purge_tombstones(conn: Connection, before_hlc: str) -> int:
     old = (records.c.deleted.is_not(None)) & (records.c.deleted < before_hlc)
     count, top = conn.execute(select(func.count(), func.max(records.c.change_no)).where(old)).one()
     if count:
+        remembered = select(records.c.id, records.c.type, records.c.deleted).where(old)
+        known = select(purged.c.id)
+        conn.execute(
+            purged.insert().from_select(
+                ["id", "type", "deleted"], remembered.where(records.c.id.not_in(known))
+            )
+        )
         conn.execute(records.delete().where(old))
         conn.execute(
             counter.update()

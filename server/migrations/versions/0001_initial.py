@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 01:20:39.810813
+Create Date: 2026-11-30 01:34:50.120151
 
 """
 from alembic import op
@@ -207,6 +207,12 @@ def upgrade():
     sa.Column('purged_through', sa.BigInteger(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_counter'))
     )
+    op.create_table('sync_purged',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('type', sa.String(length=40), nullable=False),
+    sa.Column('deleted', sa.String(length=35), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_purged'))
+    )
     op.create_table('sync_records',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('type', sa.String(length=40), nullable=False),
@@ -375,6 +381,7 @@ def downgrade():
         batch_op.drop_index('ix_sync_records_author_id')
 
     op.drop_table('sync_records')
+    op.drop_table('sync_purged')
     op.drop_table('sync_counter')
     with op.batch_alter_table('statements', schema=None) as batch_op:
         batch_op.drop_index('ix_statements_project_order')
