@@ -547,40 +547,6 @@ def test_phone_clock_hours_ahead_is_corrected_and_entries_still_arrive(page, liv
     assert abs(int(stamp[:13]) / 1000 - real_now) < 300
 
 
-def test_revoked_token_keeps_the_outbox_until_signed_in_again(page, context, live_server):
-    sign_in_worker(page, live_server)
-    page.get_by_role("radio", name="Someone new").check()
-    page.get_by_role("radio", name="Someone else", exact=True).check()
-    page.get_by_role("radio", name="18 to 25", exact=True).check()
-    page.get_by_role("button", name="Start").click()
-    wait_heading(page, "Saying yes")
-    page.get_by_role("button", name="Yes, I agree").click()
-    wait_heading(page, "What would you like to do?")
-    sync_now(page)
-    wait_all_sent(page)
-    token = session(page)["token"]
-    gone = page.request.delete(
-        live_server.url + "/api/devices/current", headers={"Authorization": f"Bearer {token}"}
-    )
-    assert gone.status == 204
-
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Written after the token was revoked")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
-    sync_now(page)
-    wait_status(page, "Please sign in again")
-    assert page.locator("#status").get_attribute("data-waiting") == "1"
-
-    sign_in_worker(page, live_server)  # a new token; the outbox is still there
-    wait_all_sent(page)
-    texts = [
-        json.loads(f)["text"]["v"]
-        for (f,) in rows(live_server, "SELECT fields FROM sync_records WHERE type = 'feedback'")
-    ]
-    assert "Written after the token was revoked" in texts
-
-
 # --- status, language, updates ---------------------------------------------------------
 
 
