@@ -125,6 +125,18 @@ def sign_in_worker(page, live_server) -> None:
     wait_heading(page, "Who are you with?")
 
 
+def start_visit(page) -> str:
+    """On a signed-in worker's phone, record someone new; return their participant id."""
+    page.get_by_role("radio", name="Someone new").check()
+    page.get_by_role("radio", name="A young person", exact=True).check()
+    page.get_by_role("radio", name="13 to 17", exact=True).check()
+    page.get_by_role("button", name="Start").click()
+    wait_heading(page, "Saying yes")
+    page.get_by_role("button", name="Yes, I agree").click()
+    wait_heading(page, "What would you like to do?")
+    return page.evaluate("async () => (await (await import('/app/js/storage.js')).getMeta('visit')).participant_id")
+
+
 def statement_count(page) -> int:
     open_app(page, page.url.split("/app/")[0], "checklist/1")
     wait_heading(page, "Question 1 of")
@@ -694,13 +706,7 @@ def test_worker_hands_over_to_the_familys_own_phone_with_a_claim_code(browser, l
     try:
         worker, family = worker_ctx.new_page(), family_ctx.new_page()
         sign_in_worker(worker, live_server)
-        worker.get_by_role("radio", name="Someone new").check()
-        worker.get_by_role("radio", name="A young person", exact=True).check()
-        worker.get_by_role("radio", name="13 to 17", exact=True).check()
-        worker.get_by_role("button", name="Start").click()
-        wait_heading(worker, "Saying yes")
-        worker.get_by_role("button", name="Yes, I agree").click()
-        wait_heading(worker, "What would you like to do?")
+        start_visit(worker)
         open_app(worker, live_server.url, "checklist/1")
         wait_heading(worker, "Question 1 of")
         worker.get_by_role("radio", name="Disagree", exact=True).check()

@@ -7,6 +7,7 @@ from tests.browser.test_pwa import (
     rows,
     session,
     sign_in_worker,
+    start_visit,
     sync_now,
     wait_all_sent,
     wait_heading,
@@ -18,18 +19,6 @@ LOCAL_IDS = "async (t) => (await (await import('/app/js/storage.js')).getRecords
 
 def local_ids(page, rtype: str) -> list[str]:
     return page.evaluate(LOCAL_IDS, rtype)
-
-
-def start_visit(page) -> str:
-    """Record someone new on a visit, with one answer; return their participant id."""
-    page.get_by_role("radio", name="Someone new").check()
-    page.get_by_role("radio", name="A young person", exact=True).check()
-    page.get_by_role("radio", name="13 to 17", exact=True).check()
-    page.get_by_role("button", name="Start").click()
-    wait_heading(page, "Saying yes")
-    page.get_by_role("button", name="Yes, I agree").click()
-    wait_heading(page, "What would you like to do?")
-    return page.evaluate("async () => (await (await import('/app/js/storage.js')).getMeta('visit')).participant_id")
 
 
 def test_a_worker_phone_that_handed_a_family_over_no_longer_shows_them(browser, live_server):
