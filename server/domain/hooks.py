@@ -55,6 +55,7 @@ class DomainHooks(Hooks):
         # participant id -> (project_id, age_band, author_id, has_device), from the batch or the store
         self._participants: dict[str, tuple | None] = {}
         self._authors: dict[str, str | None] = {}
+        self._subjects: dict[str, str | None] = {}  # stored subject (participant) of each record
         self._statements: dict[str, str | None] = {}
 
     # ------------------------------------------------------------ helpers
@@ -121,6 +122,21 @@ class DomainHooks(Hooks):
             return _invalid("statement_id", "This is not a statement of the project.")
         return None
 
+    def _deleted_owner_check(self, incoming: Record) -> Rejection | None:
+        """A write on a deleted record: refuse it unless it was the writer's to change."""
+        who = self.who
+        owner = self._subjects.get(incoming.id)
+        if who.kind == "system" or owner is None:
+            return None
+        if who.kind == PARTICIPANT_KIND:
+            if owner != who.participant_id:
+                return _forbidden("participant_id", "You can only change your own records.")
+            return None
+        known = self._participant(owner)
+        if known is None or known[3]:
+            return _forbidden("participant_id", "Only the family changes their own records.")
+        return None
+
     def _stored_author(self, rid: str) -> str | None:
         if rid not in self._authors:
             self._authors[rid] = self.conn.execute(
@@ -134,6 +150,7 @@ class DomainHooks(Hooks):
         """Fetch the batch's stored authors, participants and statements in three queries."""
         for rid, scope in stored_scopes.items():
             self._authors.setdefault(rid, scope.author_id)
+            self._subjects[rid] = scope.subject_id
         participant_ids, statement_ids = set(), set()
         for record in batch:
             fields = record.fields
@@ -193,8 +210,8 @@ class DomainHooks(Hooks):
 
         if current is not None and current.deleted is not None:
             # Already deleted, and deletion is one-way: whatever comes is dropped (a resent
-            # deletion is "unchanged"), so there is nothing left to authorise.
-            return None
+            # deletion is "unchanged"). Still, only someone who could write it is told so.
+            return self._deleted_owner_check(incoming)
         old = current.values() if current is not None else {}
         for name in rtype.fixed:
             if name in new and old.get(name) is not None and new[name] != old[name]:

@@ -12,6 +12,7 @@ server's merged state, so a stale copy fails too.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -419,8 +420,8 @@ def test_every_replica_equals_the_rule(app, client, make_user):
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=12,
-            stateful_step_count=30,
+            max_examples=int(os.environ.get("WITHUS_ACCESS_EXAMPLES", "10")),
+            stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
