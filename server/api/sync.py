@@ -1,4 +1,4 @@
-"""POST /api/sync/push and GET /api/sync/pull: docs/sync-protocol.md; access rule: docs/access.md."""
+"""POST /api/sync/push and GET /api/sync/pull: the protocol in docs/sync-protocol.md, access in docs/access.md."""
 
 import json
 import time

@@ -204,23 +204,21 @@ def may_issue_claim(conn: Connection, actor: Any, participant_id: str) -> Reject
 
 
 def stamp_recorder(who: Who, record: Record) -> Record:
-    """Set ``recorded_by`` (and a family's ``mode``) from the token, never from the body.
+    """Set ``recorded_by`` on a staff device's write from its token, never from the body.
 
-    The new registers take the write's own greatest stamp, so a resent batch is
-    still unchanged and the values travel with the write that set them.
+    The register takes the write's own greatest stamp, so a resent batch is still
+    unchanged and the value travels with the write that set it. A family's phone
+    gets nothing added (its records must stay exactly what it wrote); the write
+    rule refuses a family's write that names a recorder.
     """
     rtype = types.get(record.type)
-    if rtype is None or not rtype.has_mode or record.deleted is not None or not record.fields:
+    if who.kind != STAFF_KIND or rtype is None or not rtype.has_mode:
         return record
-    if who.kind not in (PARTICIPANT_KIND, STAFF_KIND):
+    if record.deleted is not None or not record.fields:
         return record
     stamp = max(reg.t for reg in record.fields.values())
     fields = dict(record.fields)
-    if who.kind == STAFF_KIND:
-        fields["recorded_by"] = Register(str(who.user_id), stamp)
-    else:
-        fields["recorded_by"] = Register(None, stamp)
-        fields.setdefault("mode", Register("self", stamp))
+    fields["recorded_by"] = Register(str(who.user_id), stamp)
     return Record(record.type, record.id, fields, None)
 
 
@@ -323,7 +321,8 @@ def _staff_mode(who: Who, rtype, write: Write) -> Rejection | None:
         if not who.coordinates and not mine:
             return _forbidden("recorded_by", "You can only change what you recorded.")
         return None
-    if write.values.get("mode") not in STAFF_MODES:
+    # An edit arriving before its creation may not carry the mode yet (protocol 1.1).
+    if "mode" in write.values and write.values["mode"] not in STAFF_MODES:
         return _forbidden("mode", "Staff record in assisted or proxy mode.")
     # The push API sets recorded_by from the token, so the record names who changed it last.
     if write.values.get("recorded_by") != str(who.user_id):

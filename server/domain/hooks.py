@@ -55,8 +55,10 @@ class DomainHooks(Hooks):
         # participant id -> (project_id, age_band, author_id, has_device), from the batch or the store
         self._participants: dict[str, tuple | None] = {}
         self._authors: dict[str, str | None] = {}
-        self._subjects: dict[str, str | None] = {}  # stored subject (participant) of each record
         self._statements: dict[str, str | None] = {}
+        # record id -> its identifying fields, as checked in this batch
+        self._identities: dict[str, dict[str, Any]] = {}
+        self._stored_scopes: dict[str, Scope] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -122,21 +124,6 @@ class DomainHooks(Hooks):
             return _invalid("statement_id", "This is not a statement of the project.")
         return None
 
-    def _deleted_owner_check(self, incoming: Record) -> Rejection | None:
-        """A write on a deleted record: refuse it unless it was the writer's to change."""
-        who = self.who
-        owner = self._subjects.get(incoming.id)
-        if who.kind == "system" or owner is None:
-            return None
-        if who.kind == PARTICIPANT_KIND:
-            if owner != who.participant_id:
-                return _forbidden("participant_id", "You can only change your own records.")
-            return None
-        known = self._participant(owner)
-        if known is None or known[3]:
-            return _forbidden("participant_id", "Only the family changes their own records.")
-        return None
-
     def _stored_author(self, rid: str) -> str | None:
         if rid not in self._authors:
             self._authors[rid] = self.conn.execute(
@@ -148,9 +135,9 @@ class DomainHooks(Hooks):
 
     def prepare(self, conn, batch, current, stored_scopes) -> None:
         """Fetch the batch's stored authors, participants and statements in three queries."""
+        self._stored_scopes.update(stored_scopes)
         for rid, scope in stored_scopes.items():
             self._authors.setdefault(rid, scope.author_id)
-            self._subjects[rid] = scope.subject_id
         participant_ids, statement_ids = set(), set()
         for record in batch:
             fields = record.fields
@@ -204,52 +191,24 @@ class DomainHooks(Hooks):
 
     def _check(self, incoming: Record, current: Record | None) -> Rejection | None:
         # screen() has passed this record (the store screens every record before locking).
-        who = self.who
         rtype = types.get(incoming.type)
         new = incoming.values()
+        identity, rejection = self._identity(rtype, incoming, current)
+        if rejection is not None:
+            return rejection
+        self._identities[incoming.id] = identity
 
-        if current is not None and current.deleted is not None:
-            # Already deleted, and deletion is one-way: whatever comes is dropped (a resent
-            # deletion is "unchanged"). Still, only someone who could write it is told so.
-            return self._deleted_owner_check(incoming)
-        old = current.values() if current is not None else {}
-        for name in rtype.fixed:
-            if name in new and old.get(name) is not None and new[name] != old[name]:
-                return _forbidden(name, "This cannot be changed once set.")
-
+        # Authorise on the identifying fields, whatever the record's state: a write to a
+        # deleted record, or one arriving before the creation, is judged like any other
+        # (protocol 1.1, rules 2 and 3).
         merged = merge(current, incoming)
-        if merged.deleted is None:
-            values = merged.values()
-            missing = rtype.missing(values)
-            if missing is not None:
-                return _invalid(missing, "Missing data for required field.")
-        else:
-            # A deletion: authorise against what the record held (or what came with it).
-            values = {**new, **old}
-            if not values and who.kind != "system":
-                if rtype.natural_key is not None or rtype.name == "consent":
-                    return _forbidden("id", "There is no such record to delete.")
-                if (
-                    rtype.name == "participant"
-                    and who.kind == "participant"
-                    and incoming.id != who.participant_id
-                ):
-                    return _forbidden("id", "You can only change your own records.")
-                return None
-
-        if rtype.natural_key is not None:
-            try:
-                expected = types.natural_id(rtype.natural_key(values))
-            except KeyError:
-                expected = None
-            if expected is not None and expected != incoming.id:
-                return _invalid("id", "The id must be the UUIDv5 of this record's natural key.")
-
+        old = current.values() if current is not None else {}
+        values = {**merged.values(), **identity}
         rejection = self._authorise(rtype, incoming, values, new, old, merged)
         if rejection is not None:
             return rejection
 
-        if merged.deleted is None:
+        if merged.deleted is None and rtype.missing(values) is None:
             if rtype.name == "participant":
                 known = self._participants.get(incoming.id)
                 self._participants[incoming.id] = (
@@ -269,6 +228,46 @@ class DomainHooks(Hooks):
                         "given_by", "A parent or carer gives consent for a child under 13."
                     )
         return None
+
+    def _identity(
+        self, rtype: types.RecordType, incoming: Record, current: Record | None
+    ) -> tuple[dict[str, Any], Rejection | None]:
+        """Return the record's identifying fields: what the write carries, checked against what is stored.
+
+        Every write carries them (protocol 1.1), so a write can be authorised before the
+        record's creation arrives; a write to a record the server holds may leave them out.
+        """
+        carried = {name: incoming.fields[name].v for name in rtype.fixed if name in incoming.fields}
+        known = self._known_identity(rtype, incoming.id, current)
+        for name, value in carried.items():
+            if known.get(name) is not None and known[name] != value:
+                return {}, _forbidden(name, "This cannot be changed once set.")
+        identity = {**known, **carried}
+        if current is None:
+            for name in rtype.fixed:
+                if identity.get(name) is None:
+                    return {}, _invalid(name, "Every change carries the record's identifying fields.")
+            if rtype.natural_key is not None and types.natural_id(rtype.natural_key(identity)) != incoming.id:
+                return {}, _invalid("id", "The id must be the UUIDv5 of this record's natural key.")
+        return identity, None
+
+    def _known_identity(self, rtype: types.RecordType, rid: str, current: Record | None) -> dict[str, Any]:
+        """The identifying fields the server holds: the live values, or a tombstone's scope keys."""
+        if current is None:
+            return {}
+        if current.deleted is None:
+            values = current.values()
+            return {name: values[name] for name in rtype.fixed if values.get(name) is not None}
+        stored = self._stored_scopes.get(rid)
+        if stored is None:
+            # Deleted earlier in this batch: the identity seen then still holds.
+            return dict(self._identities.get(rid, {}))
+        known = {}
+        if "project_id" in rtype.fixed and stored.project_id is not None:
+            known["project_id"] = stored.project_id
+        if "participant_id" in rtype.fixed and stored.subject_id is not None:
+            known["participant_id"] = stored.subject_id
+        return known
 
     def _authorise(self, rtype, incoming, values, new, old, merged) -> Rejection | None:
         """Ask the access rule; then check a checklist answer names a statement of its project."""
@@ -301,19 +300,20 @@ class DomainHooks(Hooks):
     # ------------------------------------------------------------ scope
 
     def scope(self, merged: Record) -> Scope:
+        """Derive the scope keys from the identifying fields, so a tombstone keeps them too."""
         author = self._authors.get(merged.id)
-        if merged.deleted is not None:
-            return Scope(None, None, author)
         rtype = types.get(merged.type)
         values = merged.values()
-        project_id = types.project_of(merged.type, merged.id, values)
+        keys = {**values, **self._identities.get(merged.id, {})}
+        project_id = types.project_of(merged.type, merged.id, keys)
         if merged.type == "participant":
             subject = merged.id
         elif rtype is not None and rtype.owned:
-            subject = values.get("participant_id")
+            subject = keys.get("participant_id")
         else:
             subject = None
-        return Scope(project_id, subject, author)
+        pending = merged.deleted is None and rtype is not None and rtype.missing(values) is not None
+        return Scope(project_id, subject, author, pending)
 
     # ------------------------------------------------------------ projections
 

@@ -27,9 +27,11 @@ def project(conn: Connection, changed: list[Record]) -> None:
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:
-        if types.get(record.type) is None:
+        rtype = types.get(record.type)
+        if rtype is None:
             continue
-        if record.deleted is not None:
+        if record.deleted is not None or rtype.missing(record.values()) is not None:
+            # Deleted, or still waiting for its creation: no projection row (protocol 1.1).
             gone[record.type].append(record.id)
         else:
             live[record.type].append(record)

@@ -187,7 +187,8 @@ def pull_for(conn: Connection, device: Device, cursor: int, limit: int) -> Devic
     Raises ``sync.store.CursorExpired`` like ``sync.store.pull``.
     """
     who = who_is(device)
-    clause = access.visible_clause(who)
+    # A pending record (protocol 1.1: not complete yet) is nobody's to hold.
+    clause = and_(access.visible_clause(who), records.c.pending.is_(False))
     _acknowledge(conn, device.id, cursor)
     head = store.head(conn)
     feed = store.pull(conn, cursor, limit, clause)
