@@ -51,7 +51,6 @@ class DomainHooks(Hooks):
         self.who = who_is(actor)
         self._conn_given = conn
         self._staff_projects: frozenset[str] | None = None
-        # participant id -> (project_id, age_band), from this batch or the projection
         # participant id -> (project_id, age_band, author_id, has_device), from the batch or the store
         self._participants: dict[str, tuple | None] = {}
         self._authors: dict[str, str | None] = {}
@@ -75,7 +74,7 @@ class DomainHooks(Hooks):
         return self._staff_projects
 
     def _load_participants(self, pids: set[str]) -> None:
-        """Read project, age band, recorder and custody of these participants in two queries."""
+        """Read project, age band, recorder and custody of these participants in three queries."""
         pids = pids - self._participants.keys()
         if not pids:
             return
