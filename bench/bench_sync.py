@@ -117,6 +117,7 @@ def raw_rows(batches: list[list[Record]], hooks: Hooks) -> list[list[dict]]:
                     "project_id": scope.project_id,
                     "subject_id": scope.subject_id,
                     "author_id": scope.author_id,
+                    "pending": scope.pending,
                 }
             )
         out.append(rows)
@@ -373,16 +374,17 @@ def report(results: list[dict]) -> None:
             f"{'':<11}{'raw SELECT, same pages (keyset)':<34}{n:>9,}{r['t_raw_paged']:>9.3f}"
             f"{n / r['t_raw_paged']:>11,.0f}{'1.00x':>8}"
         )
-        for case, t in (
-            ("pull() (fields decoded lazily)", r["t_pull"]),
-            ("pull() + page.records_json()", r["t_wire"]),
-            ("pull() + to_wire() each (decode)", r["t_decode"]),
+        for case, t, has_target in (
+            ("pull() (fields decoded lazily)", r["t_pull"], True),
+            ("pull() + page.records_json()", r["t_wire"], True),
+            # What the API avoids by splicing the stored JSON: shown for comparison only.
+            ("pull() + to_wire() each (decode)", r["t_decode"], False),
         ):
             ratio = t / r["t_raw_paged"]
+            verdict = f"target <=2x: {'met' if ratio <= 2 else 'MISSED'}" if has_target else "(not served)"
             print(
                 f"{'':<11}{case:<34}{n:>9,}{t:>9.3f}{n / t:>11,.0f}{ratio:>7.2f}x"
-                f"  target <=2x: {'met' if ratio <= 2 else 'MISSED'};"
-                f" vs one query {t / r['t_raw_all']:.2f}x"
+                f"  {verdict}; vs one query {t / r['t_raw_all']:.2f}x"
             )
     print()
     print("(c) peak traced memory of one 500-record push")

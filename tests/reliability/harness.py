@@ -87,7 +87,7 @@ class AppServer:
             if done.returncode != 0:
                 raise RuntimeError(f"flask {' '.join(args)} failed: {done.stderr[-2000:]}")
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 90) -> None:
         self._log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "--workers", str(self.workers),

@@ -45,7 +45,7 @@ def test_pull_cursor_beyond_64_bits_is_400(world, cursor):
     ("PUT", "/api/push/quiet-hours", "participant"),
 ])
 def test_deeply_nested_json_is_400(world, method, path, who):
-    """json.loads raises RecursionError, which is not a ValueError: today a 500."""
+    """json.loads raises RecursionError, not ValueError: the API must still answer 400, never 500."""
     from server.extensions import db
 
     headers = {"Authorization": f"Bearer {world['tokens'][who]}"} if who else {}

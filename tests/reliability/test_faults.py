@@ -74,6 +74,14 @@ def assert_exactly_once(devices: list[SimDevice], database_url: str) -> dict:
     return result
 
 
+def wait_until(condition, seconds: float) -> None:
+    """Poll ``condition`` until it holds; fail when ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.02)
+
+
 class Stream:
     """Devices pushing batches in threads, each resending a batch until it gets a 200."""
 
@@ -137,7 +145,9 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(backend, tmp_path):
             for kill_at in (8, 30):
                 stream.wait_for_ok(kill_at)
                 server.kill()
-                time.sleep(0.3)  # clients meet a closed port meanwhile
+                killed = time.monotonic()
+                # Restart only once a client has met the closed port (polled, not slept).
+                wait_until(lambda at=killed: any(a[0] >= at and a[1] is None for a in stream.answers), 10)
                 server.start()
         finally:
             stream.join()
@@ -205,7 +215,8 @@ def test_postgres_stopped_mid_push_answers_503_then_recovers(tmp_path):
                 time.sleep(0.05)
             status, headers, body = request("GET", server.url + "/healthz")
             assert status == 503, body
-            time.sleep(1)
+            # Keep the database away until several pushes have been told to come back later.
+            wait_until(lambda: sum(a[1] == 503 for a in stream.answers if a[0] >= down_since) >= 3, 20)
         finally:
             if not pg.running:
                 up_at = time.monotonic()
