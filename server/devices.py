@@ -52,18 +52,29 @@ def issue_device(**attributes) -> tuple[Device, str]:
     return device, token
 
 
-def device_for_token(token: str) -> Device | None:
-    """Return the live device for a bearer token, or None."""
+def find_device(token: str) -> Device | None:
+    """Return the device a bearer token was issued to, live or revoked, or None."""
     if not token:
         return None
-    device = db.session.execute(db.select(Device).where(Device.token_hash == hash_token(token))).scalar_one_or_none()
-    if device is None or device.revoked_at is not None:
-        return None
+    return db.session.execute(
+        db.select(Device).where(Device.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+
+
+def is_live(device: Device) -> bool:
+    """A device works until revoked; a staff device also stops with its account."""
+    if device.revoked_at is not None:
+        return False
     if device.kind == STAFF:
         user = device.user
-        if user is None or not user.active:
-            return None
-    return device
+        return user is not None and user.active
+    return True
+
+
+def device_for_token(token: str) -> Device | None:
+    """Return the live device for a bearer token, or None."""
+    device = find_device(token)
+    return device if device is not None and is_live(device) else None
 
 
 def bearer_token() -> str:
@@ -76,8 +87,19 @@ def current_device() -> Device:
     """Return the device behind this request's bearer token, or answer 401."""
     # Cached per request (not on g, which outlives a request when an app context is already pushed).
     if "withus.device" not in request.environ:
-        request.environ["withus.device"] = device_for_token(bearer_token())
+        request.environ["withus.device"] = find_device(bearer_token())
     device = request.environ["withus.device"]
     if device is None:
-        abort(401, description="Sign in again: this device's access is unknown or was revoked.")
+        abort(401, description="Sign in again: this device's access is unknown.")
+    if not is_live(device):
+        # The app wipes everything it holds on this code (docs/access.md).
+        from server.errors import error_response
+
+        abort(
+            error_response(
+                401,
+                "device_revoked",
+                "This phone's access was taken away, so everything on it was removed.",
+            )
+        )
     return device

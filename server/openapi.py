@@ -96,6 +96,8 @@ class PullQuerySchema(Schema):
 
 class PullResponseSchema(Schema):
     records = fields.List(fields.Raw(), required=True)
+    # Ids of records that left this device's view (docs/access.md): not deletions.
+    removals = fields.List(fields.String(), required=True)
     cursor = fields.Integer(required=True, validate=validate.Range(min=0))
     more = fields.Boolean(required=True)
     server_hlc = Hlc(required=True)
@@ -355,6 +357,11 @@ def build_spec() -> dict:
         "requestBody": _json_body("Code"),
         "responses": {"201": _answer("A participant device token.", "DeviceToken"),
                       **_errors(400, 404, 410, 422, 429)},
+    }})
+    spec.path(path="/api/me/another-phone", operations={"post": {
+        "operationId": "another_phone", "summary": "A family's one-use code for their next phone.",
+        "security": device,
+        "responses": {"201": _answer("The code.", "ClaimCode"), **_errors(401, 403, 429)},
     }})
     spec.path(path="/api/me/export", operations={"get": {
         "operationId": "export", "summary": "Everything held about this participant.",

@@ -50,3 +50,13 @@ counter = Table(
     # Change numbers at or below this were purged (tombstones past the horizon).
     Column("purged_through", BigInteger, nullable=False, server_default="0"),
 )
+
+# Ids of tombstones purged past the horizon: a stale device's late write to one of
+# them is merged against this remembered tombstone, so it can never bring the record back.
+purged = Table(
+    "sync_purged",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("deleted", String(35), nullable=False),
+)

@@ -24,7 +24,7 @@ from sync.records import (
     merge_changed,
     records_to_wire_json,
 )
-from sync.schema import counter, records
+from sync.schema import counter, purged, records
 
 APPLIED, UNCHANGED, REJECTED = "applied", "unchanged", "rejected"
 COUNTER_ID = 1
@@ -79,6 +79,8 @@ class Page:
     records: list[Record]
     cursor: int
     more: bool
+    # The change number of each record, in the same order.
+    numbers: tuple[int, ...] = ()
 
     def records_json(self) -> str:
         """The records as a JSON array for the response, spliced from the stored JSON."""
@@ -292,6 +294,15 @@ def _screen(record: Record, hooks: Hooks, max_wall_ms: int | None) -> Rejection 
     return hooks.screen(record)
 
 
+def _remembered_tombstones(conn: Connection, missing: list[str], state: dict[str, Record]) -> None:
+    """Put the remembered tombstone of each purged id among ``missing`` into ``state``."""
+    for start in range(0, len(missing), _SELECT_CHUNK):
+        chunk = missing[start : start + _SELECT_CHUNK]
+        query = select(purged.c.id, purged.c.type, purged.c.deleted).where(purged.c.id.in_(chunk))
+        for rid, rtype, deleted in conn.execute(query):
+            state[rid] = Record(rtype, rid, {}, deleted)
+
+
 def _push(
     conn: Connection,
     batch: Sequence[Record],
@@ -326,6 +337,7 @@ def _push(
         for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
             state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
             stored_scope[row[0]] = (row[4], row[5], row[6])
+    _remembered_tombstones(conn, [rid for rid in ids if rid not in state], state)
     hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
 
     outcomes: list[Outcome] = []
@@ -415,7 +427,18 @@ def pull(
         rows = rows[:limit]
     stored = Record.stored
     page = [stored(row[1], row[0], row[2], row[3]) for row in rows]
-    return Page(page, rows[-1][4] if rows else cursor, more)
+    return Page(page, rows[-1][4] if rows else cursor, more, tuple(row[4] for row in rows))
+
+
+def reserve_change_no(conn: Connection) -> int:
+    """Take the next change number without storing a record under it; return it.
+
+    A pull that tells a device of access changes (removals, records it may now
+    see) needs a cursor no earlier response gave, so the device's next pull
+    says whether it received that response. Holds the writers' lock until commit.
+    """
+    _lock_counter(conn)
+    return conn.execute(_BUMP_COUNTER, {"n": 1}).scalar_one()
 
 
 def purge_tombstones(conn: Connection, before_hlc: str) -> int:
@@ -425,6 +448,13 @@ def purge_tombstones(conn: Connection, before_hlc: str) -> int:
     old = (records.c.deleted.is_not(None)) & (records.c.deleted < before_hlc)
     count, top = conn.execute(select(func.count(), func.max(records.c.change_no)).where(old)).one()
     if count:
+        remembered = select(records.c.id, records.c.type, records.c.deleted).where(old)
+        known = select(purged.c.id)
+        conn.execute(
+            purged.insert().from_select(
+                ["id", "type", "deleted"], remembered.where(records.c.id.not_in(known))
+            )
+        )
         conn.execute(records.delete().where(old))
         conn.execute(
             counter.update()

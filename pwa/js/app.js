@@ -244,6 +244,7 @@ async function start() {
   });
   sync.events.addEventListener('data', refreshLive);
   sync.events.addEventListener('auth-needed', () => announce(t('status.auth')));
+  sync.events.addEventListener('revoked', () => { relabel(); go('welcome'); render(); });
   sync.events.addEventListener('update-needed', async () => {
     announce(t('status.update'));
     const reg = await navigator.serviceWorker?.getRegistration('/app/');

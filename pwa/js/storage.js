@@ -140,16 +140,51 @@ export async function write(changes) {
   return written;
 }
 
-/** Merge pulled records into local state and advance the cursor, in one transaction. */
-export function mergeRemote(records, cursor, serverHlc) {
-  return tx(['records', 'meta'], 'readwrite', (s) => {
+/**
+ * Merge pulled records into local state, drop the removed ones and advance the
+ * cursor, in one transaction. A removal means the record left this phone's view
+ * (docs/access.md): the phone keeps nothing of it. A write to it still waiting
+ * in the outbox goes to "needs attention" rather than vanishing unseen.
+ */
+export function mergeRemote(records, cursor, serverHlc, removals = []) {
+  return tx(['records', 'meta', 'outbox', 'rejected'], 'readwrite', (s) => {
     for (const incoming of records) {
       s.records.get(incoming.id).onsuccess = (e) => {
         s.records.put(merge(e.target.result, incoming));
       };
     }
+    for (const rid of removals) removeLocal(s, rid);
     if (cursor !== undefined) s.meta.put(cursor, 'cursor');
     if (serverHlc) withClock(s.meta, (c) => hlc.receive(c, serverHlc));
+  });
+}
+
+function removeLocal(s, rid) {
+  s.records.get(rid).onsuccess = (e) => {
+    const record = e.target.result;
+    s.records.delete(rid);
+    s.outbox.index('rid').getAllKeys(rid).onsuccess = (k) => {
+      if (!k.target.result.length || !record) return;
+      for (const seq of k.target.result) s.outbox.delete(seq);
+      s.rejected.put({ rid, type: record.type, record, error: { code: 'removed' }, at: Date.now() });
+    };
+  };
+}
+
+/** Drop records the phone must not keep (equality answers a worker's phone sent). */
+export function dropRecords(ids) {
+  return tx(['records'], 'readwrite', (s) => { for (const id of ids) s.records.delete(id); });
+}
+
+/** Before a pull from 0: forget the copy, keeping records with unsent writes. */
+export function clearReplica() {
+  return tx(['records', 'outbox'], 'readwrite', (s) => {
+    s.outbox.getAll().onsuccess = (e) => {
+      const pending = new Set(e.target.result.map((entry) => entry.rid));
+      s.records.getAllKeys().onsuccess = (k) => {
+        for (const id of k.target.result) if (!pending.has(id)) s.records.delete(id);
+      };
+    };
   });
 }
 
@@ -290,6 +325,14 @@ export async function retryRejected(rid, values) {
   if (!item) return;
   await write([{ type: item.type, id: rid, values: values || {} }]);
   await forget(rid);
+}
+
+/** This phone's access was taken away: keep only the person's settings and say why. */
+export async function wipe(reason) {
+  const prefs = await getMeta('settings', {});
+  await clearAll();
+  await setMeta('settings', prefs);
+  await setMeta('notice', reason);
 }
 
 /** Forget everything on this device (sign out, erase). */

@@ -76,7 +76,7 @@ async function round() {
   state.syncing = true;
   emit('status', state);
   try {
-    await push();
+    await push(session);
     await pull();
     failures = 0;
     batchSize = BATCH;
@@ -92,7 +92,11 @@ function handleError(err) {
     backoff();
     return;
   }
-  if (err.status === 401) {
+  if (err.status === 401 && err.code === 'device_revoked') {
+    // Access was taken away (docs/access.md): keep nothing, not even the outbox, and say why.
+    setProblem('revoked');
+    storage.wipe('revoked').then(() => emit('revoked'));
+  } else if (err.status === 401) {
     setProblem('auth');
     emit('auth-needed');
   } else if (err.status === 426) {
@@ -115,7 +119,7 @@ function parseServerTime(v) {
   return Number.isNaN(ms) ? null : ms;
 }
 
-async function push() {
+async function push(session) {
   let restamps = 0;
   for (;;) {
     const items = await storage.outboxBatch(batchSize);
@@ -171,6 +175,12 @@ async function push() {
       throw new ApiError(502, { error: { code: 'no_results', message: 'no results' } });
     }
     await storage.settle(doneSeqs, rejected);
+    if (session && session.kind === 'staff') {
+      // Equality answers never come back to a worker's phone: once the server has them, drop them here.
+      const taken = send.filter((x) => x.rec.type === 'equality' && !byId.has(x.rec.id)
+        && !rejected.some((r) => r.rid === x.rec.id) && !ahead.includes(x.rec.id));
+      if (taken.length) await storage.dropRecords(taken.map((x) => x.rec.id));
+    }
     await storage.foldClock(res.server_hlc);
     await storage.setMeta('lastSent', Date.now());
     if (rejected.length) emit('rejected', rejected.length);
@@ -195,14 +205,16 @@ async function pull() {
       if (err instanceof ApiError && err.status === 410 && cursor !== 0) {
         // Our cursor is past the tombstone horizon: take the live state again, keep the outbox.
         cursor = 0;
+        await storage.clearReplica();
         await storage.setMeta('cursor', 0);
         continue;
       }
       throw err;
     }
-    if (res.records.length || res.cursor !== cursor) {
-      await storage.mergeRemote(res.records, res.cursor, res.server_hlc);
-      if (res.records.length) changed = true;
+    const removals = res.removals || [];
+    if (res.records.length || removals.length || res.cursor !== cursor) {
+      await storage.mergeRemote(res.records, res.cursor, res.server_hlc, removals);
+      if (res.records.length || removals.length) changed = true;
     }
     cursor = res.cursor;
     if (!res.more) break;

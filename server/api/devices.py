@@ -40,7 +40,10 @@ def create_device():
 @bp.delete("/devices/current")
 def revoke_current_device():
     """Revoke this device's token (signing out, or a lost phone)."""
+    from server.staff.models import audit
+
     device = current_device()
     device.revoked_at = utcnow()
+    audit("device_revoked", "device", device.id, user_id=device.user_id, kind=device.kind)
     db.session.commit()
     return "", 204

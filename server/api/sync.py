@@ -1,4 +1,4 @@
-"""POST /api/sync/push and GET /api/sync/pull: the protocol in docs/sync-protocol.md."""
+"""POST /api/sync/push and GET /api/sync/pull: the protocol in docs/sync-protocol.md, access in docs/access.md."""
 
 import json
 import time
@@ -7,8 +7,11 @@ from flask import Response, current_app, jsonify, request
 
 from server.api import bp
 from server.devices import bearer_token, current_device
+from server.domain import access
+from server.domain.actors import who_is
 from server.domain.clock import server_clock
-from server.domain.hooks import DomainHooks, visible_clause
+from server.domain.hooks import DomainHooks
+from server.domain.pulls import pull_for
 from server.errors import error_response
 from server.extensions import db, limiter
 from sync import store
@@ -80,6 +83,8 @@ def push():
             rid = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
             results.append(Outcome(rid, store.REJECTED, Rejection("invalid", err.field, str(err.message))))
 
+    who = who_is(device)
+    parsed = [access.stamp_recorder(who, record) for record in parsed]
     clock = server_clock()
     now_ms = int(time.time() * 1000)
     outcomes = iter(
@@ -120,10 +125,9 @@ def _int_arg(name: str, default: int, low: int, high: int | None):
 @bp.get("/sync/pull")
 @limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
 def pull():
-    """Return the records this device may see that changed after the cursor."""
-    # A pull only reads: on SQLite it must not queue behind writers for the write lock.
-    if not db.session().in_transaction():
-        db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+    """Return the records this device may see that changed after the cursor, and its removals."""
+    # A pull writes down what the device now holds, so on SQLite it takes the write lock
+    # like a push (a read that later writes could fail against a concurrent writer).
     device = current_device()
     cursor, error = _int_arg("cursor", 0, 0, MAX_CURSOR)
     if error is not None:
@@ -131,19 +135,20 @@ def pull():
     limit, error = _int_arg("limit", 500, 1, 1000)
     if error is not None:
         return error
-    conn = db.session.connection()
-    # Every change numbered up to the committed head is already visible (numbers are
-    # allocated in commit order), so a page that ends the feed may move the cursor to the
-    # head even when the last changes were not this device's to see.
-    head = store.head(conn)
     try:
-        page = store.pull(conn, cursor, limit, visible_clause(device))
+        page = pull_for(db.session.connection(), device, cursor, limit)
     except store.CursorExpired:
         db.session.rollback()
         message = "Your copy is too old to update. Start again from the beginning."
         return error_response(410, "cursor_expired", message, "cursor")
-    next_cursor = page.cursor if page.more else max(page.cursor, head, cursor)
-    rest = json.dumps({"cursor": next_cursor, "more": page.more, "server_hlc": server_clock().tick()})
+    rest = json.dumps(
+        {
+            "removals": page.removals,
+            "cursor": page.cursor,
+            "more": page.more,
+            "server_hlc": server_clock().tick(),
+        }
+    )
     db.session.commit()
     # The stored fields are already canonical JSON: splice them rather than decode and re-encode.
     return Response('{"records":' + page.records_json() + "," + rest[1:], mimetype="application/json")

@@ -4,6 +4,7 @@ POST /api/join   {"code"}  -> 201 {"token","device_id","participant_id","project
 GET  /api/me                                   -> 200 {"kind", ...}
 POST /api/claims           {"participant_id"}  -> 201 {"code","expires_at"}       (staff device)
 POST /api/claims/redeem    {"code"}            -> 201 like /api/join
+POST /api/me/another-phone                     -> 201 {"code","expires_at"}       (participant device)
 GET  /api/me/export                            -> 200 everything about the calling participant
 POST /api/me/erase                             -> 200 {"erased": n}; the device is revoked
 """
@@ -14,14 +15,15 @@ from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import delete, select, update
 
-from server.auth.models import Role, utcnow
+from server.auth.models import utcnow
 from server.devices import PARTICIPANT, STAFF, Device, current_device, issue_device
-from server.domain import codes, types
-from server.domain.hooks import SYSTEM, who_is
-from server.domain.models import ClaimCode, Participant, Project
+from server.domain import access, codes, types
+from server.domain.actors import SYSTEM, who_is
+from server.domain.models import ClaimCode, Project
 from server.domain.projects import staff_project_ids, write_records
 from server.errors import error_response
 from server.extensions import csrf, db, limiter
+from server.staff.models import audit
 from sync.records import fields_from_json
 from sync.schema import records
 
@@ -113,43 +115,78 @@ def me():
 @bp.post("/claims")
 @limiter.limit("30 per hour")
 def create_claim():
-    """A worker's device makes a one-use code so a family's own phone takes over a participant."""
+    """A staff device makes a one-use code so a family's own phone takes over a participant in custody."""
     device = current_device()
     if device.kind != STAFF:
         return error_response(403, "forbidden", "Only staff devices make claim codes.")
     data = ClaimSchema().load(request.get_json(silent=True) or {})
-    user = device.user
-    participant = db.session.get(Participant, data["participant_id"])
-    if participant is None or participant.project_id not in staff_project_ids(user):
-        return error_response(
-            404, "not_found", "There is no such participant in your projects.", "participant_id"
-        )
-    if user.role == Role.WORKER:
-        author = db.session.execute(
-            select(records.c.author_id).where(records.c.id == participant.id)
-        ).scalar()
-        if author != f"user:{user.id}":
-            return error_response(
-                403, "forbidden", "You can only hand over people you recorded.", "participant_id"
-            )
-    code, expires_at = codes.new_claim_code(participant.id, participant.project_id, user.id)
+    refusal = access.may_issue_claim(db.session.connection(), device, data["participant_id"])
+    if refusal is not None:
+        status = 404 if refusal.code == "not_found" else 403
+        return error_response(status, refusal.code, refusal.message, refusal.field)
+    participant_id = data["participant_id"]
+    project_id = db.session.execute(
+        select(records.c.project_id).where(records.c.id == participant_id)
+    ).scalar()
+    code, expires_at = codes.new_claim_code(participant_id, project_id, device.user_id)
+    audit("claim_issued", "participant", participant_id, user_id=device.user_id, device=device.id)
     db.session.commit()
     return jsonify(code=code, expires_at=_iso(expires_at)), 201
+
+
+@bp.post("/me/another-phone")
+@limiter.limit("10 per hour")
+def another_phone():
+    """A family's phone makes a one-use code to add their next phone (the only way to a second one)."""
+    device, error = _participant_only()
+    if error is not None:
+        return error
+    code, expires_at = codes.new_claim_code(
+        device.participant_id,
+        device.project_id,
+        None,
+        codes.ANOTHER_PHONE_DAYS,
+        made_by_device=device.id,
+    )
+    audit("claim_issued", "participant", device.participant_id, device=device.id, by="family")
+    db.session.commit()
+    return jsonify(code=code, expires_at=_iso(expires_at)), 201
+
+
+def _claim_still_good(claim: ClaimCode) -> bool:
+    """A staff code works only while custody lasts; a family's code only while its phone does."""
+    conn = db.session.connection()
+    if claim.made_by_device is None:
+        return access.in_custody(conn, claim.participant_id)
+    maker = db.session.get(Device, claim.made_by_device)
+    return maker is not None and maker.revoked_at is None
 
 
 @bp.post("/claims/redeem")
 @limiter.limit("10 per minute")
 def redeem_claim():
-    """The family's phone takes over the participant the claim code names."""
+    """The family's phone takes over the participant the claim code names (custody ends)."""
     data = CodeSchema().load(request.get_json(silent=True) or {})
     claim = codes.find_claim_code(data["code"])
     if claim is None:
         return error_response(
             404, "unknown_code", "We do not know that code. Check it and try again.", "code"
         )
-    if claim.used_at is not None or claim.expires_at <= utcnow() or not codes.use_claim_code(claim):
+    if claim.used_at is not None or claim.expires_at <= utcnow():
+        return _code_gone("That code was used already or has expired. Ask for a new one.")
+    if not _claim_still_good(claim):
+        codes.use_claim_code(claim)
+        db.session.commit()
+        return _code_gone("That code no longer works. Add this phone from a phone you already use.")
+    if not codes.use_claim_code(claim):
         return _code_gone("That code was used already or has expired. Ask for a new one.")
     response = _participant_device(claim.participant_id, claim.project_id, "claimed")
+    audit(
+        "claim_redeemed",
+        "participant",
+        claim.participant_id,
+        by="family" if claim.made_by_device else "staff",
+    )
     db.session.commit()
     return response, 201
 
@@ -242,6 +279,7 @@ def erase_participant(participant_id: str) -> int:
         .values(used_at=now)
     )
     _forget_push(participant_id)
+    audit("erasure", "participant", participant_id, records=len(live))
     return len(live)
 
 
@@ -255,4 +293,4 @@ def _forget_push(participant_id: str) -> None:
     db.session.execute(delete(QuietHours).where(QuietHours.participant_id == participant_id))
 
 
-__all__ = ["bp", "erase_participant", "who_is"]
+__all__ = ["bp", "erase_participant", "who_is"]  # who_is: kept for older imports

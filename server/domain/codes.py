@@ -25,6 +25,7 @@ GROUP = 4
 GROUPS = 2
 JOIN_DAYS = 30
 CLAIM_DAYS = 7
+ANOTHER_PHONE_DAYS = 1
 MAX_INPUT = 40
 
 _SEPARATORS = re.compile(r"[\s\-_.]+")
@@ -127,7 +128,12 @@ def active_join_code(project_id: str) -> JoinCode | None:
 
 
 def new_claim_code(
-    participant_id: str, project_id: str, created_by: int | None, days: int = CLAIM_DAYS
+    participant_id: str,
+    project_id: str,
+    created_by: int | None,
+    days: float = CLAIM_DAYS,
+    *,
+    made_by_device: str | None = None,
 ) -> tuple[str, datetime]:
     """Make a one-use claim code for a participant; earlier unused ones stop working."""
     now = utcnow()
@@ -146,6 +152,7 @@ def new_claim_code(
             created_by=created_by,
             created_at=now,
             expires_at=expires_at,
+            made_by_device=made_by_device,
         )
     )
     db.session.flush()

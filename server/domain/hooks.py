@@ -1,80 +1,28 @@
-"""The domain's plug into the merge engine: validation, authorisation, scope, projections.
+"""The domain's plug into the merge engine: validation, then the access rule, scope, projections.
 
 ``DomainHooks(actor)`` is passed to ``sync.store.push`` / ``write_local``. The
 actor is a ``Device`` (a participant's phone or a staff member's device), a
 staff ``User`` (writes the server makes for someone signed in to the staff
 pages) or ``SYSTEM`` (the server itself: seeding, project setup, erasure).
-
-``visible_clause(actor)`` is the condition on ``sync_records`` for pulls.
+Who may write what is decided in ``server.domain.access``; the projection
+tables are kept in ``server.domain.projections``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, false, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
-from server.auth.models import Role, User, utcnow
-from server.devices import PARTICIPANT, STAFF, Device
-from server.domain import tallies, types
-from server.domain.models import ActionFeedback, Feedback, Participant, ProjectStaff, Statement
+from server.devices import PARTICIPANT, Device
+from server.domain import access, types
+from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
+from server.domain.models import Participant, ProjectStaff, Statement
+from server.domain.projections import project
 from sync.records import Record, merge
 from sync.schema import records
 from sync.store import Hooks, Rejection, Scope
-
-
-class _System:
-    """The server acting for itself."""
-
-    def __repr__(self) -> str:
-        return "SYSTEM"
-
-
-SYSTEM = _System()
-
-
-@dataclass(frozen=True)
-class Who:
-    """The actor reduced to what authorisation needs."""
-
-    kind: str  # "participant" | "staff" | "system"
-    author_id: str | None
-    participant_id: str | None = None
-    project_id: str | None = None
-    user_id: int | None = None
-    role: str | None = None
-    device: bool = False  # a device pushing, rather than the server writing
-
-
-def who_is(actor: Any) -> Who:
-    """Describe an actor: Device, User or SYSTEM."""
-    if actor is SYSTEM:
-        return Who("system", None)
-    if isinstance(actor, Device):
-        if actor.kind == PARTICIPANT:
-            return Who(
-                "participant",
-                f"device:{actor.id}",
-                participant_id=actor.participant_id,
-                project_id=actor.project_id,
-                device=True,
-            )
-        if actor.kind == STAFF:
-            user = actor.user
-            if user is None or not user.active:
-                return Who("nobody", None, device=True)
-            return Who("staff", f"user:{user.id}", user_id=user.id, role=user.role, device=True)
-        return Who("nobody", None, device=True)
-    if isinstance(actor, User):
-        if not actor.active:
-            return Who("nobody", None)
-        return Who("staff", f"user:{actor.id}", user_id=actor.id, role=actor.role)
-    raise TypeError(f"Not an actor: {actor!r}")
 
 
 def _conn() -> Connection:
@@ -103,8 +51,8 @@ class DomainHooks(Hooks):
         self.who = who_is(actor)
         self._conn_given = conn
         self._staff_projects: frozenset[str] | None = None
-        # participant id -> (project_id, age_band), from this batch or the projection
-        self._participants: dict[str, tuple[str | None, str | None] | None] = {}
+        # participant id -> (project_id, age_band, author_id, has_device), from the batch or the store
+        self._participants: dict[str, tuple | None] = {}
         self._authors: dict[str, str | None] = {}
         self._statements: dict[str, str | None] = {}
         # record id -> its identifying fields, as checked in this batch
@@ -117,11 +65,6 @@ class DomainHooks(Hooks):
     def conn(self) -> Connection:
         return self._conn_given if self._conn_given is not None else _conn()
 
-    def _all_projects(self) -> bool:
-        return self.who.kind == "system" or (
-            self.who.kind == "staff" and self.who.role == Role.ADMIN
-        )
-
     def staff_projects(self) -> frozenset[str]:
         if self._staff_projects is None:
             rows = self.conn.execute(
@@ -130,17 +73,44 @@ class DomainHooks(Hooks):
             self._staff_projects = frozenset(rows)
         return self._staff_projects
 
-    def _in_my_projects(self, project_id: str | None) -> bool:
-        if self._all_projects():
-            return True
-        return project_id is not None and project_id in self.staff_projects()
+    def _load_participants(self, pids: set[str]) -> None:
+        """Read project, age band, recorder and custody of these participants in three queries."""
+        pids = pids - self._participants.keys()
+        if not pids:
+            return
+        found = {
+            pid: (project_id, age_band)
+            for pid, project_id, age_band in self.conn.execute(
+                select(Participant.id, Participant.project_id, Participant.age_band).where(
+                    Participant.id.in_(pids)
+                )
+            )
+        }
+        authors = dict(
+            self.conn.execute(
+                select(records.c.id, records.c.author_id).where(
+                    records.c.id.in_(pids), records.c.type == "participant"
+                )
+            ).all()
+        )
+        with_device = set(
+            self.conn.execute(
+                select(Device.participant_id).where(
+                    Device.kind == PARTICIPANT, Device.participant_id.in_(pids)
+                )
+            ).scalars()
+        )
+        for pid in pids:
+            if pid in found:
+                self._participants[pid] = (*found[pid], authors.get(pid), pid in with_device)
+            elif pid in with_device:
+                self._participants[pid] = (None, None, None, True)
+            else:
+                self._participants[pid] = None
 
-    def _participant(self, pid: str) -> tuple[str | None, str | None] | None:
-        if pid not in self._participants:
-            row = self.conn.execute(
-                select(Participant.project_id, Participant.age_band).where(Participant.id == pid)
-            ).first()
-            self._participants[pid] = (row[0], row[1]) if row else None
+    def _participant(self, pid: str) -> tuple | None:
+        """(project_id, age_band, author_id, has_device) of a participant, or None."""
+        self._load_participants({pid})
         return self._participants[pid]
 
     def _statement_in_project(self, values: dict, project_id: str | None) -> Rejection | None:
@@ -174,19 +144,8 @@ class DomainHooks(Hooks):
                 register = fields.get(name)
                 if register is not None and isinstance(register.v, str):
                     ids.add(register.v)
-        participant_ids -= self._participants.keys()
+        self._load_participants(participant_ids)
         statement_ids -= self._statements.keys()
-        if participant_ids:
-            found = {
-                pid: (project_id, age_band)
-                for pid, project_id, age_band in self.conn.execute(
-                    select(Participant.id, Participant.project_id, Participant.age_band).where(
-                        Participant.id.in_(participant_ids)
-                    )
-                )
-            }
-            for pid in participant_ids:
-                self._participants[pid] = found.get(pid)
         if statement_ids:
             found = dict(
                 self.conn.execute(
@@ -250,7 +209,13 @@ class DomainHooks(Hooks):
 
         if merged.deleted is None and rtype.missing(values) is None:
             if rtype.name == "participant":
-                self._participants[incoming.id] = (values.get("project_id"), values.get("age_band"))
+                known = self._participants.get(incoming.id)
+                self._participants[incoming.id] = (
+                    values.get("project_id"),
+                    values.get("age_band"),
+                    known[2] if known else self.who.author_id,
+                    known[3] if known else False,
+                )
             elif rtype.name == "consent":
                 known = self._participant(values["participant_id"])
                 if (
@@ -304,58 +269,31 @@ class DomainHooks(Hooks):
         return known
 
     def _authorise(self, rtype, incoming, values, new, old, merged) -> Rejection | None:
-        who = self.who
-        if who.kind == "system":
-            return None
-        project_id = types.project_of(rtype.name, incoming.id, values)
-
-        if who.kind == "participant":
-            if rtype.name == "participant":
-                if incoming.id != who.participant_id:
-                    return _forbidden("id", "You can only change your own records.")
-            elif values.get("participant_id") != who.participant_id:
-                return _forbidden("participant_id", "You can only change your own records.")
-            if project_id is not None and project_id != who.project_id:
-                return _forbidden("project_id", "You can only write to the project you joined.")
-            if rtype.name == "checklist_answer" and merged.deleted is None:
-                rejection = self._statement_in_project(values, project_id)
-                if rejection is not None:
-                    return rejection
-            if rtype.has_mode and new.get("recorded_by") not in (None, old.get("recorded_by")):
-                return _forbidden("recorded_by", "Only staff record on someone's behalf.")
-            return None
-
-        # Staff: a worker, coordinator or admin.
-        if not self._in_my_projects(project_id):
-            return _forbidden("project_id", "You do not work on this project.")
-        if rtype.server_only:
-            if who.role not in (Role.COORDINATOR, Role.ADMIN):
-                return _forbidden("type", "Only a coordinator changes this.")
-            return None
-        if rtype.name == "checklist_answer" and merged.deleted is None:
-            rejection = self._statement_in_project(values, project_id)
-            if rejection is not None:
-                return rejection
+        """Ask the access rule; then check a checklist answer names a statement of its project."""
+        person = None
         if rtype.owned:
             pid = values.get("participant_id")
-            known = self._participant(pid) if pid else None
-            if known is None or known[0] != project_id:
-                return _forbidden(
-                    "participant_id", "This person is not a participant of the project."
-                )
-        if rtype.has_mode and merged.deleted is None:
-            me = str(who.user_id)
-            if "recorded_by" in new and new["recorded_by"] != me:
-                return _forbidden("recorded_by", "Record with your own user id.")
-            if "mode" in new and new["mode"] not in ("assisted", "proxy"):
-                return _forbidden("mode", "Staff record in assisted or proxy mode.")
-            # An edit arriving before its creation may not carry the mode yet (protocol 1.1).
-            if "mode" in values and (
-                values["mode"] not in ("assisted", "proxy") or values.get("recorded_by") is None
-            ):
-                return _forbidden(
-                    "mode", "Staff record in assisted or proxy mode, with recorded_by."
-                )
+            known = self._participant(pid) if isinstance(pid, str) else None
+            if known is not None:
+                person = access.Person(known[0], known[2], known[3])
+        elif rtype.name == "participant":
+            known = self._participant(incoming.id)
+            if known is not None:
+                person = access.Person(known[0], known[2], known[3])
+        write = access.Write(
+            type=rtype.name,
+            id=incoming.id,
+            values=values,
+            new=new,
+            old=old,
+            deleting=merged.deleted is not None,
+            stored_author=self._stored_author(incoming.id) if old else None,
+        )
+        rejection = access.authorise_write(self.who, write, person, self.staff_projects)
+        if rejection is not None:
+            return rejection
+        if rtype.name == "checklist_answer" and merged.deleted is None and self.who.kind != "system":
+            return self._statement_in_project(values, types.project_of(rtype.name, incoming.id, values))
         return None
 
     # ------------------------------------------------------------ scope
@@ -380,113 +318,3 @@ class DomainHooks(Hooks):
 
     def after_merge(self, conn: Connection, changed: list[Record]) -> None:
         project(conn, changed)
-
-
-def _insert(conn: Connection):
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
-def project(conn: Connection, changed: list[Record]) -> None:
-    """Bring the projection tables up to date with these merged records (set-based per type)."""
-    tallies.count_answers(conn, changed)  # before the rows change: it reads the old answers
-    live: dict[str, list[Record]] = defaultdict(list)
-    gone: dict[str, list[str]] = defaultdict(list)
-    for record in changed:
-        rtype = types.get(record.type)
-        if rtype is None:
-            continue
-        if record.deleted is not None or rtype.missing(record.values()) is not None:
-            # Deleted, or still waiting for its creation: no projection row (protocol 1.1).
-            gone[record.type].append(record.id)
-        else:
-            live[record.type].append(record)
-    now = utcnow()
-    for name, ids in gone.items():
-        table = types.TYPES[name].model.__table__
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            conn.execute(delete(table).where(table.c.id.in_(chunk)))
-            if name == "action":
-                conn.execute(
-                    delete(ActionFeedback.__table__).where(ActionFeedback.action_id.in_(chunk))
-                )
-            elif name == "feedback":
-                conn.execute(
-                    delete(ActionFeedback.__table__).where(ActionFeedback.feedback_id.in_(chunk))
-                )
-    insert = _insert(conn)
-    for name, recs in live.items():
-        rtype = types.TYPES[name]
-        table = rtype.model.__table__
-        rows = [rtype.project(r.id, r.values()) for r in recs]
-        for column in ("created_at", "received_at", "updated_at"):
-            if column in table.c:
-                for row in rows:
-                    row[column] = now
-        stmt = insert(table)
-        keep = set(rtype.insert_only) | {"id"}
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={col: stmt.excluded[col] for col in rows[0] if col not in keep},
-        )
-        conn.execute(stmt, rows)
-        if name == "action":
-            _link_feedback(conn, recs, now)
-
-
-def _link_feedback(conn: Connection, actions: list[Record], now) -> None:
-    """Keep action_feedback equal to each action's feedback_ids (linked_at kept for old links)."""
-    table = ActionFeedback.__table__
-    ids = [a.id for a in actions]
-    existing: dict[str, set[str]] = defaultdict(set)
-    for action_id, feedback_id in conn.execute(
-        select(table.c.action_id, table.c.feedback_id).where(table.c.action_id.in_(ids))
-    ):
-        existing[action_id].add(feedback_id)
-    add = []
-    for action in actions:
-        wanted = set(action.values().get("feedback_ids") or [])
-        have = existing.get(action.id, set())
-        drop = have - wanted
-        if drop:
-            conn.execute(
-                delete(table).where(table.c.action_id == action.id, table.c.feedback_id.in_(drop))
-            )
-        add.extend(
-            {"action_id": action.id, "feedback_id": f, "linked_at": now}
-            for f in sorted(wanted - have)
-        )
-    if add:
-        conn.execute(_insert(conn)(table).on_conflict_do_nothing(), add)
-
-
-# ---------------------------------------------------------------- pulls
-
-
-def visible_clause(actor: Any) -> ColumnElement[bool]:
-    """The condition on sync_records for what this actor may pull."""
-    who = who_is(actor)
-    r = records.c
-    if who.kind == "system":
-        return true()
-    if who.kind == "participant":
-        linked_actions = (
-            select(ActionFeedback.action_id)
-            .join(Feedback, Feedback.id == ActionFeedback.feedback_id)
-            .where(Feedback.participant_id == who.participant_id)
-        )
-        return or_(
-            r.subject_id == who.participant_id,
-            and_(r.project_id == who.project_id, r.type.in_(sorted(types.CONFIG_TYPES))),
-            and_(r.type == "action", r.id.in_(linked_actions)),
-        )
-    if who.kind != "staff":
-        return false()
-    # Equality answers are shown only in aggregate: they reach only the device that recorded them.
-    mine = r.author_id == who.author_id
-    if who.role == Role.ADMIN:
-        return or_(r.type != "equality", mine)
-    projects = select(ProjectStaff.project_id).where(ProjectStaff.user_id == who.user_id)
-    if who.role == Role.COORDINATOR:
-        return or_(and_(r.project_id.in_(projects), r.type != "equality"), mine)
-    return or_(and_(r.project_id.in_(projects), r.type.in_(sorted(types.CONFIG_TYPES))), mine)

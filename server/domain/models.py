@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.auth.models import utcnow
@@ -247,7 +247,7 @@ class JoinCode(db.Model):
 
 
 class ClaimCode(db.Model):
-    """A one-use code that lets a family's phone take over a participant a worker recorded."""
+    """A one-use code: a family's phone takes over a participant in custody, or joins another phone."""
 
     __tablename__ = "claim_codes"
 
@@ -260,3 +260,25 @@ class ClaimCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when a family's own phone made the code ("Add another phone"), not staff.
+    made_by_device: Mapped[str | None] = mapped_column(ID, default=None)
+
+
+class DeviceHolding(db.Model):
+    """What one device holds: each record sent to it, at which change, so access changes reach it.
+
+    Server state, never synced. ``change_no`` is the version sent (-1: unknown, the
+    response may have been lost; -2: a removal or deletion was sent). ``tag`` is the
+    cursor of the response that carried it: the device acknowledges a response by
+    pulling with its cursor, so rows tagged above the cursor a device sends were
+    never received. ``digest`` fingerprints what an action showed (its cut
+    ``feedback_ids``), which changes without the record changing.
+    """
+
+    __tablename__ = "device_holdings"
+
+    device_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    change_no: Mapped[int] = mapped_column(BigInteger)
+    tag: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str | None] = mapped_column(String(32), default=None)

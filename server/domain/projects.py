@@ -15,11 +15,13 @@ from sqlalchemy.engine import Connection
 
 from server.auth.models import User
 from server.checklist import DEFAULT_STATEMENTS, STAGES
+from server.domain import access
+from server.domain.actors import SYSTEM
 from server.domain.clock import catch_up, server_clock
 from server.domain.codes import find_join_code, new_join_code  # noqa: F401  (re-exported)
-from server.domain.hooks import SYSTEM, DomainHooks
-from server.domain.hooks import project as _project
+from server.domain.hooks import DomainHooks
 from server.domain.models import Project, ProjectStaff
+from server.domain.projections import project as _project
 from server.extensions import db
 from sync.records import Record, fields_from_json
 from sync.schema import records
@@ -97,32 +99,34 @@ def write_records(
 
 
 def add_staff(project_id: str, users: Iterable[User | int]) -> None:
-    """Put staff on a project (idempotent)."""
+    """Put staff on a project (idempotent); each new assignment is audited."""
+    from server.staff.models import audit
+
     for user in users:
         user_id = user if isinstance(user, int) else user.id
         if db.session.get(ProjectStaff, (project_id, user_id)) is None:
             db.session.add(ProjectStaff(project_id=project_id, user_id=user_id))
+            audit("assignment_added", "project", project_id, staff_user_id=user_id)
     db.session.flush()
 
 
 def remove_staff(project_id: str, user: User | int) -> None:
+    """Take a staff member off a project; their devices get removals at their next pull."""
+    from server.staff.models import audit
+
     user_id = user if isinstance(user, int) else user.id
-    db.session.execute(
+    result = db.session.execute(
         delete(ProjectStaff).where(
             ProjectStaff.project_id == project_id, ProjectStaff.user_id == user_id
         )
     )
+    if result.rowcount:
+        audit("assignment_removed", "project", project_id, staff_user_id=user_id)
 
 
 def staff_project_ids(user: User) -> list[str]:
     """The projects a staff member works on (an admin: every project)."""
-    if user.role == "admin":
-        return list(db.session.execute(select(Project.id)).scalars())
-    return list(
-        db.session.execute(
-            select(ProjectStaff.project_id).where(ProjectStaff.user_id == user.id)
-        ).scalars()
-    )
+    return access.project_ids(_conn(), user)
 
 
 def create_project(

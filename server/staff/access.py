@@ -1,4 +1,4 @@
-"""Who may see what in the staff area.
+"""The staff area's doors, opened by the one access rule in ``server.domain.access``.
 
 Admins see every project. Coordinators see the projects they belong to
 (``project_staff``). Workers see only a list of their projects: results and
@@ -12,13 +12,14 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
+from server.auth.models import Role
 from server.checklist import STAGES
-from server.domain.models import Project, ProjectStaff
+from server.domain import access
+from server.domain.models import Project
 from server.extensions import db, login_manager
 
-COORDINATING = ("admin", "coordinator")
+COORDINATING = (Role.ADMIN, Role.COORDINATOR)
 
 
 def roles_required(*roles: str):
@@ -43,24 +44,10 @@ def roles_required(*roles: str):
 coordinator_required = roles_required(*COORDINATING)
 
 
-def belongs(user, project_id: str) -> bool:
-    """Tell whether ``user`` is on the project's staff."""
-    return (
-        db.session.execute(
-            select(ProjectStaff.user_id).where(
-                ProjectStaff.project_id == project_id, ProjectStaff.user_id == user.id
-            )
-        ).first()
-        is not None
-    )
-
-
 def project_or_404(project_id: str) -> Project:
     """Return a project the current coordinator or admin may manage, or answer 404."""
     project = db.session.get(Project, project_id)
-    if project is None:
-        abort(404)
-    if current_user.role != "admin" and not belongs(current_user, project_id):
+    if project is None or not access.manages_project(db.session.connection(), current_user, project_id):
         abort(404)
     return project
 
@@ -73,9 +60,4 @@ def stage_or_404(stage: str) -> str:
 
 def visible_projects(user) -> list[Project]:
     """Projects this staff member may see, newest first."""
-    query = select(Project).order_by(Project.created_at.desc(), Project.title)
-    if user.role != "admin":
-        query = query.join(ProjectStaff, ProjectStaff.project_id == Project.id).where(
-            ProjectStaff.user_id == user.id
-        )
-    return list(db.session.execute(query).scalars())
+    return list(db.session.execute(access.projects_query(user)).scalars())

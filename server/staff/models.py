@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,11 +33,15 @@ class AuditLog(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
-def audit(action: str, subject_type: str, subject_id: str, **detail) -> AuditLog:
-    """Add an audit row for the signed-in staff member to the current transaction."""
+def audit(
+    action: str, subject_type: str, subject_id: str, *, user_id: int | None = None, **detail
+) -> AuditLog:
+    """Add an audit row to the current transaction: by ``user_id``, else the signed-in staff member."""
+    if user_id is None and has_request_context() and current_user.is_authenticated:
+        user_id = current_user.id
     entry = AuditLog(
         at=utcnow(),
-        user_id=current_user.id if current_user.is_authenticated else None,
+        user_id=user_id,
         action=action,
         subject_type=subject_type,
         subject_id=str(subject_id),

@@ -128,7 +128,8 @@ def test_unknown_or_revoked_token_is_401(client, family_phone):
     assert client.delete("/api/devices/current", headers=family_phone.headers).status_code == 204
     response = family_phone.push([])
     assert response.status_code == 401
-    assert response.get_json()["error"]["code"] == "unauthorized"
+    # A revoked device is told so in its own code: the app then wipes what it holds.
+    assert response.get_json()["error"]["code"] == "device_revoked"
 
 
 def test_pull_rejects_bad_cursor_and_limit(client, family_phone):

@@ -125,6 +125,18 @@ def sign_in_worker(page, live_server) -> None:
     wait_heading(page, "Who are you with?")
 
 
+def start_visit(page) -> str:
+    """On a signed-in worker's phone, record someone new; return their participant id."""
+    page.get_by_role("radio", name="Someone new").check()
+    page.get_by_role("radio", name="A young person", exact=True).check()
+    page.get_by_role("radio", name="13 to 17", exact=True).check()
+    page.get_by_role("button", name="Start").click()
+    wait_heading(page, "Saying yes")
+    page.get_by_role("button", name="Yes, I agree").click()
+    wait_heading(page, "What would you like to do?")
+    return page.evaluate("async () => (await (await import('/app/js/storage.js')).getMeta('visit')).participant_id")
+
+
 def statement_count(page) -> int:
     open_app(page, page.url.split("/app/")[0], "checklist/1")
     wait_heading(page, "Question 1 of")
@@ -547,40 +559,6 @@ def test_phone_clock_hours_ahead_is_corrected_and_entries_still_arrive(page, liv
     assert abs(int(stamp[:13]) / 1000 - real_now) < 300
 
 
-def test_revoked_token_keeps_the_outbox_until_signed_in_again(page, context, live_server):
-    sign_in_worker(page, live_server)
-    page.get_by_role("radio", name="Someone new").check()
-    page.get_by_role("radio", name="Someone else", exact=True).check()
-    page.get_by_role("radio", name="18 to 25", exact=True).check()
-    page.get_by_role("button", name="Start").click()
-    wait_heading(page, "Saying yes")
-    page.get_by_role("button", name="Yes, I agree").click()
-    wait_heading(page, "What would you like to do?")
-    sync_now(page)
-    wait_all_sent(page)
-    token = session(page)["token"]
-    gone = page.request.delete(
-        live_server.url + "/api/devices/current", headers={"Authorization": f"Bearer {token}"}
-    )
-    assert gone.status == 204
-
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Written after the token was revoked")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
-    sync_now(page)
-    wait_status(page, "Please sign in again")
-    assert page.locator("#status").get_attribute("data-waiting") == "1"
-
-    sign_in_worker(page, live_server)  # a new token; the outbox is still there
-    wait_all_sent(page)
-    texts = [
-        json.loads(f)["text"]["v"]
-        for (f,) in rows(live_server, "SELECT fields FROM sync_records WHERE type = 'feedback'")
-    ]
-    assert "Written after the token was revoked" in texts
-
-
 # --- status, language, updates ---------------------------------------------------------
 
 
@@ -728,13 +706,7 @@ def test_worker_hands_over_to_the_familys_own_phone_with_a_claim_code(browser, l
     try:
         worker, family = worker_ctx.new_page(), family_ctx.new_page()
         sign_in_worker(worker, live_server)
-        worker.get_by_role("radio", name="Someone new").check()
-        worker.get_by_role("radio", name="A young person", exact=True).check()
-        worker.get_by_role("radio", name="13 to 17", exact=True).check()
-        worker.get_by_role("button", name="Start").click()
-        wait_heading(worker, "Saying yes")
-        worker.get_by_role("button", name="Yes, I agree").click()
-        wait_heading(worker, "What would you like to do?")
+        start_visit(worker)
         open_app(worker, live_server.url, "checklist/1")
         wait_heading(worker, "Question 1 of")
         worker.get_by_role("radio", name="Disagree", exact=True).check()

@@ -8,7 +8,7 @@ import pytest
 from server.auth.models import utcnow
 from server.devices import Device
 from server.domain import codes, projects, types
-from server.domain.hooks import visible_clause
+from server.domain.access import visible_clause
 from server.domain.models import ChecklistAnswer, ClaimCode, Feedback, JoinCode, Participant
 from server.extensions import db
 from sync import store
@@ -280,13 +280,12 @@ def test_erasure_leaves_only_tombstones(world, client, stamps):
         )
     assert db.session.execute(db.select(PushSubscription)).first() is None
     assert db.session.get(QuietHours, pid) is None
-    # A coordinator pulling from before the erasure gets the tombstones (not the equality answer:
-    # those reach staff only in aggregate).
+    # A coordinator pulling from before the erasure gets nothing of them: the family had their
+    # own phone, so their records were never the coordinator's to see (docs/access.md).
     page = store.pull(
         db.session.connection(), coordinator_cursor, 1000, visible_clause(w.coordinator_device)
     )
-    assert {r.id for r in page.records} == {pid, rid, fid}
-    assert all(r.deleted is not None and r.fields == {} for r in page.records)
+    assert page.records == []
     # Nothing a later push sends can bring the data back.
     out = push(
         w.coordinator_device, [rec("participant", pid, participant_values(w.project), stamps())]
@@ -341,16 +340,14 @@ def test_pull_scopes(world, client, stamps):
 
     worker = visible(w.worker_device)
     assert ("participant", family) in worker and ("checklist_answer", family_answer) in worker
-    assert ("participant", pid) not in worker and ("action", aid) not in worker
+    # Workers see their projects' actions (docs/access.md); never a family with their own phone.
+    assert ("participant", pid) not in worker and ("action", aid) in worker
     assert ("project", w.project) in worker and ("project", w.other_project) not in worker
 
     coordinator = visible(w.coordinator_device)
-    assert {
-        ("participant", pid),
-        ("participant", family),
-        ("action", aid),
-        ("feedback", fid),
-    } <= coordinator
+    assert {("participant", family), ("action", aid)} <= coordinator
+    # The family with their own phone is out of custody: none of theirs reaches staff devices.
+    assert not {("participant", pid), ("feedback", fid)} & coordinator
     assert not any(t == "equality" for t, _ in coordinator)
     assert ("project", w.other_project) not in coordinator
     assert visible(w.other_device) & {("participant", pid), ("participant", family)} == set()

@@ -1,7 +1,7 @@
 """DomainHooks: validation on push, natural ids, and who may write what."""
 
 from server.domain import types
-from server.domain.hooks import SYSTEM
+from server.domain.actors import SYSTEM
 from tests.domain.conftest import answer, participant_values, push, rec, statuses
 
 
@@ -42,7 +42,7 @@ def _projected_answers(answer_id):
 
 
 def _pulled_ids(actor):
-    from server.domain.hooks import visible_clause
+    from server.domain.access import visible_clause
     from server.extensions import db
     from sync.store import pull
 

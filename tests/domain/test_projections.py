@@ -3,7 +3,7 @@
 import json
 
 from server.domain import projects, types
-from server.domain.hooks import SYSTEM
+from server.domain.actors import SYSTEM
 from server.domain.models import (
     Action,
     ActionFeedback,

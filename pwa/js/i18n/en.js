@@ -279,4 +279,12 @@ export default {
   'authNeeded.title': 'Please sign in again',
   'authNeeded.body': 'Your answers are safe on this phone. Sign in or join again to send them.',
   'notFound.title': 'Page not found',
+  'revoked.title': 'This phone was signed out',
+  'revoked.body': 'This phone is not allowed to use WithUs any more, so we took everything off it. Nothing was lost on our side. To use WithUs again, join with a code or sign in.',
+  'another.title': 'Add another phone',
+  'another.intro': 'Want WithUs on another phone too? Make a code here, then type it into WithUs on the other phone. The code works once.',
+  'another.make': 'Make a code',
+  'another.code': 'Code: {code}',
+  'another.expires': 'Use it before {time} on {date}.',
+  'attention.removed': 'You cannot change this any more: it is not on this phone now.',
 };

@@ -7,6 +7,11 @@ import { t } from '../i18n.js';
 export const live = true;
 const EDITABLE = ['text', 'comment', 'display_name'];
 
+function why(error) {
+  if (error && error.code === 'removed') return t('attention.removed');
+  return (error && error.message) || error?.code || '';
+}
+
 function item(ctx, r) {
   const fields = r.record.fields || {};
   const editable = EDITABLE.find((k) => k in fields) || null;
@@ -14,7 +19,7 @@ function item(ctx, r) {
   const li = h('li', { class: 'card' },
     h('h2', { text: t(`type.${r.type}`) }),
     shown ? h('p', { text: t('attention.what', { what: String(shown) }) }) : null,
-    h('p', { class: 'error', text: t('attention.why', { why: (r.error && r.error.message) || r.error?.code || '' }) }));
+    h('p', { class: 'error', text: t('attention.why', { why: why(r.error) }) }));
   const actions = h('p', { class: 'actions' });
   let input = null;
   if (editable) {

@@ -3,7 +3,7 @@ import { request } from '../api.js';
 import * as model from '../model.js';
 import * as storage from '../storage.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
-import { date, getLang, languages, t } from '../i18n.js';
+import { date, getLang, languages, t, time } from '../i18n.js';
 
 function keyBytes(base64url) {
   const pad = '='.repeat((4 - (base64url.length % 4)) % 4);
@@ -106,6 +106,26 @@ async function consentSections(ctx) {
   return [about, box];
 }
 
+/** "Add another phone": a one-use code this phone makes for the family's next phone. */
+function anotherPhoneSection(ctx) {
+  if (!ctx.session || ctx.session.kind !== 'participant') return null;
+  const result = h('div', { class: 'claim-result', role: 'status' });
+  const make = button(t('another.make'), async () => {
+    result.replaceChildren();
+    try {
+      const data = await request('POST', '/api/me/another-phone');
+      const until = Date.parse(data.expires_at);
+      result.replaceChildren(
+        h('p', { class: 'code', text: t('another.code', { code: data.code }) }),
+        h('p', { text: t('another.expires', { time: time(until), date: date(until) }) }));
+    } catch (err) {
+      result.replaceChildren(h('p', { class: 'error', text: err.status ? err.message : t('common.offlineNeeded') }));
+    }
+  }, 'btn');
+  return h('div', { class: 'card', id: 'another-phone' },
+    h('h2', { text: t('another.title') }), h('p', { text: t('another.intro') }), make, result);
+}
+
 export async function render(ctx) {
   const lang = h('select', { name: 'lang' },
     languages.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === getLang(), text: l.name })));
@@ -127,7 +147,8 @@ export async function render(ctx) {
       h('div', { class: 'check' }, easy, h('label', { for: 'set-easy', text: t('settings.easyRead') })),
       status),
     await pushSection(ctx),
-    await consentSections(ctx));
+    await consentSections(ctx),
+    anotherPhoneSection(ctx));
   if (ctx.session) {
     const note = h('p', { role: 'status' });
     out.append(h('div', { class: 'card' }, button(t('settings.signOut'), async () => {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 02:47:02.480685
+Create Date: 2026-11-30 02:48:01.287591
 
 """
 from alembic import op
@@ -74,6 +74,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_consents_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consents_project_id'), ['project_id'], unique=False)
 
+    op.create_table('device_holdings',
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('change_no', sa.BigInteger(), nullable=False),
+    sa.Column('tag', sa.BigInteger(), nullable=False),
+    sa.Column('digest', sa.String(length=32), nullable=True),
+    sa.PrimaryKeyConstraint('device_id', 'record_id', name=op.f('pk_device_holdings'))
+    )
     op.create_table('equality_answers',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('participant_id', sa.String(length=36), nullable=False),
@@ -224,6 +232,12 @@ def upgrade():
     sa.Column('purged_through', sa.BigInteger(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_counter'))
     )
+    op.create_table('sync_purged',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('type', sa.String(length=40), nullable=False),
+    sa.Column('deleted', sa.String(length=35), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_purged'))
+    )
     op.create_table('sync_records',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('type', sa.String(length=40), nullable=False),
@@ -277,6 +291,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('made_by_device', sa.String(length=36), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_claim_codes_created_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('code_hash', name=op.f('pk_claim_codes'))
     )
@@ -392,6 +407,7 @@ def downgrade():
         batch_op.drop_index('ix_sync_records_author_id')
 
     op.drop_table('sync_records')
+    op.drop_table('sync_purged')
     op.drop_table('sync_counter')
     with op.batch_alter_table('statements', schema=None) as batch_op:
         batch_op.drop_index('ix_statements_project_order')
@@ -429,6 +445,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_equality_answers_participant_id'))
 
     op.drop_table('equality_answers')
+    op.drop_table('device_holdings')
     with op.batch_alter_table('consents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consents_project_id'))
         batch_op.drop_index(batch_op.f('ix_consents_participant_id'))

@@ -1,0 +1,84 @@
+"""Access on the phone itself: a handed-over family leaves the worker's phone; a revoked phone is emptied."""
+
+from tests.browser.conftest import assert_no_axe_violations
+from tests.browser.test_pwa import (
+    LONG,
+    open_app,
+    rows,
+    session,
+    sign_in_worker,
+    start_visit,
+    sync_now,
+    wait_all_sent,
+    wait_heading,
+    wait_until,
+)
+
+LOCAL_IDS = "async (t) => (await (await import('/app/js/storage.js')).getRecords(t)).map((r) => r.id)"
+
+
+def local_ids(page, rtype: str) -> list[str]:
+    return page.evaluate(LOCAL_IDS, rtype)
+
+
+def test_a_worker_phone_that_handed_a_family_over_no_longer_shows_them(browser, live_server):
+    worker_ctx, family_ctx = browser.new_context(locale="en-GB"), browser.new_context(locale="en-GB")
+    try:
+        worker, family = worker_ctx.new_page(), family_ctx.new_page()
+        sign_in_worker(worker, live_server)
+        pid = start_visit(worker)
+        sync_now(worker)
+        wait_all_sent(worker)
+        assert pid in local_ids(worker, "participant") and local_ids(worker, "consent")
+
+        open_app(worker, live_server.url, "claim")
+        worker.get_by_role("button", name="Make a code").click()
+        shown = worker.locator(".code")
+        shown.wait_for(timeout=LONG)
+        code = shown.inner_text().removeprefix("Code: ").strip()
+
+        open_app(family, live_server.url, "join")
+        family.get_by_label("Code from the worker").fill(code)
+        family.get_by_role("button", name="Use this code").click()
+        wait_heading(family, "What would you like to do?")
+
+        # The worker's next sync takes the family off their phone.
+        sync_now(worker)
+        wait_until(worker, f"(async () => !(await ({LOCAL_IDS})('participant')).includes({pid!r}))()")
+        assert local_ids(worker, "consent") == []
+        open_app(worker, live_server.url, "visit")
+        wait_heading(worker, "Who are you with?")
+        assert_no_axe_violations(worker)
+
+        # The family's own phone now has "Add another phone" in Settings.
+        open_app(family, live_server.url, "settings")
+        family.get_by_role("button", name="Make a code").click()
+        family.locator("#another-phone .code").wait_for(timeout=LONG)
+        assert "Use it before" in family.locator("#another-phone").inner_text()
+        assert_no_axe_violations(family)
+    finally:
+        worker_ctx.close()
+        family_ctx.close()
+
+
+def test_a_revoked_phone_is_emptied_and_says_why(page, live_server):
+    sign_in_worker(page, live_server)
+    start_visit(page)
+    sync_now(page)
+    wait_all_sent(page)
+    token = session(page)["token"]
+    gone = page.request.delete(live_server.url + "/api/devices/current", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status == 204
+
+    open_app(page, live_server.url, "feedback")
+    page.get_by_label("What do you want to tell us?").fill("Written after the token was revoked")
+    page.get_by_role("button", name="Save and send").click()
+    wait_heading(page, "My contributions")
+    sync_now(page)
+    page.get_by_role("heading", name="This phone was signed out").wait_for(timeout=LONG)
+    wait_heading(page, "Welcome to WithUs")
+    assert local_ids(page, "participant") == [] and local_ids(page, "feedback") == []
+    assert page.evaluate("async () => (await import('/app/js/storage.js')).outboxStats()")["count"] == 0
+    assert_no_axe_violations(page)
+    texts = rows(live_server, "SELECT fields FROM sync_records WHERE type = 'feedback'")
+    assert not any("Written after the token was revoked" in f for (f,) in texts)
