@@ -50,7 +50,8 @@ def count_answers(conn: Connection, changed: list[Record]) -> None:
             _add(statements, partners, row, -1)
     rtype = types.TYPES[ANSWER]
     for record in answers:
-        if record.deleted is None:
+        # A deleted answer, or one still waiting for its creation (protocol 1.1), counts for nothing.
+        if record.deleted is None and rtype.missing(record.values()) is None:
             row = rtype.project(record.id, record.values())
             _add(
                 statements,
