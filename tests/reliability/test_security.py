@@ -143,8 +143,13 @@ def test_production_cookies_are_secure_and_hsts(db_url, tmp_path, monkeypatch, m
     monkeypatch.setenv("WITHUS_ENV", "production")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     monkeypatch.setenv("WITHUS_INSTANCE_PATH", str(tmp_path / "prod-instance"))
+    from server.push.vapid import generate_pair
+
+    pair = generate_pair()  # production refuses to start without its push keys
     prod = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "prod-secret",
-                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
+                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "WEB_CONCURRENCY": 1,
+                       "VAPID_PRIVATE_KEY": pair["private_key"], "VAPID_PUBLIC_KEY": pair["public_key"],
+                       "VAPID_SUBJECT": "mailto:team@example.org"})
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     assert prod.config["REMEMBER_COOKIE_SECURE"] is True
     assert prod.config["SESSION_COOKIE_HTTPONLY"] is True
