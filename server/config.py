@@ -170,6 +170,8 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "RATELIMIT_HEADERS_ENABLED": True,
+    # A sliding minute, not calendar minutes: no double burst across a minute's edge.
+    "RATELIMIT_STRATEGY": "moving-window",
     "WTF_CSRF_TIME_LIMIT": None,  # a coordinator may leave a form open all afternoon
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SYNC_MAX_RECORDS": 500,
