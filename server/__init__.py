@@ -40,7 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     _trust_proxies(app)
 
-    from server import database, errors, models, security  # noqa: F401  (models registers tables)
+    from server import converters, database, errors, models, security  # noqa: F401  (models registers tables)
     from server.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.register_error_handlers(app)
 
+    converters.init_app(app)
     _register_blueprints(app)
 
     from server import cli
