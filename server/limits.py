@@ -16,7 +16,9 @@ from server.auth.models import User
 
 def account_key() -> str:
     """Key sign-in attempts by the account they name (the e-mail as typed, normalised)."""
-    email = User.normalise_email(request.form.get("email") or "")[:320]
+    body = request.get_json(silent=True) if request.is_json else None
+    given = body.get("email") if isinstance(body, dict) else request.form.get("email")
+    email = User.normalise_email(given if isinstance(given, str) else "")[:320]
     # Hashed: the shared limit store (Redis) never holds an e-mail address.
     return "account:" + hashlib.sha256(email.encode()).hexdigest()
 
@@ -31,5 +33,5 @@ def code_key() -> str:
 
 
 def failed_sign_in(response) -> bool:
-    """Count only attempts that did not sign anyone in."""
-    return response.status_code != 302
+    """Count only attempts that did not sign anyone in (the page redirects, the API answers 201)."""
+    return response.status_code not in (201, 302)

@@ -135,3 +135,16 @@ def test_two_web_processes_share_one_count_in_redis(tmp_path, redis_prefix):
     assert keys
     # The shared store holds hashes, never the code as typed.
     assert not any("QQQQ" in key for key in keys)
+
+
+@LIMITS_ON
+def test_device_sign_in_is_limited_per_account_too(app, make_user):
+    coordinator = make_user("coordinator")
+    statuses = [
+        app.test_client()
+        .post("/api/devices", json={"email": coordinator.email, "password": "wrong"},
+              headers={"X-Forwarded-For": f"192.0.2.{n}"})
+        .status_code
+        for n in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
