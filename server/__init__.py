@@ -25,18 +25,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path=os.environ.get("WITHUS_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
-    os.makedirs(app.instance_path, exist_ok=True)
-
     from server import config
 
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    # Before anything is made in the instance folder: production names its own.
+    config.check_production(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config.sqlite_url(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    _trust_proxies(app)
 
-    from server import database, errors, models, security  # noqa: F401  (models registers tables)
+    from server import converters, database, errors, models, security  # noqa: F401  (models registers tables)
     from server.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -50,12 +54,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.register_error_handlers(app)
 
+    converters.init_app(app)
     _register_blueprints(app)
 
     from server import cli
 
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the load balancer's X-Forwarded-* headers."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the last `hops` entries are trusted: a client cannot forge its way past the limits.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _register_blueprints(app: Flask) -> None:

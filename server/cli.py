@@ -33,7 +33,17 @@ def create_user(email, name, role, password):
 @click.command("seed-demo")
 def seed_demo():
     """Add demo staff, a demo project with the default checklist and a join code (safe to run twice)."""
+    from flask import current_app
+
+    from server.config import PRODUCTION
     from server.demo import seed
+
+    if current_app.config.get("WITHUS_ENV", PRODUCTION) == PRODUCTION:
+        # The demo admin's password is published in the README, and its join code never expires.
+        raise click.ClickException(
+            "seed-demo is refused in production: its accounts have published passwords. "
+            "Create real accounts with 'flask users create'."
+        )
 
     summary = seed()
     click.echo("Demo data ready.")

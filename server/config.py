@@ -1,13 +1,60 @@
-"""Configuration read from the environment, with fallbacks for one machine."""
+"""Configuration read from the environment, with fallbacks for one machine.
+
+Every setting a deployer or a test needs can come from the environment; docs/operations.md
+lists them. In production (``WITHUS_ENV=production``, the default) a process refuses to
+start while a required one is missing, instead of quietly making its own database,
+secret key or VAPID keys in the instance folder.
+"""
+
+from __future__ import annotations
 
 import os
+
+PRODUCTION = "production"
+# Needed by every process in production: web, push worker and CLI alike.
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "SECRET_KEY", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT")
+# Settings read as they are typed in DEFAULTS (or the push worker's defaults).
+_TYPED_FROM_ENVIRONMENT = (
+    "SYNC_MAX_RECORDS",
+    "SYNC_MAX_BYTES",
+    "SYNC_TOMBSTONE_HORIZON_DAYS",
+    "MAX_CONTENT_LENGTH",
+    "PUSH_ALLOW_TEST_SERVICE",
+)
+_TEXT_FROM_ENVIRONMENT = (
+    "SYNC_RATE_LIMIT",
+    "RATELIMIT_KEY_PREFIX",
+    "PASSWORD_HASH_METHOD",
+    "VAPID_PRIVATE_KEY",
+    "VAPID_PUBLIC_KEY",
+    "VAPID_SUBJECT",
+)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(SystemExit):
+    """A process cannot start with these settings; the message is one line for the log."""
+
+    def __init__(self, message: str):
+        super().__init__("WithUs cannot start: " + message)
 
 
 def database_url(instance_path: str) -> str:
     """Return DATABASE_URL (postgres:// accepted) or an SQLite file in the instance folder."""
+    return database_url_from_environment() or sqlite_url(instance_path)
+
+
+def sqlite_url(instance_path: str) -> str:
+    """The one-machine database: an SQLite file in the instance folder."""
+    return "sqlite:///" + os.path.join(instance_path, "withus.sqlite")
+
+
+def database_url_from_environment() -> str | None:
+    """Return DATABASE_URL in the form SQLAlchemy wants, or None when it is not set."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
-        return "sqlite:///" + os.path.join(instance_path, "withus.sqlite")
+        return None
     # Hosting platforms still hand out the scheme SQLAlchemy dropped.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
@@ -16,27 +63,104 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+def _parse(name: str, raw: str, like):
+    """Read ``raw`` as the type of ``like``; a value that does not fit stops the process."""
+    text = raw.strip()
+    if isinstance(like, bool):
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise SettingsError(f"{name} must be true or false, not {raw!r}.")
+    try:
+        if isinstance(like, int):
+            return int(text)
+        if isinstance(like, float):
+            return float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}.") from None
+    return text
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
-    if value is None:
+    return default if value is None else _parse(name, value, True)
+
+
+def _number(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    number = _parse(name, value, default)
+    if number < 0:
+        raise SettingsError(f"{name} must not be negative.")
+    return number
+
+
+def _typed_settings() -> dict:
+    from server.push.worker import DEFAULTS as PUSH_DEFAULTS
+
+    out = {}
+    examples = {**PUSH_DEFAULTS, **DEFAULTS}
+    for name in (*_TYPED_FROM_ENVIRONMENT, *PUSH_DEFAULTS):
+        raw = os.environ.get(name)
+        if raw is not None and raw.strip():
+            out[name] = _parse(name, raw, examples[name])
+    for name in _TEXT_FROM_ENVIRONMENT:
+        raw = (os.environ.get(name) or "").strip()
+        if raw:
+            out[name] = raw
+    return out
 
 
 def from_environment(instance_path: str) -> dict:
     """Build the settings for create_app from the environment."""
-    production = os.environ.get("WITHUS_ENV", "production") == "production"
+    env = (os.environ.get("WITHUS_ENV") or PRODUCTION).strip().lower()
+    production = env == PRODUCTION
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY"),
-        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        "WITHUS_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        # None until create_app has checked it: production must name its database.
+        "SQLALCHEMY_DATABASE_URI": database_url_from_environment(),
         # Cookies travel only over https in production; the local run serves plain http.
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": (os.environ.get("RATELIMIT_STORAGE_URI") or "").strip() or "memory://",
         # Only for test servers driven by one browser from one address; never off in production.
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        # How many proxies (load balancer, CDN) sit in front and append to X-Forwarded-*.
+        "TRUSTED_PROXIES": _number("TRUSTED_PROXIES", 0),
+        # gunicorn reads the same variable; the Procfile starts 2 workers when it is unset.
+        "WEB_CONCURRENCY": _number("WEB_CONCURRENCY", 2),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        **_typed_settings(),
     }
+
+
+def missing_in_production(config) -> list[str]:
+    """Name the settings this production process lacks (none outside production or in tests)."""
+    if config.get("WITHUS_ENV", PRODUCTION) != PRODUCTION or config.get("TESTING"):
+        return []
+    given = {
+        "DATABASE_URL": config.get("SQLALCHEMY_DATABASE_URI"),
+        "SECRET_KEY": config.get("SECRET_KEY"),
+        "VAPID_PRIVATE_KEY": config.get("VAPID_PRIVATE_KEY"),
+        "VAPID_PUBLIC_KEY": config.get("VAPID_PUBLIC_KEY"),
+        "VAPID_SUBJECT": config.get("VAPID_SUBJECT"),
+    }
+    missing = [name for name in REQUIRED_IN_PRODUCTION if not given[name]]
+    shared = config.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Each process counts alone in memory: two processes would double every limit.
+    if int(config.get("WEB_CONCURRENCY") or 1) > 1 and shared.startswith("memory://"):
+        missing.append("RATELIMIT_STORAGE_URI")
+    return missing
+
+
+def check_production(config) -> None:
+    """Stop the process, in one line, when production settings are missing."""
+    missing = missing_in_production(config)
+    if missing:
+        raise SettingsError(
+            "set " + ", ".join(missing) + " (WITHUS_ENV is production; see docs/operations.md)."
+        )
 
 
 DEFAULTS = {
@@ -46,6 +170,8 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "RATELIMIT_HEADERS_ENABLED": True,
+    # A sliding minute, not calendar minutes: no double burst across a minute's edge.
+    "RATELIMIT_STRATEGY": "moving-window",
     "WTF_CSRF_TIME_LIMIT": None,  # a coordinator may leave a form open all afternoon
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SYNC_MAX_RECORDS": 500,

@@ -16,6 +16,8 @@ def _sqlite_pragmas(dbapi_connection, _record):
     # WAL and the busy timeout come with sqlite_begin_immediate below.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Freed content is overwritten with zeros, so erased text does not linger in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -8,6 +8,7 @@ from server.auth.models import User, utcnow
 from server.devices import STAFF, current_device, issue_device
 from server.errors import error_response
 from server.extensions import db, limiter
+from server.limits import account_key, failed_sign_in
 
 
 class DeviceSignInSchema(Schema):
@@ -18,6 +19,7 @@ class DeviceSignInSchema(Schema):
 
 @bp.post("/devices")
 @limiter.limit("10 per minute; 50 per hour")
+@limiter.limit("5 per minute; 20 per hour", key_func=account_key, deduct_when=failed_sign_in)
 def create_device():
     """Sign a staff member in on a device and issue its token (shown once)."""
     data = DeviceSignInSchema().load(request.get_json(silent=True) or {})

@@ -17,12 +17,13 @@ from sqlalchemy import delete, select, update
 
 from server.auth.models import utcnow
 from server.devices import PARTICIPANT, STAFF, Device, current_device, issue_device
-from server.domain import access, codes, types
+from server.domain import access, codes, erasure, types
 from server.domain.actors import SYSTEM, who_is
 from server.domain.models import ClaimCode, Project
 from server.domain.projects import staff_project_ids, write_records
 from server.errors import error_response
 from server.extensions import csrf, db, limiter
+from server.limits import code_key
 from server.staff.models import audit
 from sync.records import fields_from_json
 from sync.schema import records
@@ -66,6 +67,8 @@ def _code_gone(message: str):
 
 @bp.post("/join")
 @limiter.limit("10 per minute")
+# A room of families may join with one code at once: generous, but bounded whatever the address.
+@limiter.limit("30 per minute", key_func=code_key)
 def join():
     """Join a project with its code: a new pseudonymous participant and a device token for them."""
     data = CodeSchema().load(request.get_json(silent=True) or {})
@@ -164,6 +167,7 @@ def _claim_still_good(claim: ClaimCode) -> bool:
 
 @bp.post("/claims/redeem")
 @limiter.limit("10 per minute")
+@limiter.limit("5 per minute", key_func=code_key)
 def redeem_claim():
     """The family's phone takes over the participant the claim code names (custody ends)."""
     data = CodeSchema().load(request.get_json(silent=True) or {})
@@ -253,13 +257,14 @@ def erase():
 def erase_participant(participant_id: str) -> int:
     """Tombstone every live record of a participant and revoke their devices; return the count.
 
-    Does not commit. Used by the participant's own erase and by staff on request.
+    Also removes their feedback ids from every action, and on SQLite empties the
+    write-ahead log once the caller commits (server/domain/erasure.py). Does not commit.
+    Used by the participant's own erase and by staff on request.
     """
-    live = [
-        (rtype, rid, {})
-        for rtype, rid, _, deleted in _subject_rows(participant_id)
-        if deleted is None
-    ]
+    rows = _subject_rows(participant_id)
+    live = [(rtype, rid, {}) for rtype, rid, _, deleted in rows if deleted is None]
+    # Before the tombstones: the links are looked up through the feedback still on file.
+    erasure.unlink_feedback([rid for rtype, rid, _, _ in rows if rtype == "feedback"])
     if live:
         write_records(live, SYSTEM, delete=True)
     now = utcnow()
@@ -280,6 +285,7 @@ def erase_participant(participant_id: str) -> int:
     )
     _forget_push(participant_id)
     audit("erasure", "participant", participant_id, records=len(live))
+    erasure.checkpoint_wal_after_commit()
     return len(live)
 
 

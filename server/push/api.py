@@ -2,6 +2,7 @@
 
 GET    /api/push/key            -> 200 {"public_key"}
 POST   /api/push/subscriptions  PushSubscription JSON + {"notify"} -> 201
+                                 (409 endpoint_taken: another live device holds the endpoint)
 DELETE /api/push/subscriptions  {"endpoint"} -> 204
 GET    /api/push/quiet-hours    -> 200 {"start","end","timezone"}
 PUT    /api/push/quiet-hours    {"start","end","timezone"} -> 200
@@ -17,7 +18,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.devices import PARTICIPANT, current_device
+from server.devices import PARTICIPANT, Device, current_device
 from server.errors import error_response, first_error
 from server.extensions import csrf, db
 from server.push.guard import MAX_ENDPOINT_LENGTH, EndpointRefused, check_endpoint_url
@@ -150,6 +151,21 @@ def _participant_device():
     return device, None
 
 
+def _held_by_live_device(subscription: PushSubscription) -> bool:
+    holder = db.session.get(Device, subscription.device_id)
+    return holder is not None and holder.revoked_at is None
+
+
+def _drop_subscription(subscription: PushSubscription) -> None:
+    """Delete a subscription; notifications queued for it are not the next holder's to get."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.subscription_id == subscription.id)
+        .values(subscription_id=None)
+    )
+    db.session.delete(subscription)
+
+
 @push_api.get("/key")
 def public_key():
     return jsonify(public_key=get_keys().public_key)
@@ -170,27 +186,31 @@ def subscribe():
         "notify": data["notify"],
     }
     for _ in range(2):
-        # The same browser subscribing again (new key, new device after a claim) replaces its row.
         existing = db.session.execute(
             select(PushSubscription).where(PushSubscription.endpoint == data["endpoint"])
         ).scalar_one_or_none()
         try:
+            if existing is not None and existing.device_id != device.id:
+                if _held_by_live_device(existing):
+                    return error_response(
+                        409,
+                        "endpoint_taken",
+                        "Another phone already gets notifications with this subscription.",
+                        "endpoint",
+                    )
+                _drop_subscription(existing)  # its device was revoked: the row is free
+                db.session.flush()
+                existing = None
             if existing is None:
                 db.session.add(PushSubscription(endpoint=data["endpoint"], **values))
             else:
-                if existing.device_id != device.id:
-                    # Notifications queued for the previous holder are not this device's to get.
-                    db.session.execute(
-                        update(Notification)
-                        .where(Notification.subscription_id == existing.id)
-                        .values(subscription_id=None)
-                    )
+                # The same browser on the same device again (new keys or preference): update.
                 for name, value in values.items():
                     setattr(existing, name, value)
             db.session.commit()
             break
         except IntegrityError:
-            db.session.rollback()  # a concurrent request stored the same endpoint: update it
+            db.session.rollback()  # a concurrent request stored the same endpoint: look again
     else:
         return error_response(409, "conflict", "Try again.")
     return jsonify(endpoint=data["endpoint"], notify=data["notify"]), 201
@@ -208,12 +228,7 @@ def unsubscribe():
         )
     ).scalar_one_or_none()
     if subscription is not None:
-        db.session.execute(
-            update(Notification)
-            .where(Notification.subscription_id == subscription.id)
-            .values(subscription_id=None)
-        )
-        db.session.delete(subscription)
+        _drop_subscription(subscription)
         db.session.commit()
     # Unknown, or another device's: nothing to do, and nothing to reveal.
     return "", 204

@@ -4,10 +4,14 @@ A push subscription's endpoint is a URL that a browser handed us, and the worker
 POSTs to it. Without a guard anyone with a device token could make the server
 send requests into its own network. So:
 
-* When a subscription is stored, the endpoint must be ``https`` on one of the
-  known push services, matched on the host name that ``urllib.parse`` gives
-  (never a regular expression over the whole URL), on the default port, with
-  no user info.
+* When a subscription is stored, the endpoint must be an RFC 3986 URI (no
+  backslash, space or other character outside the grammar, every ``%`` followed
+  by two hex digits), ``https`` on one of the known push services, on the
+  default port, with no user info. The host is the one ``urllib3.util.parse_url``
+  gives: the parser requests and urllib3 use when the worker connects, so the
+  host we check is the host we reach (``urllib.parse`` reads
+  ``https://evil.example\\.push.apple.com/`` as a push host; urllib3 connects
+  to ``evil.example``).
 * When a notification is sent, the host is resolved and every address must be
   public: private, loopback, link-local, reserved, multicast and unspecified
   addresses are refused. The check is repeated on the socket that is actually
@@ -23,19 +27,28 @@ port, and loopback addresses for those hosts only.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url, parse_url
 
 # Exact hosts, and parent domains whose sub-domains are push services.
 PUSH_HOSTS = frozenset({"fcm.googleapis.com"})
 PUSH_DOMAINS = ("push.services.mozilla.com", "push.apple.com", "notify.windows.com")
 TEST_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_ENDPOINT_LENGTH = 1024
+# RFC 3986 section 2: unreserved, gen-delims, sub-delims, and percent-encoded octets.
+# RFC 3986 appendix B: the authority runs from "//" to the first "/", "?" or "#".
+_AUTHORITY = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+_PLAIN_AUTHORITY = re.compile(r"\A(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?\Z")
+# DNS labels of 1-63 letters, digits and inner hyphens (what requests' IDNA check accepts).
+_HOST_NAME = re.compile(r"\A(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\Z")
+_URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*\Z")
 
 
 class EndpointRefused(ValueError):
@@ -54,34 +67,45 @@ def _known_push_host(host: str) -> bool:
     return any(host.endswith("." + domain) for domain in PUSH_DOMAINS)
 
 
+def _parse(url: str) -> Url:
+    """Split the URL exactly as requests and urllib3 will when the worker sends to it."""
+    try:
+        return parse_url(url)
+    except (LocationParseError, ValueError) as err:
+        raise EndpointRefused("endpoint_invalid", "The endpoint is not a valid URL.") from err
+
+
 def check_endpoint_url(url: str, allow_test_service: bool = False) -> str:
     """Return the endpoint's host name if the URL may be stored, else raise EndpointRefused."""
     if not isinstance(url, str) or not url:
         raise EndpointRefused("endpoint_invalid", "The endpoint must be a URL.")
     if len(url) > MAX_ENDPOINT_LENGTH:
         raise EndpointRefused("endpoint_invalid", "The endpoint is too long.")
-    if not url.isascii() or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if not _URI_CHARACTERS.match(url):
         raise EndpointRefused("endpoint_invalid", "The endpoint is not a valid URL.")
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").rstrip(".").lower()
-        port = parts.port  # raises ValueError on a bad port
-    except ValueError as err:
-        raise EndpointRefused("endpoint_invalid", "The endpoint is not a valid URL.") from err
-    if not host:
+    parts = _parse(url)
+    host = (parts.host or "").strip("[]").rstrip(".").lower()
+    authority = _AUTHORITY.match(url)
+    if not parts.scheme or not host or authority is None:
         raise EndpointRefused("endpoint_invalid", "The endpoint has no host.")
-    if parts.username is not None or parts.password is not None:
+    if parts.auth is not None or "@" in authority[1]:
         raise EndpointRefused("endpoint_invalid", "The endpoint must not carry user info.")
+    if not _PLAIN_AUTHORITY.match(authority[1]):
+        # Percent-encoded or empty parts of a host are legal in RFC 3986, and read differently by
+        # different parsers: an endpoint names its host plainly or not at all.
+        raise EndpointRefused("endpoint_invalid", "The endpoint's host is not a plain name.")
     if allow_test_service and host in TEST_HOSTS and parts.scheme in ("http", "https"):
         return host
     if parts.scheme != "https":
         raise EndpointRefused("endpoint_not_https", "The endpoint must use https.")
-    if port not in (None, 443):
+    if parts.port not in (None, 443):
         raise EndpointRefused("endpoint_port", "The endpoint must use the standard https port.")
     if not _known_push_host(host):
         raise EndpointRefused(
             "endpoint_unknown_service", "The endpoint is not a known push service."
         )
+    if not _HOST_NAME.match(host):
+        raise EndpointRefused("endpoint_invalid", "The endpoint's host is not a valid name.")
     return host
 
 
@@ -128,7 +152,7 @@ def resolve_and_check(host: str, port: int, allow_test_service: bool = False) ->
 def check_endpoint_for_send(url: str, allow_test_service: bool = False) -> None:
     """The send-time check: the URL rules again, then the host's addresses."""
     host = check_endpoint_url(url, allow_test_service)
-    parts = urlsplit(url)
+    parts = _parse(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     resolve_and_check(host, port, allow_test_service)
 

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, func, select
 
+from server.attachment import attachment
 from server.checklist import LADDER, PRINCIPLE_NAMES, STAGES
 from server.domain.models import (
     Action,
@@ -312,9 +313,8 @@ def exports(project_id):
     return render_template("staff/exports.html", project=project, kinds=KINDS)
 
 
-def _filename(project, suffix: str) -> str:
-    safe = "".join(c if c.isalnum() else "-" for c in project.title.lower()).strip("-")[:40]
-    return f"withus-{safe or 'project'}-{suffix}"
+def _disposition(project, suffix: str, extension: str) -> str:
+    return attachment(["withus", project.title, suffix], extension)
 
 
 @bp.get("/projects/<project_id>/export/<kind>.csv")
@@ -324,8 +324,7 @@ def export_csv(project_id, kind):
     project = project_or_404(project_id)
     if kind not in KINDS:
         abort(404)
-    audit("export", kind, project.id, format="csv")
-    db.session.commit()
+    disposition = _disposition(project, kind, "csv")
 
     def generate():
         buffer = io.StringIO()
@@ -340,14 +339,15 @@ def export_csv(project_id, kind):
                 buffer.truncate()
         yield buffer.getvalue()
 
-    return Response(
+    response = Response(
         stream_with_context(generate()),
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(project, kind)}.csv"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
+    # Audited once the response is built, so a download that cannot start leaves no row.
+    audit("export", kind, project.id, format="csv")
+    db.session.commit()
+    return response
 
 
 @bp.get("/projects/<project_id>/export/project.xlsx")
@@ -355,8 +355,6 @@ def export_csv(project_id, kind):
 def export_xlsx(project_id):
     """Download the results summary, answers, ladder ratings, feedback and actions: a sheet each."""
     project = project_or_404(project_id)
-    audit("export", "project", project.id, format="xlsx")
-    db.session.commit()
     book = Workbook(write_only=True)
     for kind in KINDS:
         sheet = book.create_sheet(SHEET_NAMES[kind])
@@ -369,11 +367,11 @@ def export_xlsx(project_id):
             sheet.append([_safe(v) for v in row])
     out = io.BytesIO()
     book.save(out)
-    return Response(
+    response = Response(
         out.getvalue(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(project, "data")}.xlsx"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": _disposition(project, "data", "xlsx"), "Cache-Control": "no-store"},
     )
+    audit("export", "project", project.id, format="xlsx")
+    db.session.commit()
+    return response

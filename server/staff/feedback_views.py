@@ -36,15 +36,17 @@ def _link_form(project_id: str, formdata=None) -> LinkForm:
     return form
 
 
-def _page() -> int:
+def _page(pages: int) -> int:
+    """The asked-for page, kept within 1..pages: a page past the end shows the last one."""
     try:
-        return max(1, int(request.args.get("page", 1)))
+        asked = int(request.args.get("page", 1))
     except ValueError:
         return 1
+    # Clamp before it reaches OFFSET: 99999999999999999999 overflows the database's integers.
+    return min(max(1, asked), pages)
 
 
 def _render_feedback(project, stage, form, chosen=(), feedback_error=None, status=200):
-    page = _page()
     unlinked_only = request.args.get("show") == "unlinked"
     linked_any = select(ActionFeedback.feedback_id).where(ActionFeedback.feedback_id == Feedback.id)
     query = (
@@ -62,6 +64,8 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
     total = db.session.execute(
         select(func.count()).select_from(query.with_only_columns(Feedback.id).subquery())
     ).scalar()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = _page(pages)
     rows = db.session.execute(
         query.order_by(Feedback.received_at.desc(), Feedback.id)
         .limit(PAGE_SIZE)
@@ -87,7 +91,7 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
         chosen=set(chosen),
         feedback_error=feedback_error,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         total=total,
         unlinked_only=unlinked_only,
     ), status

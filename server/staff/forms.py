@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -22,6 +21,7 @@ from wtforms.validators import (
 )
 
 from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
+from server.staff.form_base import StaffForm
 from server.staff.results import ROLE_NAMES, ROLES
 
 EASY_READ_MAX_WORDS = 15
@@ -80,7 +80,7 @@ def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(StaffForm):
     title = StringField(
         "Title",
         filters=[_stripped],
@@ -104,11 +104,11 @@ class ProjectForm(FlaskForm):
     )
 
 
-class StageForm(FlaskForm):
+class StageForm(StaffForm):
     stage = Choice("Current stage", choices=STAGE_CHOICES, invalid="Choose the current stage.")
 
 
-class AddStaffForm(FlaskForm):
+class AddStaffForm(StaffForm):
     email = EmailField(
         "Staff member's email address",
         filters=[_stripped],
@@ -124,7 +124,7 @@ def easy_read_words(text: str) -> int:
     return len((text or "").split())
 
 
-class StatementForm(FlaskForm):
+class StatementForm(StaffForm):
     principle = Choice(
         "Principle",
         choices=[(p, PRINCIPLE_NAMES[p]) for p in PRINCIPLES],
@@ -192,7 +192,7 @@ def _reason_field() -> TextAreaField:
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(StaffForm):
     stage = Choice("Stage", choices=STAGE_CHOICES, invalid="Choose the stage.")
     heard = TextAreaField(
         "You said (what we heard)",
@@ -211,7 +211,7 @@ class ActionForm(FlaskForm):
     reason = _reason_field()
 
 
-class StatusForm(FlaskForm):
+class StatusForm(StaffForm):
     status = Choice("New status", choices=STATUS_CHOICES, invalid="Choose the new status.")
     note = TextAreaField(
         "Note for the timeline",
@@ -221,7 +221,7 @@ class StatusForm(FlaskForm):
     reason = _reason_field()
 
 
-class LinkForm(FlaskForm):
+class LinkForm(StaffForm):
     action_id = Choice(
         "Action to link the chosen feedback to",
         choices=[],
@@ -242,7 +242,7 @@ REVIEW_TEXT_FIELDS = tuple(name for name, _ in _REVIEW_TEXT)
 ROLE_FIELDS = tuple(f"role_{role}" for role in ROLES)
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(StaffForm):
     stage = Choice("Stage", choices=STAGE_CHOICES, invalid="Choose the stage.")
     date = Day(
         "Date of the review",

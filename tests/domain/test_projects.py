@@ -123,6 +123,7 @@ def test_ensure_demo_project_is_idempotent(app, make_user):
 
 
 def test_seed_demo_command_twice(app):
+    app.config["WITHUS_ENV"] = "development"  # production refuses demo data
     runner = app.test_cli_runner()
     for _ in range(2):
         result = runner.invoke(args=["seed-demo"])
@@ -135,6 +136,7 @@ def test_demo_gives_a_coordinator_results_to_read(app):
     """The sample partners land once: 10 partners x 12 answers, 5 feedback, 2 linked to an action."""
     from server.domain.models import ActionFeedback, ChecklistAnswer, Feedback, LadderRating
 
+    app.config["WITHUS_ENV"] = "development"  # production refuses demo data
     runner = app.test_cli_runner()
     for _ in range(2):
         assert runner.invoke(args=["seed-demo"]).exit_code == 0

@@ -57,13 +57,35 @@ def test_subscribe_replace_and_unsubscribe(push_app, api, make_participant):
     assert db.session.execute(select(PushSubscription)).scalars().all() == []
 
 
-def test_the_browser_moves_to_another_device(push_app, api, make_participant):
-    _, first, _ = make_participant()
-    _, second, device = make_participant()
+def test_another_live_device_cannot_take_a_subscription_over(push_app, api, make_participant):
+    _, owner, owner_device = make_participant()
+    _, thief, _ = make_participant()
+    assert api("POST", "/api/push/subscriptions", json=body(), headers=owner).status_code == 201
+
+    response = api("POST", "/api/push/subscriptions", json=body(notify="done_only"), headers=thief)
+
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "endpoint_taken"
+    assert response.get_json()["error"]["field"] == "endpoint"
+    rows = db.session.execute(select(PushSubscription)).scalars().all()
+    assert [(r.device_id, r.notify, r.auth) for r in rows] == [(owner_device.id, "all", AUTH)]
+
+
+def test_a_revoked_devices_subscription_can_be_taken_by_the_next_device(
+    push_app, api, make_participant
+):
+    from server.auth.models import utcnow
+
+    _, first, first_device = make_participant()
+    _, second, second_device = make_participant()
     assert api("POST", "/api/push/subscriptions", json=body(), headers=first).status_code == 201
+    first_device.revoked_at = utcnow()
+    db.session.commit()
+
     assert api("POST", "/api/push/subscriptions", json=body(), headers=second).status_code == 201
+
     (row,) = db.session.execute(select(PushSubscription)).scalars().all()
-    assert row.device_id == device.id
+    assert row.device_id == second_device.id
 
 
 @pytest.mark.parametrize(

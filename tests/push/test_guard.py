@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from server.extensions import db
@@ -49,6 +52,15 @@ REFUSED = [
     ("http://localhost:8090/notify/x", "endpoint_not_https"),  # test service: tests only
     ("ftp://fcm.googleapis.com/x", "endpoint_not_https"),
     ("https://fcm.googleapis.com/\nx", "endpoint_invalid"),
+    # urlsplit reads the host as "evil.example\.push.apple.com"; urllib3 connects to evil.example.
+    ("https://evil.example\\.push.apple.com/x", "endpoint_invalid"),
+    ("https://evil.example\\@x.push.apple.com/x", "endpoint_invalid"),
+    ("https://fcm.googleapis.com/a b", "endpoint_invalid"),
+    ("https://fcm.googleapis.com/x%zz", "endpoint_invalid"),
+    ("https://fcm.googleapis.com/x^y", "endpoint_invalid"),
+    ('https://fcm.googleapis.com/"x"', "endpoint_invalid"),
+    ("https://fcm.googleapis.com/{x}", "endpoint_invalid"),
+    ("https://fcm.googleapis.com/caf\u00e9", "endpoint_invalid"),
     ("fcm.googleapis.com/x", "endpoint_invalid"),  # no host without a scheme
     ("", "endpoint_invalid"),
     ("https://fcm.googleapis.com/" + "a" * 1100, "endpoint_invalid"),
@@ -231,3 +243,31 @@ def test_send_time_check_uses_url_rules_then_addresses():
     with pytest.raises(EndpointRefused) as caught:
         check_endpoint_for_send("http://localhost:1/x", allow_test_service=False)
     assert caught.value.code == "endpoint_not_https"
+
+
+_PIECES = [
+    "fcm.googleapis.com", "web.push.apple.com", "push.apple.com", "evil.example", "web.",
+    "\\", "/", ".", "@", ":", ":443", "?", "#", "%", "%2e", "%5c", "x", " ", "[", "]", "\t",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scheme=st.sampled_from(["https://", "http://", "https:/", ""]),
+    pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6),
+)
+def test_an_accepted_endpoint_names_the_host_the_sender_reaches(scheme, pieces):
+    url = scheme + "".join(pieces)
+    try:
+        host = check_endpoint_url(url)
+    except EndpointRefused:
+        return
+    # An independent reading of RFC 3986: the authority runs to the first "/", "?" or "#",
+    # and for an accepted endpoint it is a plain host name, perhaps with ":443".
+    assert url.startswith("https://")
+    authority = re.split(r"[/?#]", url[len("https://"):], maxsplit=1)[0]
+    assert re.fullmatch(r"[A-Za-z0-9.-]+(:443)?", authority), url
+    assert authority.split(":")[0].rstrip(".").lower() == host
+    # And requests, which the worker sends with, prepares a request to that same host.
+    prepared = requests.Request("POST", url).prepare()
+    assert prepared.url.split("/")[2].split(":")[0].rstrip(".").lower() == host

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import IntegerConverter
 
 CSP_REQUIRED = {
     "default-src": "'self'",
@@ -64,14 +65,14 @@ def assert_csp_clean(html: str, where: str) -> None:
 def fill(rule, project_id: str) -> str:
     values = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg].__class__.__name__
+        converter = rule._converters[arg]
         if arg == "project_id":
             values[arg] = project_id
         elif arg == "stage":
             values[arg] = "design"
         elif arg == "kind":
             values[arg] = "feedback"
-        elif converter == "IntegerConverter":
+        elif isinstance(converter, IntegerConverter):  # server/converters.py bounds it
             values[arg] = 1
         elif arg == "filename":
             values[arg] = "app.js"
@@ -143,8 +144,13 @@ def test_production_cookies_are_secure_and_hsts(db_url, tmp_path, monkeypatch, m
     monkeypatch.setenv("WITHUS_ENV", "production")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     monkeypatch.setenv("WITHUS_INSTANCE_PATH", str(tmp_path / "prod-instance"))
+    from server.push.vapid import generate_pair
+
+    pair = generate_pair()  # production refuses to start without its push keys
     prod = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "prod-secret",
-                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
+                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "WEB_CONCURRENCY": 1,
+                       "VAPID_PRIVATE_KEY": pair["private_key"], "VAPID_PUBLIC_KEY": pair["public_key"],
+                       "VAPID_SUBJECT": "mailto:team@example.org"})
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     assert prod.config["REMEMBER_COOKIE_SECURE"] is True
     assert prod.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -213,8 +219,8 @@ def _assert_limited(response, where):
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)
 def test_sign_in_is_rate_limited(client, make_user):
     user = make_user("worker")
-    for _ in range(10):
-        response = client.post("/staff/sign-in", data={"email": user.email, "password": "wrong"})
+    for n in range(10):  # other accounts each time: this is the limit per address
+        response = client.post("/staff/sign-in", data={"email": f"guess{n}@example.org", "password": "wrong"})
         assert response.status_code == 401
     _assert_limited(client.post("/staff/sign-in", data={"email": user.email,
                                                           "password": "correct horse battery"}),
@@ -228,8 +234,11 @@ def test_sign_in_is_rate_limited(client, make_user):
     ("/api/devices", {"email": "nobody@example.org", "password": "wrong"}),
 ])
 def test_api_guessing_is_rate_limited(client, path, body):
-    for _ in range(10):
-        response = client.post(path, json=body)
+    for n in range(10):
+        # A new code or account each time: this is the limit per address (tests/test_rate_limits.py
+        # has the limits per code and per account).
+        guess = {k: f"{n}{v}" for k, v in body.items() if k != "password"}
+        response = client.post(path, json={**body, **guess})
         assert response.status_code in (401, 404), (path, response.status_code)
     response = client.post(path, json=body)
     _assert_limited(response, path)

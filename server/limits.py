@@ -1,0 +1,37 @@
+"""Rate-limit keys beyond the caller's address: per staff account and per code.
+
+Behind a load balancer the address alone is either everyone's (no ProxyFix) or
+easy to change (many addresses). So sign-in is also limited per account, and
+join and claim codes per code, whatever address the attempts come from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import request
+
+from server.auth.models import User
+
+
+def account_key() -> str:
+    """Key sign-in attempts by the account they name (the e-mail as typed, normalised)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    given = body.get("email") if isinstance(body, dict) else request.form.get("email")
+    email = User.normalise_email(given if isinstance(given, str) else "")[:320]
+    # Hashed: the shared limit store (Redis) never holds an e-mail address.
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def code_key() -> str:
+    """Key join and claim attempts by the code they try, however it is spaced or cased."""
+    from server.domain import codes  # here: the domain imports the auth views, which import us
+
+    body = request.get_json(silent=True)
+    text = body.get("code") if isinstance(body, dict) else None
+    return "code:" + codes.hash_code(text if isinstance(text, str) else "")
+
+
+def failed_sign_in(response) -> bool:
+    """Count only attempts that did not sign anyone in (the page redirects, the API answers 201)."""
+    return response.status_code not in (201, 302)
