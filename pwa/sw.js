@@ -1,7 +1,7 @@
 // Service worker (an ES module). server/pwa.py renders the two constants below:
 // every app-shell file with its content hash, and a cache name derived from them.
 import * as storage from './js/storage.js';
-import { syncNow } from './js/sync.js';
+import { events as syncEvents, state as syncState, syncNow, syncOrFail } from './js/sync.js';
 import { setLang, t } from './js/i18n.js';
 
 const VERSION = '__VERSION__';
@@ -51,10 +51,19 @@ async function tellClients(message) {
   for (const c of list) c.postMessage(message);
 }
 
+// Reject when the round failed: the browser then retries later, even with the page closed.
 self.addEventListener('sync', (event) => {
   if (event.tag === 'withus-outbox') {
-    event.waitUntil(syncNow().then(() => tellClients({ type: 'synced' })));
+    event.waitUntil(syncOrFail().then(
+      () => tellClients({ type: 'synced', ok: true }),
+      async (err) => { await tellClients({ type: 'synced', ok: false }); throw err; },
+    ));
   }
+});
+
+// Let open pages show what this worker is sending, or why it cannot.
+syncEvents.addEventListener('status', () => {
+  tellClients({ type: 'sync-status', syncing: syncState.syncing, problem: syncState.problem });
 });
 
 self.addEventListener('push', (event) => {
