@@ -17,9 +17,10 @@ export default {
   'common.error': 'Something went wrong. Please try again.',
   'common.loading': 'Loading…',
 
+  'draft.restored': 'We kept what you typed last time. It is not sent yet.',
   'status.allSaved': 'All saved.',
-  'status.waiting.one': '1 answer waiting to send.',
-  'status.waiting.other': '{n} answers waiting to send.',
+  'status.waiting.one': '1 entry waiting to send.',
+  'status.waiting.other': '{n} entries waiting to send.',
   'status.lastSent': 'Last sent {time}.',
   'status.sending': 'Sending…',
   'status.offline': 'You are offline. Your answers are safe on this phone.',
@@ -30,6 +31,7 @@ export default {
   'status.update': 'Please update the app to send your answers.',
   'status.signIn': 'Sign in',
   'status.rejoin': 'Join again',
+  'status.unreachable': 'We cannot reach the server right now. Your answers are safe on this phone. We will try again soon.',
   'status.busy': 'The server is busy. We will try again soon.',
   'status.server': 'We could not send yet. We will try again soon.',
 
@@ -77,6 +79,9 @@ export default {
   'age.26_or_over': '26 or over',
   'age.prefer_not_to_say': 'I would rather not say',
 
+  'visit.noNameAdded': 'No name, added {when}',
+  'consent.whose': 'You are recording consent for: {who}.',
+  'consent.thisPerson': 'the person you are with',
   'consent.title': 'Saying yes',
   'consent.easyRead': 'Easy read',
   'consent.plain': 'We will keep what you tell us safe. We use it to make services better. We do not share your name. You can stop at any time, and you can ask us to delete what you told us.',

@@ -1,5 +1,6 @@
 // The checklist for the project's current stage, one "I statement" at a time.
 import * as model from '../model.js';
+import * as drafts from '../drafts.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -59,7 +60,8 @@ export async function render(ctx, [pos]) {
     await ctx.savePrefs({ easyRead: easy });
   });
 
-  const comment = h('textarea', { name: 'comment', rows: '3', maxlength: '1000', value: existing?.comment || '' });
+  const comment = h('textarea', { name: 'comment', rows: '3', maxlength: '1000', value: existing?.comment || '', dir: 'auto' });
+  const draft = await drafts.keep(comment, drafts.draftKey(subj, 'checklist', stage, st.id));
   const form = h('form', { class: 'card', novalidate: true },
     group,
     field({ label: `${t('checklist.comment')} ${t('common.optional')}`, control: comment }),
@@ -76,9 +78,11 @@ export async function render(ctx, [pos]) {
     });
     if (!full.comment && !(saved && saved.comment)) delete full.comment;
     const values = model.changedValues(saved, full);
-    if (!Object.keys(values).length) return;
-    await ctx.write([{ type: 'checklist_answer', id, values }]);
-    saved = { ...(saved || {}), ...full };
+    if (Object.keys(values).length) {
+      await ctx.write([{ type: 'checklist_answer', id, values }]);
+      saved = { ...(saved || {}), ...full };
+    }
+    await draft.clear();
   }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
