@@ -43,10 +43,20 @@ export function tn(key, n, params = {}) {
   return t(`${key}.${form}`, { n, ...params });
 }
 
+// English dates in the British style (30 November 2026, 22:49), not the US one.
+const locale = () => (lang === 'en' ? 'en-GB' : lang);
+
 export function time(ms) {
-  return new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
+  return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
 }
 
 export function date(ms) {
-  return new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(ms));
+  return new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(ms));
+}
+
+/** A date with its time, for deadlines days away ("7 December 2026 at 22:49"). */
+export function dateTime(ms) {
+  return new Intl.DateTimeFormat(locale(), {
+    day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  }).format(new Date(ms));
 }

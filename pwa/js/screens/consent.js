@@ -5,6 +5,13 @@ import { naturalId } from '../ids.js';
 import { checked, field, h, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 
+/** Who a worker is recording consent for, in words. */
+function whose(person) {
+  if (!person) return t('consent.thisPerson');
+  const role = person.role ? t(`role.${person.role}`) : '';
+  return person.display_name ? `${person.display_name}${role ? ` (${role})` : ''}` : `${t('consent.thisPerson')}${role ? ` (${role})` : ''}`;
+}
+
 export async function render(ctx) {
   const subj = ctx.subject;
   const person = await model.participant(subj.participant_id);
@@ -41,6 +48,7 @@ export async function render(ctx) {
       field({ label: `${t('about.name')} ${t('common.optional')}`, hint: t('about.nameHint'), control: name }),
     );
   }
+  if (!ownPhone) form.append(h('p', { class: 'lead', text: t('consent.whose', { who: whose(person) }) }));
   form.append(
     h('h2', { text: t('consent.title') }),
     h('div', { class: 'check' }, easySwitch, h('label', { for: 'consent-easy', text: t('consent.easyRead') })),
