@@ -42,7 +42,11 @@ function normalise(r) {
 export function applyLocal(local, change, t) {
   const base = local || { id: change.id, type: change.type, fields: {}, deleted: null };
   if (base.deleted) return base; // tombstones stick
-  if (change.delete) return { id: base.id, type: base.type, fields: {}, deleted: t };
+  if (change.delete) {
+    // A tombstone still carries the identifying fields it was given (protocol 1.1).
+    const kept = Object.fromEntries(Object.entries(change.values || {}).map(([k, v]) => [k, { v, t }]));
+    return { id: base.id, type: base.type, fields: kept, deleted: t };
+  }
   const fields = { ...base.fields };
   for (const [name, v] of Object.entries(change.values)) fields[name] = { v, t };
   return { ...base, fields };

@@ -1,6 +1,7 @@
 // The checklist for the project's current stage, one "I statement" at a time.
 import * as model from '../model.js';
 import * as drafts from '../drafts.js';
+import { answerList } from './answers.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -19,10 +20,12 @@ async function done(ctx, list, project) {
   return h('section', { class: 'screen' },
     h('h1', { text: t('checklist.doneTitle') }),
     h('p', { class: 'lead', text: t('checklist.done', { n: answered, total: list.length }) }),
+    h('h2', { text: t('answers.title') }),
+    h('p', { class: 'hint', text: t('answers.hint') }),
+    await answerList(ctx.subject, project),
     h('p', { class: 'actions' },
       link(t('home.ladder'), '#/ladder', 'btn primary'),
-      link(t('home.feedback'), '#/feedback', 'btn'),
-      link(t('checklist.start'), '#/checklist/1', 'btn')));
+      link(t('home.feedback'), '#/feedback', 'btn')));
 }
 
 export async function render(ctx, [pos]) {
