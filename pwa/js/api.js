@@ -51,10 +51,11 @@ async function fetchJson(path, init, timeoutMs) {
 }
 
 /** Call the API; throws ApiError for an HTTP error, NetworkError when no answer came. */
-export async function request(method, path, body, { auth = true, timeoutMs = TIMEOUT_MS } = {}) {
+export async function request(method, path, body, { auth = true, token = null, timeoutMs = TIMEOUT_MS } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (auth) {
+  if (token) headers.Authorization = `Bearer ${token}`;
+  else if (auth) {
     const session = await storage.getMeta('session');
     if (session && session.token) headers.Authorization = `Bearer ${session.token}`;
   }

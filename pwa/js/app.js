@@ -18,10 +18,12 @@ import * as claim from './screens/claim.js';
 import * as settings from './screens/settings.js';
 import * as attention from './screens/attention.js';
 import * as equality from './screens/equality.js';
+import * as mydata from './screens/mydata.js';
+import * as erase from './erase.js';
 
-const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality };
+const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality, mydata };
 const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
-const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality']);
+const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality', 'mydata']);
 const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback', 'equality']);
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -283,6 +285,17 @@ async function start() {
   document.documentElement.dataset.ready = 'true';
   registerWorker();
   sync.start();
+  finishErase();
+}
+
+/** An erase asked for offline goes to the server once it can be reached. */
+function finishErase() {
+  const send = async () => {
+    if (await erase.sendPendingErase()) return;
+    announce(t('erase.queued'));
+  };
+  addEventListener('online', send);
+  send();
 }
 
 /** Called by the settings screen when the language changes. */

@@ -2,6 +2,7 @@
 import { request } from '../api.js';
 import * as model from '../model.js';
 import * as storage from '../storage.js';
+import * as erase from '../erase.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { date, getLang, languages, t } from '../i18n.js';
 
@@ -106,6 +107,34 @@ async function consentSections(ctx) {
   return [about, box];
 }
 
+/** "Download my data" and "Erase my data": for the person this phone belongs to. */
+function myDataSection(ctx) {
+  if (!ctx.session || ctx.session.kind !== 'participant' || !ctx.subject) return null;
+  const box = h('div', { class: 'card', id: 'my-data' },
+    h('h2', { text: t('mydata.title') }),
+    h('p', { text: t('mydata.settingsIntro') }),
+    link(t('mydata.open'), '#/mydata'),
+    h('h2', { text: t('erase.title') }),
+    h('p', { text: t('erase.intro') }));
+  const start = button(t('erase.button'), () => {
+    const text = h('p', { id: 'erase-confirm-text', text: t('erase.confirmText') });
+    const yes = h('button', { type: 'button', class: 'btn danger', text: t('erase.confirm'), 'aria-describedby': 'erase-confirm-text' });
+    const no = button(t('common.cancel'), () => { confirmBox.replaceWith(start); start.focus(); });
+    const confirmBox = h('div', { class: 'confirm' }, text, h('p', { class: 'actions' }, yes, no));
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      const sent = await erase.eraseEverything();
+      ctx.relabel();
+      ctx.announce(t(sent ? 'erase.done' : 'erase.queued'));
+      ctx.go('welcome');
+    });
+    start.replaceWith(confirmBox);
+    yes.focus();
+  }, 'btn danger');
+  box.append(start);
+  return box;
+}
+
 export async function render(ctx) {
   const lang = h('select', { name: 'lang' },
     languages.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === getLang(), text: l.name })));
@@ -127,7 +156,8 @@ export async function render(ctx) {
       h('div', { class: 'check' }, easy, h('label', { for: 'set-easy', text: t('settings.easyRead') })),
       status),
     await pushSection(ctx),
-    await consentSections(ctx));
+    await consentSections(ctx),
+    myDataSection(ctx));
   if (ctx.session) {
     const note = h('p', { role: 'status' });
     out.append(h('div', { class: 'card' }, button(t('settings.signOut'), async () => {
