@@ -4,7 +4,7 @@ GET    /api/push/key            -> 200 {"public_key"}
 POST   /api/push/subscriptions  PushSubscription JSON + {"notify"} -> 201
 DELETE /api/push/subscriptions  {"endpoint"} -> 204
 GET    /api/push/quiet-hours    -> 200 {"start","end","timezone"}
-PUT    /api/push/quiet-hours    {"start","end","timezone"} -> 200
+PUT    /api/push/quiet-hours    {"start","end","timezone"} -> 200 (+"released": held notifications moved sooner)
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from server.push.models import (
     Notification,
     PushSubscription,
     QuietHours,
+    utcnow,
 )
-from server.push.quiet import parse_hhmm, valid_timezone
+from server.push.quiet import parse_hhmm, reschedule_held, valid_timezone
 from server.push.vapid import get_keys
 
 push_api = Blueprint("push_api", __name__, url_prefix="/api/push")
@@ -243,5 +244,10 @@ def put_quiet_hours():
         row = QuietHours(participant_id=device.participant_id)
         db.session.add(row)
     row.start, row.end, row.timezone = data["start"], data["end"], data["timezone"]
+    released = reschedule_held(
+        db.session, device.participant_id, data["start"], data["end"], data["timezone"], utcnow()
+    )
     db.session.commit()
-    return jsonify(start=data["start"], end=data["end"], timezone=data["timezone"])
+    return jsonify(
+        start=data["start"], end=data["end"], timezone=data["timezone"], released=released
+    )

@@ -3,6 +3,7 @@ import { request } from '../api.js';
 import * as model from '../model.js';
 import * as storage from '../storage.js';
 import * as erase from '../erase.js';
+import { quietHoursSection } from './quiet-hours.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { date, getLang, languages, t } from '../i18n.js';
 
@@ -156,6 +157,7 @@ export async function render(ctx) {
       h('div', { class: 'check' }, easy, h('label', { for: 'set-easy', text: t('settings.easyRead') })),
       status),
     await pushSection(ctx),
+    await quietHoursSection(ctx),
     await consentSections(ctx),
     myDataSection(ctx));
   if (ctx.session) {
