@@ -18,6 +18,8 @@ export default {
   'common.loading': 'Loading…',
 
   'draft.restored': 'We kept what you typed last time. It is not sent yet.',
+  'i18n.fallback': 'Some words here are not in your language yet, so they are in English.',
+  'speech.read': 'Read aloud',
   'status.allSaved': 'All saved.',
   'status.waiting.one': '1 entry waiting to send.',
   'status.waiting.other': '{n} entries waiting to send.',
@@ -82,6 +84,9 @@ export default {
   'visit.noNameAdded': 'No name, added {when}',
   'consent.whose': 'You are recording consent for: {who}.',
   'consent.thisPerson': 'the person you are with',
+  'consent.org': 'Who is asking: {org}.',
+  'consent.contact': 'Questions? Contact: {contact}',
+  'consent.privacy': 'Read the privacy notice (opens in a new tab)',
   'consent.title': 'Saying yes',
   'consent.easyRead': 'Easy read',
   'consent.plain': 'We will keep what you tell us safe. We use it to make services better. We do not share your name. You can stop at any time, and you can ask us to delete what you told us.',

@@ -3,6 +3,7 @@
 import * as model from '../model.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
+import { textSpan } from '../localized.js';
 
 /** A list of the stage's statements and answers, or null when there are no statements. */
 export async function answerList(subj, project) {
@@ -14,7 +15,7 @@ export async function answerList(subj, project) {
     const answer = value && value.value ? t(`checklist.${value.value}`) : t('answers.none');
     items.push(h('li', {},
       h('a', { href: `#/checklist/${i + 1}` },
-        h('span', { class: 'statement', text: st.text }), ' ',
+        textSpan(st, 'text', 'statement'), ' ',
         h('strong', { class: value && value.value ? 'given' : 'missing', text: answer }))));
   }
   return h('ol', { class: 'answer-list' }, items);

@@ -2,6 +2,8 @@
 import * as model from '../model.js';
 import * as drafts from '../drafts.js';
 import { answerList } from './answers.js';
+import { fallbackNote, localized } from '../localized.js';
+import { readAloudButton } from './read-aloud.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -42,7 +44,8 @@ export async function render(ctx, [pos]) {
   const { id, value: existing } = await model.answer(subj, stage, st.id);
   let easy = !!ctx.prefs.easyRead;
 
-  const legendText = () => (easy && st.easy_read ? st.easy_read : st.text);
+  const shown = () => localized(st, easy && st.easy_read ? 'easy_read' : 'text');
+  const legendText = () => shown().text;
   const group = radioGroup({
     name: 'value',
     legend: legendText(),
@@ -53,13 +56,17 @@ export async function render(ctx, [pos]) {
   });
   const legend = group.querySelector('legend');
   if (st.symbol) legend.prepend(h('span', { class: 'statement-symbol', 'aria-hidden': 'true', text: `${st.symbol} ` }));
-  const statementText = document.createTextNode(legendText());
-  legend.replaceChildren(...[...legend.childNodes].filter((c) => c.nodeType === 1), statementText);
+  const statementText = h('span', { class: 'statement-text', dir: 'auto', lang: shown().lang, text: legendText() });
+  legend.replaceChildren(...[...legend.childNodes].filter((c) => c.nodeType === 1 && c !== statementText), statementText);
+  const note = fallbackNote();
+  note.hidden = !shown().fallback;
 
   const easySwitch = h('input', { type: 'checkbox', id: 'easy-read', checked: easy });
   easySwitch.addEventListener('change', async () => {
     easy = easySwitch.checked;
     statementText.textContent = legendText();
+    statementText.lang = shown().lang;
+    note.hidden = !shown().fallback;
     await ctx.savePrefs({ easyRead: easy });
   });
 
@@ -97,5 +104,7 @@ export async function render(ctx, [pos]) {
     h('h1', { text: t('checklist.title', { n, total: list.length }) }),
     h('progress', { max: String(list.length), value: String(n), 'aria-label': t('checklist.title', { n, total: list.length }) }),
     h('div', { class: 'check' }, easySwitch, h('label', { for: 'easy-read', text: t('checklist.easyRead') })),
+    note,
+    readAloudButton(shown),
     form);
 }
