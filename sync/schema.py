@@ -4,7 +4,7 @@ The server builds its ORM models on this same ``metadata`` so that one set of
 migrations creates everything.
 """
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, text
 
 # Stable constraint names let Alembic migrate SQLite and PostgreSQL alike.
 metadata = MetaData(
@@ -32,6 +32,9 @@ records = Table(
     Column("project_id", String(36), nullable=True),
     Column("subject_id", String(36), nullable=True),
     Column("author_id", String(64), nullable=True),
+    # Stored but not yet complete (an edit or deletion arrived before the creation):
+    # kept, merged, and left out of pulls until its required fields are there.
+    Column("pending", Boolean, nullable=False, server_default=text("false")),
     Index("ix_sync_records_change_no", "change_no", unique=True),
     Index("ix_sync_records_project_id_type", "project_id", "type"),
     Index("ix_sync_records_subject_id", "subject_id"),

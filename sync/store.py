@@ -39,6 +39,8 @@ class Scope:
     project_id: str | None = None
     subject_id: str | None = None
     author_id: str | None = None
+    # True while the record lacks required fields: stored, merged, never pulled.
+    pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +185,7 @@ _PULL_COLUMNS = (
 
 _PULL_ALL = (
     select(*_PULL_COLUMNS)
-    .where(records.c.change_no > bindparam("cursor"))
+    .where(records.c.change_no > bindparam("cursor"), records.c.pending.is_(False))
     .order_by(records.c.change_no)
     .limit(bindparam("limit"))
 )
@@ -214,6 +216,7 @@ def _build_upsert(insert):
                 "project_id",
                 "subject_id",
                 "author_id",
+                "pending",
             )
         },
     )
@@ -359,8 +362,9 @@ def _push(
             scope = hooks.scope(merged)
             project_id, subject_id, author_id = scope.project_id, scope.subject_id, scope.author_id
             if merged.deleted is not None and rid in stored_scope:
-                # A tombstone has no fields to derive a scope from; it must still
-                # reach the devices that saw the record, so it keeps the stored keys.
+                # A tombstone has no fields to derive a scope from; it must still reach
+                # the devices that saw the record. The domain's hooks derive it from the
+                # identifying fields every write carries; hooks that give none keep the stored keys.
                 old = stored_scope[rid]
                 project_id = project_id if project_id is not None else old[0]
                 subject_id = subject_id if subject_id is not None else old[1]
@@ -375,6 +379,7 @@ def _push(
                     "project_id": project_id,
                     "subject_id": subject_id,
                     "author_id": author_id,
+                    "pending": scope.pending,
                 }
             )
         conn.execute(_UPSERT[conn.dialect.name], rows)

@@ -1,4 +1,4 @@
-"""POST /api/sync/push and GET /api/sync/pull: ../shared/design/sync-protocol.md."""
+"""POST /api/sync/push and GET /api/sync/pull: the protocol in docs/sync-protocol.md."""
 
 import json
 import time

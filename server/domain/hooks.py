@@ -107,6 +107,9 @@ class DomainHooks(Hooks):
         self._participants: dict[str, tuple[str | None, str | None] | None] = {}
         self._authors: dict[str, str | None] = {}
         self._statements: dict[str, str | None] = {}
+        # record id -> its identifying fields, as checked in this batch
+        self._identities: dict[str, dict[str, Any]] = {}
+        self._stored_scopes: dict[str, Scope] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -161,6 +164,7 @@ class DomainHooks(Hooks):
 
     def prepare(self, conn, batch, current, stored_scopes) -> None:
         """Fetch the batch's stored authors, participants and statements in three queries."""
+        self._stored_scopes.update(stored_scopes)
         for rid, scope in stored_scopes.items():
             self._authors.setdefault(rid, scope.author_id)
         participant_ids, statement_ids = set(), set()
@@ -227,52 +231,24 @@ class DomainHooks(Hooks):
 
     def _check(self, incoming: Record, current: Record | None) -> Rejection | None:
         # screen() has passed this record (the store screens every record before locking).
-        who = self.who
         rtype = types.get(incoming.type)
         new = incoming.values()
+        identity, rejection = self._identity(rtype, incoming, current)
+        if rejection is not None:
+            return rejection
+        self._identities[incoming.id] = identity
 
-        if current is not None and current.deleted is not None:
-            # Already deleted, and deletion is one-way: whatever comes is dropped (a resent
-            # deletion is "unchanged"), so there is nothing left to authorise.
-            return None
-        old = current.values() if current is not None else {}
-        for name in rtype.fixed:
-            if name in new and old.get(name) is not None and new[name] != old[name]:
-                return _forbidden(name, "This cannot be changed once set.")
-
+        # Authorise on the identifying fields, whatever the record's state: a write to a
+        # deleted record, or one arriving before the creation, is judged like any other
+        # (protocol 1.1, rules 2 and 3).
         merged = merge(current, incoming)
-        if merged.deleted is None:
-            values = merged.values()
-            missing = rtype.missing(values)
-            if missing is not None:
-                return _invalid(missing, "Missing data for required field.")
-        else:
-            # A deletion: authorise against what the record held (or what came with it).
-            values = {**new, **old}
-            if not values and who.kind != "system":
-                if rtype.natural_key is not None or rtype.name == "consent":
-                    return _forbidden("id", "There is no such record to delete.")
-                if (
-                    rtype.name == "participant"
-                    and who.kind == "participant"
-                    and incoming.id != who.participant_id
-                ):
-                    return _forbidden("id", "You can only change your own records.")
-                return None
-
-        if rtype.natural_key is not None:
-            try:
-                expected = types.natural_id(rtype.natural_key(values))
-            except KeyError:
-                expected = None
-            if expected is not None and expected != incoming.id:
-                return _invalid("id", "The id must be the UUIDv5 of this record's natural key.")
-
+        old = current.values() if current is not None else {}
+        values = {**merged.values(), **identity}
         rejection = self._authorise(rtype, incoming, values, new, old, merged)
         if rejection is not None:
             return rejection
 
-        if merged.deleted is None:
+        if merged.deleted is None and rtype.missing(values) is None:
             if rtype.name == "participant":
                 self._participants[incoming.id] = (values.get("project_id"), values.get("age_band"))
             elif rtype.name == "consent":
@@ -286,6 +262,46 @@ class DomainHooks(Hooks):
                         "given_by", "A parent or carer gives consent for a child under 13."
                     )
         return None
+
+    def _identity(
+        self, rtype: types.RecordType, incoming: Record, current: Record | None
+    ) -> tuple[dict[str, Any], Rejection | None]:
+        """Return the record's identifying fields: what the write carries, checked against what is stored.
+
+        Every write carries them (protocol 1.1), so a write can be authorised before the
+        record's creation arrives; a write to a record the server holds may leave them out.
+        """
+        carried = {name: incoming.fields[name].v for name in rtype.fixed if name in incoming.fields}
+        known = self._known_identity(rtype, incoming.id, current)
+        for name, value in carried.items():
+            if known.get(name) is not None and known[name] != value:
+                return {}, _forbidden(name, "This cannot be changed once set.")
+        identity = {**known, **carried}
+        if current is None:
+            for name in rtype.fixed:
+                if identity.get(name) is None:
+                    return {}, _invalid(name, "Every change carries the record's identifying fields.")
+            if rtype.natural_key is not None and types.natural_id(rtype.natural_key(identity)) != incoming.id:
+                return {}, _invalid("id", "The id must be the UUIDv5 of this record's natural key.")
+        return identity, None
+
+    def _known_identity(self, rtype: types.RecordType, rid: str, current: Record | None) -> dict[str, Any]:
+        """The identifying fields the server holds: the live values, or a tombstone's scope keys."""
+        if current is None:
+            return {}
+        if current.deleted is None:
+            values = current.values()
+            return {name: values[name] for name in rtype.fixed if values.get(name) is not None}
+        stored = self._stored_scopes.get(rid)
+        if stored is None:
+            # Deleted earlier in this batch: the identity seen then still holds.
+            return dict(self._identities.get(rid, {}))
+        known = {}
+        if "project_id" in rtype.fixed and stored.project_id is not None:
+            known["project_id"] = stored.project_id
+        if "participant_id" in rtype.fixed and stored.subject_id is not None:
+            known["participant_id"] = stored.subject_id
+        return known
 
     def _authorise(self, rtype, incoming, values, new, old, merged) -> Rejection | None:
         who = self.who
@@ -333,7 +349,10 @@ class DomainHooks(Hooks):
                 return _forbidden("recorded_by", "Record with your own user id.")
             if "mode" in new and new["mode"] not in ("assisted", "proxy"):
                 return _forbidden("mode", "Staff record in assisted or proxy mode.")
-            if values.get("mode") not in ("assisted", "proxy") or values.get("recorded_by") is None:
+            # An edit arriving before its creation may not carry the mode yet (protocol 1.1).
+            if "mode" in values and (
+                values["mode"] not in ("assisted", "proxy") or values.get("recorded_by") is None
+            ):
                 return _forbidden(
                     "mode", "Staff record in assisted or proxy mode, with recorded_by."
                 )
@@ -342,19 +361,20 @@ class DomainHooks(Hooks):
     # ------------------------------------------------------------ scope
 
     def scope(self, merged: Record) -> Scope:
+        """Derive the scope keys from the identifying fields, so a tombstone keeps them too."""
         author = self._authors.get(merged.id)
-        if merged.deleted is not None:
-            return Scope(None, None, author)
         rtype = types.get(merged.type)
         values = merged.values()
-        project_id = types.project_of(merged.type, merged.id, values)
+        keys = {**values, **self._identities.get(merged.id, {})}
+        project_id = types.project_of(merged.type, merged.id, keys)
         if merged.type == "participant":
             subject = merged.id
         elif rtype is not None and rtype.owned:
-            subject = values.get("participant_id")
+            subject = keys.get("participant_id")
         else:
             subject = None
-        return Scope(project_id, subject, author)
+        pending = merged.deleted is None and rtype is not None and rtype.missing(values) is not None
+        return Scope(project_id, subject, author, pending)
 
     # ------------------------------------------------------------ projections
 
@@ -371,9 +391,11 @@ def project(conn: Connection, changed: list[Record]) -> None:
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:
-        if types.get(record.type) is None:
+        rtype = types.get(record.type)
+        if rtype is None:
             continue
-        if record.deleted is not None:
+        if record.deleted is not None or rtype.missing(record.values()) is not None:
+            # Deleted, or still waiting for its creation: no projection row (protocol 1.1).
             gone[record.type].append(record.id)
         else:
             live[record.type].append(record)

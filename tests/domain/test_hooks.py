@@ -34,19 +34,74 @@ def test_participant_writes_own_records_and_bad_ones_are_rejected_alone(world, s
     ]
 
 
-def test_required_fields_must_be_present_on_the_merged_state(world, stamps):
+def _projected_answers(answer_id):
+    from server.domain.models import ChecklistAnswer
+    from server.extensions import db
+
+    return db.session.get(ChecklistAnswer, answer_id)
+
+
+def _pulled_ids(actor):
+    from server.domain.hooks import visible_clause
+    from server.extensions import db
+    from sync.store import pull
+
+    page = pull(db.session.connection(), 0, 1000, visible_clause(actor))
+    return {r.id: r for r in page.records}
+
+
+def test_an_incomplete_record_is_kept_out_of_sight_until_it_is_complete(world, stamps):
+    """Protocol 1.1: a write missing required fields is stored, not rejected, and stays invisible."""
+    w = world
+    _join(w, stamps)
+    rid, values = answer(w.participant_id, w.project, w.statements[0], comment="Kind people")
+    partial = {k: v for k, v in values.items() if k not in ("mode", "value")}
+    assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [
+        ("applied", None, None)
+    ]
+    assert _projected_answers(rid) is None
+    assert rid not in _pulled_ids(w.device)
+    # The rest arrives, stamped earlier: the record is now what it would have been in order.
+    early = _older_stamp(stamps)
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values | {"comment": "x"}, early)])) == [
+        ("applied", None, None)
+    ]
+    row = _projected_answers(rid)
+    assert (row.value, row.mode, row.comment) == ("agree", "self", "Kind people")
+    assert _pulled_ids(w.device)[rid].values()["comment"] == "Kind people"
+
+
+def _older_stamp(stamps):
+    """A stamp below every stamp ``stamps`` has issued: an older write arriving late."""
+    wall = stamps.clock.last[:13]
+    return f"{int(wall) - 60_000:013d}-0000-00000000000000bb"
+
+
+def test_every_write_to_an_unknown_record_carries_its_identifying_fields(world, stamps):
+    w = world
+    _join(w, stamps)
+    rid, _ = answer(w.participant_id, w.project, w.statements[0])
+    bare = push(w.device, [rec("checklist_answer", rid, {}, None, deleted=stamps())])
+    assert statuses(bare) == [("rejected", "invalid", "participant_id")]
+    assert "identifying" in bare[0].error.message
+    edit = push(w.device, [rec("checklist_answer", rid, {"comment": "Later"}, stamps())])
+    assert statuses(edit) == [("rejected", "invalid", "participant_id")]
+
+
+def test_a_deletion_arriving_before_the_creation_still_wins(world, stamps):
     w = world
     _join(w, stamps)
     rid, values = answer(w.participant_id, w.project, w.statements[0])
-    partial = {k: v for k, v in values.items() if k != "mode"}
-    assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [
-        ("rejected", "invalid", "mode")
+    identity = {k: values[k] for k in ("participant_id", "project_id", "stage", "statement_id")}
+    created, gone = stamps(), stamps()
+    deleted = push(w.device, [rec("checklist_answer", rid, identity, gone, deleted=gone)])
+    assert statuses(deleted) == [("applied", None, None)]
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values, created)])) == [
+        ("unchanged", None, None)
     ]
-    push(w.device, [rec("checklist_answer", rid, values, stamps())])
-    # Later, only the changed field travels: fine, the merged state is complete.
-    assert statuses(
-        push(w.device, [rec("checklist_answer", rid, {"value": "disagree"}, stamps())])
-    ) == [("applied", None, None)]
+    assert _projected_answers(rid) is None
+    pulled = _pulled_ids(w.device)[rid]
+    assert pulled.deleted is not None and pulled.fields == {}
 
 
 def test_natural_id_must_match_the_natural_key(world, stamps):
@@ -347,14 +402,6 @@ def test_system_writes_anything_valid(world):
         ],
     )
     assert statuses(out) == [("applied", None, None), ("rejected", "invalid", "current_stage")]
-
-
-def test_bare_tombstones_of_unknown_natural_records_are_refused(world, stamps):
-    w = world
-    _join(w, stamps)
-    rid, _ = answer(w.participant_id, w.project, w.statements[0])
-    out = push(w.device, [rec("checklist_answer", rid, {}, None, deleted=stamps())])
-    assert statuses(out) == [("rejected", "forbidden", "id")]
 
 
 def test_an_answer_names_a_statement_of_its_project(world, stamps):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:31:20.068562
+Create Date: 2026-11-30 01:22:56.248297
 
 """
 from alembic import op
@@ -208,6 +208,7 @@ def upgrade():
     sa.Column('project_id', sa.String(length=36), nullable=True),
     sa.Column('subject_id', sa.String(length=36), nullable=True),
     sa.Column('author_id', sa.String(length=64), nullable=True),
+    sa.Column('pending', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_records'))
     )
     with op.batch_alter_table('sync_records', schema=None) as batch_op:
