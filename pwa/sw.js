@@ -2,7 +2,11 @@
 // every app-shell file with its content hash, and a cache name derived from them.
 import * as storage from './js/storage.js';
 import { events as syncEvents, state as syncState, syncNow, syncOrFail } from './js/sync.js';
-import { setLang, t } from './js/i18n.js';
+import { addCatalogue, loadLang, t } from './js/i18n.js';
+// Service workers may not import() at run time: the worker takes every catalogue up front.
+import ur from './js/i18n/ur.js';
+
+addCatalogue('ur', ur);
 
 const VERSION = '__VERSION__';
 const PRECACHE = /*__PRECACHE__*/[];
@@ -71,7 +75,7 @@ self.addEventListener('push', (event) => {
   try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
   event.waitUntil((async () => {
     const prefs = (await storage.getMeta('settings')) || {};
-    const lang = setLang(prefs.lang || 'en');
+    const lang = await loadLang(prefs.lang || 'en');
     // The payload is a generic line and ids (nothing personal); the detail comes with a pull.
     // The server writes its lines in English; other languages use our own generic line.
     const own = lang !== 'en' || !data.title;

@@ -2,7 +2,7 @@
 import * as storage from './storage.js';
 import * as sync from './sync.js';
 import * as model from './model.js';
-import { fromNavigator, setLang, t, time, tn } from './i18n.js';
+import { fromNavigator, loadLang, t, time, tn } from './i18n.js';
 import { h } from './dom.js';
 import * as welcome from './screens/welcome.js';
 import * as join from './screens/join.js';
@@ -68,7 +68,7 @@ async function context() {
     },
     async savePrefs(next) {
       await storage.setMeta('settings', { ...prefs, ...next });
-      if (next.lang) setLang(next.lang);
+      if (next.lang) await loadLang(next.lang);
     },
   };
 }
@@ -260,7 +260,7 @@ function trackInputKind() {
 async function start() {
   trackInputKind();
   const prefs = await storage.getMeta('settings', {});
-  setLang(prefs.lang || fromNavigator());
+  await loadLang(prefs.lang || fromNavigator());
   buildChrome();
   addEventListener('hashchange', () => render());
   addEventListener('online', refreshStatus);

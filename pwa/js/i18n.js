@@ -1,8 +1,9 @@
 // Strings come from one catalogue per language; the document's lang and dir follow.
+// English is always loaded (the fallback); another language's strings load only when chosen.
 import en from './i18n/en.js';
-import ur from './i18n/ur.js';
 
-const catalogues = { en, ur };
+const catalogues = { en };
+const loaders = { ur: () => import('./i18n/ur.js') };
 const RTL = new Set(['ur']);
 export const languages = [
   { code: 'en', name: 'English' },
@@ -15,11 +16,29 @@ let lang = 'en';
 export function fromNavigator(list = (typeof navigator !== 'undefined' && navigator.languages) || []) {
   for (const l of list) {
     const base = String(l).toLowerCase().split('-')[0];
-    if (catalogues[base]) return base;
+    if (catalogues[base] || loaders[base]) return base;
   }
   return 'en';
 }
 
+/** Register a catalogue loaded by other means (a service worker may not use import()). */
+export function addCatalogue(code, catalogue) {
+  catalogues[code] = catalogue;
+}
+
+/** Load a language's strings if needed, then switch to it; resolves with the code in use. */
+export async function loadLang(code) {
+  if (!catalogues[code] && loaders[code]) {
+    try {
+      catalogues[code] = (await loaders[code]()).default;
+    } catch {
+      return setLang('en'); // not cached and offline: English rather than nothing
+    }
+  }
+  return setLang(code);
+}
+
+/** Switch to a language whose strings are loaded (else English). */
 export function setLang(code) {
   lang = catalogues[code] ? code : 'en';
   if (typeof document !== 'undefined') {

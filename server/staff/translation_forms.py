@@ -7,10 +7,7 @@ from wtforms import StringField, TextAreaField, URLField
 from wtforms.validators import URL, Length, Optional
 
 from server.languages import LANGUAGES, PROJECT_TEXTS, STATEMENT_TEXTS
-
-
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
+from server.staff.forms import _stripped
 
 
 class ProjectDetailsForm(FlaskForm):

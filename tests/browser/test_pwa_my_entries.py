@@ -13,6 +13,7 @@ from tests.browser.test_pwa import (
     sync_now,
     wait_all_sent,
     wait_heading,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -61,7 +62,7 @@ def test_feedback_is_edited_and_deleted_on_the_phone_and_the_server(page, live_s
     page.get_by_label("What do you want to tell us?").fill("The room was too loud for my son")
     page.get_by_role("button", name="Save the change").click()
     wait_heading(page, "My contributions")
-    assert "The room was too loud for my son" in page.locator("main").inner_text()
+    page.locator("main", has_text="The room was too loud for my son").wait_for()
     sync_now(page)
     wait_all_sent(page)
     assert server_fields(live_server, fid)["text"] == "The room was too loud for my son"
@@ -70,8 +71,8 @@ def test_feedback_is_edited_and_deleted_on_the_phone_and_the_server(page, live_s
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Delete it").click()
     page.get_by_role("button", name="Yes, delete it").click()
-    wait_heading(page, "My contributions")
-    assert "too loud" not in page.locator("main").inner_text()
+    # The screen redraws in place (same heading): wait for the feedback to leave it.
+    wait_until(page, "!document.querySelector('main').innerText.includes('too loud')")
     sync_now(page)
     wait_all_sent(page)
     ((deleted,),) = rows(live_server, "SELECT deleted FROM sync_records WHERE id = ?", fid)
