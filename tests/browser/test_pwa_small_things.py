@@ -97,3 +97,23 @@ def test_heading_focus_ring_shows_for_keyboard_users_only(page, live_server):
     page.keyboard.press("Tab")
     page.evaluate("document.querySelector('main h1').focus()")
     assert page.evaluate(ring) == "dashed"
+
+
+def test_ladder_offers_the_next_step_after_saving(page, live_server):
+    join_as_family(page, live_server)
+    open_app(page, live_server.url, "ladder")
+    wait_heading(page, "How did taking part feel?")
+    page.get_by_role("radio").first.check()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Tell us something").click()
+    wait_heading(page, "Tell us something")
+
+
+def test_a_workers_phone_is_not_told_it_cannot_get_messages(page, live_server):
+    sign_in_worker(page, live_server)
+    open_app(page, live_server.url, "settings")
+    wait_heading(page, "Settings")
+    text = page.locator("main").inner_text()
+    assert "cannot get messages" not in text
+    assert "Turn on messages" not in text
+    assert_no_axe_violations(page)

@@ -258,6 +258,8 @@ export default {
   'settings.notifyIsOff': 'Messages are off.',
   'settings.notifyBlocked': 'Messages are blocked for this app. You can change this in your phone settings.',
   'settings.notifyUnsupported': 'This phone or browser cannot get messages.',
+  'settings.notifyWorking': 'Turning on messages…',
+  'settings.notifyRefused': 'This browser would not turn on messages. In a private window, or without a push service, messages cannot work. Try the installed app or a normal window.',
   'settings.notifyWhen': 'When should we send a message?',
   'settings.all': 'Every time something changes',
   'settings.doneOnly': 'Only when it is done',

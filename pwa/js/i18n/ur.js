@@ -258,6 +258,8 @@ export default {
   'settings.notifyIsOff': 'پیغامات بند ہیں۔',
   'settings.notifyBlocked': 'اس ایپ کے پیغامات بند ہیں۔ آپ فون کی ترتیبات میں اسے بدل سکتے ہیں۔',
   'settings.notifyUnsupported': 'یہ فون یا براؤزر پیغامات نہیں لے سکتا۔',
+  'settings.notifyWorking': 'پیغامات آن کر رہے ہیں…',
+  'settings.notifyRefused': 'اس براؤزر نے پیغامات آن نہیں کیے۔ پرائیویٹ ونڈو میں، یا پُش سروس کے بغیر، پیغامات کام نہیں کرتے۔ انسٹال شدہ ایپ یا عام ونڈو آزمائیں۔',
   'settings.notifyWhen': 'ہم پیغام کب بھیجیں؟',
   'settings.all': 'جب بھی کچھ بدلے',
   'settings.doneOnly': 'صرف جب کام ہو جائے',

@@ -1,7 +1,7 @@
 // The ladder of participation: which of five rungs did taking part feel like?
 import * as model from '../model.js';
 import * as drafts from '../drafts.js';
-import { checked, field, h, radioGroup } from '../dom.js';
+import { checked, field, h, link, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 
 export async function render(ctx) {
@@ -35,6 +35,10 @@ export async function render(ctx) {
     if (Object.keys(values).length) await ctx.write([{ type: 'ladder_rating', id, values }]);
     await draft.clear();
     status.textContent = t('common.saved');
+    next.hidden = false;
   });
-  return h('section', { class: 'screen' }, h('h1', { text: t('ladder.title') }), form);
+  // After saving, the way on (the screen used to be a dead end).
+  const next = h('p', { class: 'actions', hidden: true },
+    link(t('home.feedback'), '#/feedback', 'btn primary'), link(t('nav.home'), '#/home', 'btn'));
+  return h('section', { class: 'screen' }, h('h1', { text: t('ladder.title') }), form, next);
 }

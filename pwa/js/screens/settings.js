@@ -1,5 +1,5 @@
 // Language, easy read, messages (push, only after a tap), about me, withdrawing consent, signing out.
-import { request } from '../api.js';
+import { ApiError, NetworkError, request } from '../api.js';
 import * as model from '../model.js';
 import * as storage from '../storage.js';
 import * as erase from '../erase.js';
@@ -18,9 +18,19 @@ async function registration() {
   return navigator.serviceWorker.getRegistration('/app/');
 }
 
+/** Say what really stopped messages being turned on. */
+function pushFailure(err) {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof NetworkError) return t(err.reason === 'offline' ? 'common.offlineNeeded' : 'status.unreachable');
+  // The browser refused (a private window, no push service): say so, not "no internet".
+  return t('settings.notifyRefused');
+}
+
 async function pushSection(ctx) {
   const box = h('div', { class: 'card' }, h('h2', { text: t('settings.notify') }), h('p', { text: t('settings.notifyIntro') }));
   const msg = h('p', { role: 'status' });
+  // Messages are for families: a worker's phone gets no card about them at all.
+  if (ctx.session && ctx.session.kind === 'staff') return null;
   const reg = await registration();
   if (!reg || !ctx.session || ctx.session.kind !== 'participant') {
     box.append(h('p', { text: t('settings.notifyUnsupported') }));
@@ -39,6 +49,7 @@ async function pushSection(ctx) {
   });
   const sub = await reg.pushManager.getSubscription();
   const on = button(t('settings.notifyOn'), async () => {
+    msg.textContent = t('settings.notifyWorking');
     try {
       if ((await Notification.requestPermission()) !== 'granted') {
         msg.textContent = t('settings.notifyBlocked');
@@ -49,7 +60,7 @@ async function pushSection(ctx) {
       await request('POST', '/api/push/subscriptions', { ...s.toJSON(), notify: ctx.prefs.notify || 'all' });
       ctx.go('settings');
     } catch (err) {
-      msg.textContent = err.status ? err.message : t('common.offlineNeeded');
+      msg.textContent = pushFailure(err);
     }
   }, 'btn primary');
   const off = button(t('settings.notifyOff'), async () => {
