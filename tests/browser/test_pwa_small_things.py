@@ -9,7 +9,12 @@ from tests.browser.test_pwa import (
     LONG,
     join_as_family,
     open_app,
+    server_fields,
+    session,
     sign_in_worker,
+    statement_count,
+    sync_now,
+    wait_all_sent,
     wait_heading,
 )
 
@@ -117,3 +122,41 @@ def test_a_workers_phone_is_not_told_it_cannot_get_messages(page, live_server):
     assert "cannot get messages" not in text
     assert "Turn on messages" not in text
     assert_no_axe_violations(page)
+
+
+def test_a_rejected_answer_is_fixed_by_choosing_the_value_again(page, live_server):
+    join_as_family(page, live_server)
+    me = session(page)
+    total = statement_count(page)
+    assert total >= 1
+    open_app(page, live_server.url, "checklist/1")
+    statement_id = page.evaluate(
+        """async (me) => {
+            const m = await import('/app/js/model.js');
+            return (await m.statements(me.project_id))[0].id;
+        }""",
+        me,
+    )
+    # A broken client stored a value the server refuses ("maybe").
+    answer = page.evaluate(
+        """async ([me, sid]) => {
+            const s = await import('/app/js/storage.js');
+            const ids = await import('/app/js/ids.js');
+            const id = await ids.naturalId.checklistAnswer(me.participant_id, me.project_id, 'design', sid);
+            await s.write([{type: 'checklist_answer', id, values: {
+                participant_id: me.participant_id, project_id: me.project_id, stage: 'design',
+                statement_id: sid, value: 'maybe', mode: 'self', recorded_by: null}}]);
+            return id;
+        }""",
+        [me, statement_id],
+    )
+    sync_now(page)
+    page.get_by_role("link", name="1 thing needs your attention.").click()
+    wait_heading(page, "Needs attention")
+    assert_no_axe_violations(page)
+    page.get_by_role("radio", name="Agree", exact=True).check()
+    page.get_by_role("button", name="Send again").click()
+    page.get_by_text("Nothing needs your attention.").wait_for(timeout=LONG)
+    sync_now(page)
+    wait_all_sent(page)
+    assert server_fields(live_server, answer)["value"] == "agree"
