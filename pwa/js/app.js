@@ -20,6 +20,7 @@ import * as attention from './screens/attention.js';
 import * as equality from './screens/equality.js';
 import * as mydata from './screens/mydata.js';
 import * as erase from './erase.js';
+import * as install from './install.js';
 
 const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality, mydata };
 const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
@@ -259,6 +260,9 @@ function trackInputKind() {
 
 async function start() {
   trackInputKind();
+  install.listen();
+  // The install offer can come after Home is drawn: draw it again if nobody is busy there.
+  addEventListener('withus-installable', () => refreshLive());
   const prefs = await storage.getMeta('settings', {});
   await loadLang(prefs.lang || fromNavigator());
   buildChrome();

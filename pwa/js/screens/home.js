@@ -2,6 +2,7 @@ import * as model from '../model.js';
 import * as sync from '../sync.js';
 import { button, h, link } from '../dom.js';
 import { t } from '../i18n.js';
+import { installHint } from '../install.js';
 import { fallbackNote, localized, textSpan } from '../localized.js';
 
 export const live = true;
@@ -40,5 +41,7 @@ export async function render(ctx) {
       h('li', {}, link(t('home.feedback'), '#/feedback', 'btn')),
       h('li', {}, link(t('home.contributions'), '#/contributions', 'btn')),
       h('li', {}, link(t('home.equality'), '#/equality', 'btn'))));
+  const hint = await installHint();
+  if (hint) out.append(hint);
   return out;
 }
