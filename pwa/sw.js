@@ -1,8 +1,12 @@
 // Service worker (an ES module). server/pwa.py renders the two constants below:
 // every app-shell file with its content hash, and a cache name derived from them.
 import * as storage from './js/storage.js';
-import { syncNow } from './js/sync.js';
-import { setLang, t } from './js/i18n.js';
+import { events as syncEvents, state as syncState, syncNow, syncOrFail } from './js/sync.js';
+import { addCatalogue, loadLang, t } from './js/i18n.js';
+// Service workers may not import() at run time: the worker takes every catalogue up front.
+import ur from './js/i18n/ur.js';
+
+addCatalogue('ur', ur);
 
 const VERSION = '__VERSION__';
 const PRECACHE = /*__PRECACHE__*/[];
@@ -51,10 +55,19 @@ async function tellClients(message) {
   for (const c of list) c.postMessage(message);
 }
 
+// Reject when the round failed: the browser then retries later, even with the page closed.
 self.addEventListener('sync', (event) => {
   if (event.tag === 'withus-outbox') {
-    event.waitUntil(syncNow().then(() => tellClients({ type: 'synced' })));
+    event.waitUntil(syncOrFail().then(
+      () => tellClients({ type: 'synced', ok: true }),
+      async (err) => { await tellClients({ type: 'synced', ok: false }); throw err; },
+    ));
   }
+});
+
+// Let open pages show what this worker is sending, or why it cannot.
+syncEvents.addEventListener('status', () => {
+  tellClients({ type: 'sync-status', syncing: syncState.syncing, problem: syncState.problem });
 });
 
 self.addEventListener('push', (event) => {
@@ -62,7 +75,7 @@ self.addEventListener('push', (event) => {
   try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
   event.waitUntil((async () => {
     const prefs = (await storage.getMeta('settings')) || {};
-    const lang = setLang(prefs.lang || 'en');
+    const lang = await loadLang(prefs.lang || 'en');
     // The payload is a generic line and ids (nothing personal); the detail comes with a pull.
     // The server writes its lines in English; other languages use our own generic line.
     const own = lang !== 'en' || !data.title;

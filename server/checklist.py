@@ -54,6 +54,61 @@ DEFAULT_STATEMENTS = (
     ("reciprocity", "I would take part again.", "I would do this again.", "🔁"),
 )
 
+# The default checklist in Urdu, by the English text: (statement, easy read).
+DEFAULT_STATEMENTS_UR = {
+    "I felt welcome, whoever I am and wherever I come from.": (
+        "میں جو بھی ہوں اور جہاں سے بھی آیا ہوں، مجھے خوش آمدید محسوس ہوا۔",
+        "مجھے یہاں خوش آمدید محسوس ہوا۔",
+    ),
+    "People like me, and people who are often not heard, were asked to take part.": (
+        "مجھ جیسے لوگوں کو، اور ان لوگوں کو جن کی بات اکثر نہیں سنی جاتی، حصہ لینے کے لیے کہا گیا۔",
+        "مجھ جیسے لوگوں کو شامل ہونے کے لیے کہا گیا۔",
+    ),
+    "I could take part in a way that suits me.": (
+        "میں اپنے لیے مناسب طریقے سے حصہ لے سکا۔",
+        "میں اپنے طریقے سے شامل ہو سکا۔",
+    ),
+    "I felt listened to.": ("مجھے لگا کہ میری بات سنی گئی۔", "لوگوں نے میری بات سنی۔"),
+    "My experience was treated as being as important as anyone else's.": (
+        "میرے تجربے کو کسی اور کے تجربے جتنا ہی اہم سمجھا گیا۔",
+        "جو میں جانتا ہوں وہ اتنا ہی اہم تھا جتنا دوسرے جانتے ہیں۔",
+    ),
+    "I was part of making decisions, not just told about them.": (
+        "میں فیصلے کرنے میں شامل تھا، مجھے صرف ان کے بارے میں بتایا نہیں گیا۔",
+        "میں نے فیصلے کرنے میں مدد کی۔",
+    ),
+    "Information was given to me in a way I could understand.": (
+        "مجھے معلومات اس طرح دی گئیں کہ میں سمجھ سکوں۔",
+        "میں معلومات سمجھ سکا۔",
+    ),
+    "Meetings and activities were at times and places I could get to.": (
+        "ملاقاتیں اور سرگرمیاں ایسے وقت اور جگہ پر تھیں جہاں میں پہنچ سکتا تھا۔",
+        "میں ملاقاتوں میں پہنچ سکا۔",
+    ),
+    "I understood what co-production means and what was expected of me.": (
+        "میں سمجھ گیا کہ مل کر کام کرنے کا کیا مطلب ہے اور مجھ سے کیا توقع تھی۔",
+        "مجھے پتا تھا کہ مل کر کام کرنے کا کیا مطلب ہے۔",
+    ),
+    "I got something back for the time I gave.": (
+        "میں نے جو وقت دیا اس کے بدلے مجھے کچھ ملا۔",
+        "حصہ لینے سے مجھے کچھ اچھا ملا۔",
+    ),
+    "I was told what changed because of what I said.": (
+        "مجھے بتایا گیا کہ میری بات کی وجہ سے کیا بدلا۔",
+        "مجھے بتایا گیا کہ میری وجہ سے کیا بدلا۔",
+    ),
+    "I would take part again.": ("میں دوبارہ حصہ لوں گا۔", "میں یہ دوبارہ کروں گا۔"),
+}
+
+
+def default_translations(text: str) -> dict:
+    """The shipped translations of a default statement ({} for any other text)."""
+    if text not in DEFAULT_STATEMENTS_UR:
+        return {}
+    ur_text, ur_easy = DEFAULT_STATEMENTS_UR[text]
+    return {"ur": {"text": ur_text, "easy_read": ur_easy}}
+
+
 STAGES = ("design", "delivery", "review")
 
 LADDER = (

@@ -170,6 +170,8 @@ class QuietHoursOutSchema(Schema):
     start = fields.String(required=True)
     end = fields.String(required=True)
     timezone = fields.String(required=True)
+    # Only in answer to a PUT: notifications the new hours let go sooner.
+    released = fields.Integer(validate=validate.Range(min=0))
 
 
 # ---------------------------------------------------------------- the document

@@ -2,10 +2,14 @@
 
 import hashlib
 import json
+import mimetypes
 import os
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, redirect, send_from_directory
+from flask import Blueprint, Response, abort, redirect, request
+from werkzeug.security import safe_join
+
+from server.compression import compressed
 
 # WITHUS_PWA_DIR serves another copy of the app (a test serves a changed one to see it update).
 PWA_DIR = Path(os.environ.get("WITHUS_PWA_DIR") or Path(__file__).resolve().parent.parent / "pwa")
@@ -57,10 +61,19 @@ def bare():
     return redirect("/app/", code=301)
 
 
+def _serve(filename: str, mimetype: str | None = None) -> Response:
+    """Serve one file of pwa/, compressed when it is text and the browser accepts it."""
+    path = safe_join(str(PWA_DIR), filename)
+    if path is None or not Path(path).is_file():
+        abort(404)
+    mimetype = mimetype or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return compressed(Path(path).read_bytes(), mimetype, request)
+
+
 @bp.get("/")
 def index():
     """Serve the app shell."""
-    return send_from_directory(PWA_DIR, "index.html", max_age=0)
+    return _serve("index.html", "text/html")
 
 
 @bp.get("/sw.js")
@@ -71,15 +84,13 @@ def service_worker():
     source = source.replace("__VERSION__", version).replace(
         "/*__PRECACHE__*/[]", json.dumps(entries)
     )
-    return Response(source, mimetype="text/javascript")
+    return compressed(source.encode("utf-8"), "text/javascript", request)
 
 
 @bp.get("/manifest.webmanifest")
 def manifest():
     """Serve the web app manifest with its registered media type."""
-    return send_from_directory(
-        PWA_DIR, "manifest.webmanifest", mimetype="application/manifest+json", max_age=0
-    )
+    return _serve("manifest.webmanifest", "application/manifest+json")
 
 
 @bp.get("/<path:filename>")
@@ -87,5 +98,4 @@ def static_file(filename: str):
     """Serve one app-shell file (never anything outside pwa/ or not part of the shell)."""
     if Path(filename).suffix not in SHELL_SUFFIXES:
         abort(404)
-    mimetype = "text/javascript" if filename.endswith(".js") else None
-    return send_from_directory(PWA_DIR, filename, mimetype=mimetype, max_age=0)
+    return _serve(filename, "text/javascript" if filename.endswith(".js") else None)

@@ -2,7 +2,7 @@
 import * as storage from './storage.js';
 import * as sync from './sync.js';
 import * as model from './model.js';
-import { fromNavigator, setLang, t, time, tn } from './i18n.js';
+import { fromNavigator, loadLang, t, time, tn } from './i18n.js';
 import { h } from './dom.js';
 import * as welcome from './screens/welcome.js';
 import * as join from './screens/join.js';
@@ -18,10 +18,13 @@ import * as claim from './screens/claim.js';
 import * as settings from './screens/settings.js';
 import * as attention from './screens/attention.js';
 import * as equality from './screens/equality.js';
+import * as mydata from './screens/mydata.js';
+import * as erase from './erase.js';
+import * as install from './install.js';
 
-const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality };
+const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality, mydata };
 const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
-const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality']);
+const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality', 'mydata']);
 const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback', 'equality']);
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -66,7 +69,7 @@ async function context() {
     },
     async savePrefs(next) {
       await storage.setMeta('settings', { ...prefs, ...next });
-      if (next.lang) setLang(next.lang);
+      if (next.lang) await loadLang(next.lang);
     },
   };
 }
@@ -147,22 +150,38 @@ export function announce(msg) {
 }
 
 let statusSeq = 0;
+// What the service worker last said about its own sync (Background Sync, pushes).
+let workerSync = { syncing: false, problem: null };
+
+/** The problem to show: the page's own round, else the service worker's. */
+function currentProblem() {
+  if (typeof navigator !== 'undefined' && navigator.onLine === false) return 'offline';
+  return sync.state.problem || workerSync.problem;
+}
+
+/** The words of the status line: what waits, what is happening, what went wrong. */
+function syncStatusParts(stats, lastSent) {
+  const parts = [];
+  const problem = currentProblem();
+  if (problem === 'auth') parts.push(t('status.auth'));
+  else if (problem === 'update') parts.push(t('status.update'));
+  if (stats.count) parts.push(tn('status.waiting', stats.count));
+  else if (lastSent && !stats.rejected) parts.push(t('status.allSaved'));
+  if ((sync.state.syncing || workerSync.syncing) && stats.count) parts.push(t('status.sending'));
+  else if (stats.count && ['offline', 'unreachable', 'busy', 'server'].includes(problem)) {
+    parts.push(t(`status.${problem}`));
+  }
+  if (lastSent) parts.push(t('status.lastSent', { time: time(lastSent) }));
+  return parts;
+}
 
 export async function refreshStatus() {
   const seq = (statusSeq += 1);
   const [stats, lastSent, session] = await Promise.all([
     storage.outboxStats(), storage.getMeta('lastSent'), storage.getMeta('session'),
   ]);
-  const parts = [];
+  const parts = syncStatusParts(stats, lastSent);
   const problem = sync.state.problem;
-  if (problem === 'auth') parts.push(t('status.auth'));
-  else if (problem === 'update') parts.push(t('status.update'));
-  if (stats.count === 0) parts.push(t('status.allSaved'));
-  else parts.push(tn('status.waiting', stats.count));
-  if (sync.state.syncing && stats.count) parts.push(t('status.sending'));
-  else if (!navigator.onLine || problem === 'offline') { if (stats.count) parts.push(t('status.offline')); }
-  else if (problem === 'busy' || problem === 'server') parts.push(t(`status.${problem}`));
-  if (lastSent) parts.push(t('status.lastSent', { time: time(lastSent) }));
   const kids = [h('span', { class: 'status-text', text: parts.join(' ') })];
   if (stats.count && stats.oldest && Date.now() - stats.oldest > DAY) {
     kids.push(h('strong', { class: 'warn', text: ` ${t('status.old')}` }));
@@ -210,6 +229,10 @@ async function registerWorker() {
   });
   navigator.serviceWorker.addEventListener('message', (e) => {
     if (e.data && e.data.type === 'synced') refreshLive();
+    if (e.data && e.data.type === 'sync-status') {
+      workerSync = { syncing: Boolean(e.data.syncing), problem: e.data.problem || null };
+      refreshStatus();
+    }
     if (e.data && e.data.type === 'open' && new URL(e.data.url).origin === location.origin) location.href = e.data.url;
   });
   try {
@@ -228,9 +251,20 @@ async function registerWorker() {
 
 // --- start --------------------------------------------------------------------
 
+/** Note whether the person uses a keyboard or touch, so focus rings show for keyboards only. */
+function trackInputKind() {
+  const root = document.documentElement;
+  addEventListener('keydown', (e) => { if (e.key === 'Tab' || e.key.startsWith('Arrow')) root.dataset.input = 'keyboard'; }, true);
+  addEventListener('pointerdown', () => { root.dataset.input = 'pointer'; }, true);
+}
+
 async function start() {
+  trackInputKind();
+  install.listen();
+  // The install offer can come after Home is drawn: draw it again if nobody is busy there.
+  addEventListener('withus-installable', () => refreshLive());
   const prefs = await storage.getMeta('settings', {});
-  setLang(prefs.lang || fromNavigator());
+  await loadLang(prefs.lang || fromNavigator());
   buildChrome();
   addEventListener('hashchange', () => render());
   addEventListener('online', refreshStatus);
@@ -256,6 +290,17 @@ async function start() {
   document.documentElement.dataset.ready = 'true';
   registerWorker();
   sync.start();
+  finishErase();
+}
+
+/** An erase asked for offline goes to the server once it can be reached. */
+function finishErase() {
+  const send = async () => {
+    if (await erase.sendPendingErase()) return;
+    announce(t('erase.queued'));
+  };
+  addEventListener('online', send);
+  send();
 }
 
 /** Called by the settings screen when the language changes. */

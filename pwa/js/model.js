@@ -105,6 +105,11 @@ export function changedValues(existing, full) {
   return out;
 }
 
+/** The fields that identify a subject's entry; every edit and deletion carries them. */
+export function identity(subj) {
+  return { participant_id: subj.participant_id, project_id: subj.project_id };
+}
+
 /** Fields common to every entry about a subject. */
 export function entry(subj, extra) {
   return {

@@ -239,9 +239,24 @@ export async function pendingIds() {
   return new Set(entries.map((e) => e.rid));
 }
 
+/** Count distinct records with writes waiting: an answer changed three times is one entry. */
+function countEntries(outbox) {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const req = outbox.index('rid').openKeyCursor(null, 'nextunique');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      if (!req.result) { resolve(n); return; }
+      n += 1;
+      req.result.continue();
+    };
+  });
+}
+
+/** What the status line shows: entries waiting, the oldest one's age, "needs attention". */
 export function outboxStats() {
   return tx(['outbox', 'rejected'], 'readonly', (s) => Promise.all([
-    done(s.outbox.count()),
+    countEntries(s.outbox),
     done(s.outbox.openCursor()),
     done(s.rejected.count()),
   ]).then(([count, cur, rejected]) => ({

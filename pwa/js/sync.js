@@ -1,13 +1,15 @@
 // Drains the outbox and pulls changes (sync-protocol.md). Runs in the page and
 // in the service worker (Background Sync); a Web Lock keeps one drain at a time.
 
-import { ApiError, request } from './api.js';
+import { ApiError, NetworkError, request } from './api.js';
 import * as storage from './storage.js';
 
 export const SCHEMA = 1;
 const BATCH = 500;
 const MAX_BODY = 900 * 1024;
 const MAX_BACKOFF = 5 * 60 * 1000;
+const FIRST_RETRY = 2000;
+const PROBE_TIMEOUT = 5000;
 
 export const events = new EventTarget();
 const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
@@ -16,13 +18,14 @@ let running = null;
 let again = false;
 let debounce = null;
 let retryTimer = null;
-let failures = 0;
+let failedRounds = 0;
 let batchSize = BATCH;
 
-export const state = { syncing: false, problem: null, retryAt: null };
+export const state = { syncing: false, problem: null, retryAt: null, ok: true };
 
 function setProblem(problem) {
   state.problem = problem;
+  state.ok = problem === null;
   emit('status', state);
 }
 
@@ -32,16 +35,30 @@ export function schedule(delay = 400) {
   debounce = setTimeout(() => { syncNow(); }, delay);
 }
 
-function retryLater(ms) {
+function retryLater(ms, { probe = false } = {}) {
   clearTimeout(retryTimer);
   state.retryAt = Date.now() + ms;
-  retryTimer = setTimeout(() => { state.retryAt = null; syncNow(); }, ms);
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    state.retryAt = null;
+    syncNow({ probe });
+  }, ms);
 }
 
-function backoff() {
-  failures += 1;
-  const base = Math.min(MAX_BACKOFF, 1000 * 2 ** Math.min(failures, 12));
-  retryLater(Math.min(MAX_BACKOFF, base / 2 + Math.random() * base / 2));
+/**
+ * The wait before the next retry, by failed ROUNDS (not writes): the first retry
+ * comes a couple of seconds after a failure, then the gap doubles up to 5 minutes.
+ */
+export function retryDelay(rounds, random = Math.random) {
+  const base = Math.min(MAX_BACKOFF, FIRST_RETRY * 2 ** Math.min(rounds, 12));
+  return Math.round(base / 2 + random() * base / 2);
+}
+
+function backoff({ probe = false } = {}) {
+  // A retry is already on its way: a write that failed meanwhile must not push it later.
+  if (retryTimer) return;
+  retryLater(retryDelay(failedRounds), { probe });
+  failedRounds += 1;
 }
 
 function withLock(fn) {
@@ -51,17 +68,22 @@ function withLock(fn) {
   return fn();
 }
 
-/** Push the outbox, then pull; resolves when this round is over. */
-export function syncNow() {
+/**
+ * Push the outbox, then pull; resolves when this round is over, with true when it
+ * went through. `probe`: ask the server whether it is back before sending a batch.
+ */
+export function syncNow({ probe = false } = {}) {
   if (running) {
     again = true;
     return running;
   }
   running = (async () => {
+    let ok;
     do {
       again = false;
-      await withLock(round);
-    } while (again);
+      ok = await withLock(() => round({ probe }));
+    } while (again && ok); // after a failure the retry timer decides when to try again
+    return ok;
   })().finally(() => {
     running = null;
     state.syncing = false;
@@ -70,26 +92,38 @@ export function syncNow() {
   return running;
 }
 
-async function round() {
+/** One sync for Background Sync: rejects when the round failed, so the browser retries later. */
+export async function syncOrFail() {
+  const ok = await syncNow();
+  if (!ok) throw new Error(`sync failed: ${state.problem}`);
+}
+
+async function round({ probe }) {
   const session = await storage.getMeta('session');
-  if (!session || !session.token) return;
+  if (!session || !session.token) return true;
   state.syncing = true;
   emit('status', state);
   try {
+    if (probe) await request('GET', '/healthz', undefined, { auth: false, timeoutMs: PROBE_TIMEOUT });
     await push(session);
     await pull();
-    failures = 0;
+    failedRounds = 0;
     batchSize = BATCH;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    state.retryAt = null;
     setProblem(null);
+    return true;
   } catch (err) {
     handleError(err);
+    return false;
   }
 }
 
 function handleError(err) {
   if (!(err instanceof ApiError)) {
-    setProblem('offline');
-    backoff();
+    setProblem(err instanceof NetworkError && err.reason === 'offline' ? 'offline' : 'unreachable');
+    backoff({ probe: true });
     return;
   }
   if (err.status === 401 && err.code === 'device_revoked') {

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from server.auth.models import User
-from server.checklist import DEFAULT_STATEMENTS, STAGES
+from server.checklist import DEFAULT_STATEMENTS, STAGES, default_translations
 from server.domain import access
 from server.domain.actors import SYSTEM
 from server.domain.clock import catch_up, server_clock
@@ -169,6 +169,7 @@ def create_project(
                     "version": 1,
                     "active": True,
                     "replaces": None,
+                    "translations": default_translations(text),
                 },
             )
         )
@@ -276,6 +277,9 @@ def edit_statement(statement_id: str, actor: Any = SYSTEM, **changes: Any) -> st
     }
     new_values["easy_read"] = new_values.get("easy_read") or ""
     new_values["symbol"] = new_values.get("symbol") or ""
+    # Translations of the same words still fit the new version; of changed words, not.
+    if values.get("translations") and not {"text", "easy_read"} & set(changes):
+        new_values["translations"] = values["translations"]
     _raise_rejected(
         write_records(
             [
@@ -286,6 +290,19 @@ def edit_statement(statement_id: str, actor: Any = SYSTEM, **changes: Any) -> st
         )
     )
     return new_id
+
+
+def set_translations(
+    record_type: str, record_id: str, translations: dict, actor: Any = SYSTEM
+) -> Record:
+    """Replace the other-language texts of a statement or project (no new version)."""
+    if record_type not in ("statement", "project"):
+        raise ValueError("Only statements and projects are translated.")
+    cleaned = {
+        lang: {name: text for name, text in texts.items() if text}
+        for lang, texts in translations.items()
+    }
+    return write_record(record_type, record_id, {"translations": cleaned}, actor)
 
 
 def retire_statement(statement_id: str, actor: Any = SYSTEM) -> Record:

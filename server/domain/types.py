@@ -22,6 +22,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from server.checklist import PRINCIPLES, STAGES
 from server.domain import models
 from server.errors import first_error
+from server.languages import PROJECT_TEXTS, STATEMENT_TEXTS, check_translations
 
 NS = uuid.UUID("5b0c1f7e-3d6a-4f1b-9c2e-7a4d8e6f1b20")
 
@@ -232,12 +233,40 @@ class EqualitySchema(_Strict):
     first_language = _text(80)
 
 
+class Translations(fields.Dict):
+    """{lang: {field: text}}: the fields a record carries in other languages."""
+
+    def __init__(self, allowed: dict[str, int], **kwargs):
+        super().__init__(**kwargs)
+        self.allowed = allowed
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        problem = check_translations(value, self.allowed)
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+
+def _empty_or_url(value: str) -> None:
+    """A privacy notice link: empty, or a web address of at most 500 characters."""
+    if value == "":
+        return
+    validate.Length(max=500)(value)
+    validate.URL(schemes={"https", "http"})(value)
+
+
 class ProjectSchema(_Strict):
     title = fields.String(validate=validate.Length(min=1, max=200))
     summary = fields.String(validate=validate.Length(max=4000))
     current_stage = _choice(STAGES)
     target_rung = StrictInt(validate=validate.Range(min=0, max=4))
     status = _choice(PROJECT_STATUSES)
+    # Shown on the app's consent screen (empty: the app's own words).
+    organisation = fields.String(validate=validate.Length(max=200))
+    contact = fields.String(validate=validate.Length(max=200))
+    privacy_url = fields.String(validate=_empty_or_url)
+    consent_text = fields.String(validate=validate.Length(max=4000))
+    translations = Translations(PROJECT_TEXTS)
 
 
 class StatementSchema(_Strict):
@@ -250,6 +279,7 @@ class StatementSchema(_Strict):
     version = StrictInt(validate=validate.Range(min=1, max=100_000))
     active = StrictBool()
     replaces = Id(allow_none=True)
+    translations = Translations(STATEMENT_TEXTS)
 
 
 class TimelineEntrySchema(_Strict):

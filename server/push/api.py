@@ -5,7 +5,7 @@ POST   /api/push/subscriptions  PushSubscription JSON + {"notify"} -> 201
                                  (409 endpoint_taken: another live device holds the endpoint)
 DELETE /api/push/subscriptions  {"endpoint"} -> 204
 GET    /api/push/quiet-hours    -> 200 {"start","end","timezone"}
-PUT    /api/push/quiet-hours    {"start","end","timezone"} -> 200
+PUT    /api/push/quiet-hours    {"start","end","timezone"} -> 200 (+"released": held notifications moved sooner)
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from server.push.models import (
     Notification,
     PushSubscription,
     QuietHours,
+    utcnow,
 )
-from server.push.quiet import parse_hhmm, valid_timezone
+from server.push.quiet import parse_hhmm, reschedule_held, valid_timezone
 from server.push.vapid import get_keys
 
 push_api = Blueprint("push_api", __name__, url_prefix="/api/push")
@@ -258,5 +259,10 @@ def put_quiet_hours():
         row = QuietHours(participant_id=device.participant_id)
         db.session.add(row)
     row.start, row.end, row.timezone = data["start"], data["end"], data["timezone"]
+    released = reschedule_held(
+        db.session, device.participant_id, data["start"], data["end"], data["timezone"], utcnow()
+    )
     db.session.commit()
-    return jsonify(start=data["start"], end=data["end"], timezone=data["timezone"])
+    return jsonify(
+        start=data["start"], end=data["end"], timezone=data["timezone"], released=released
+    )

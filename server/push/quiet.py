@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.push.models import (
     DEFAULT_QUIET_END,
     DEFAULT_QUIET_START,
     DEFAULT_TIMEZONE,
+    PENDING,
+    Notification,
     QuietHours,
 )
 
@@ -79,3 +81,27 @@ def settings_for(
             found[row.participant_id] = (row.start, row.end, row.timezone)
     default = (DEFAULT_QUIET_START, DEFAULT_QUIET_END, DEFAULT_TIMEZONE)
     return {pid: found.get(pid, default) for pid in ids}
+
+
+def reschedule_held(
+    session: Session, participant_id: str, start: str, end: str, timezone: str, now_utc: datetime
+) -> int:
+    """Apply new quiet hours to notifications they held back; returns how many now go sooner.
+
+    Turning quiet hours off (or moving the window) must not leave a notification
+    waiting for a window the person no longer has. Only rows held by quiet hours
+    (pending, never tried, not yet due) move, and only earlier: a later window set
+    now is applied by the worker when it claims them.
+    """
+    due = quiet_until(now_utc, start, end, timezone) or now_utc
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.participant_id == participant_id,
+            Notification.state == PENDING,
+            Notification.attempts == 0,
+            Notification.not_before > due,
+        )
+        .values(not_before=due, next_attempt_at=due)
+    )
+    return result.rowcount or 0

@@ -15,4 +15,5 @@ from server.staff import (  # noqa: E402,F401  (routes attach to bp)
     results_views,
     review_views,
     templating,
+    translation_views,
 )

@@ -139,6 +139,16 @@ def live_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of the test's own, so stalling or killing it disturbs no other test."""
+    server = LiveServer(tmp_path)
+    server.prepare()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def playwright_instance():
     from playwright.sync_api import sync_playwright

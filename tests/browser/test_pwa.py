@@ -570,7 +570,7 @@ def test_entries_unsent_for_over_a_day_are_flagged(page, context, live_server):
     page.get_by_label("What do you want to tell us?").fill("Written on a visit without signal")
     page.get_by_role("button", name="Save and send").click()
     wait_heading(page, "My contributions")
-    wait_status(page, "1 answer waiting to send.")
+    wait_status(page, "1 entry waiting to send.")
     assert "more than a day" not in page.locator("#status").inner_text()
     page.clock.set_system_time(time.time())
     page.evaluate("async () => (await import('/app/js/app.js')).refreshStatus()")

@@ -3,7 +3,6 @@ answering: after a restart, every entry made on the phone is on the server exact
 
 import pytest
 
-from tests.browser.conftest import LiveServer
 from tests.browser.test_pwa import (
     join_as_family,
     open_app,
@@ -20,16 +19,6 @@ MY_FEEDBACK = (
     "SELECT json_extract(fields, '$.text.v') FROM sync_records WHERE type = 'feedback' "
     "AND json_extract(fields, '$.participant_id.v') = ?"
 )
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    """A server of this test's own, so killing it disturbs no other test."""
-    server = LiveServer(tmp_path, extra_env={"RATELIMIT_ENABLED": "0"})
-    server.prepare()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_server_killed_during_a_push_loses_nothing(browser, own_server):

@@ -136,3 +136,50 @@ def test_default_quiet_hours_apply_without_a_setting(push_app, drain, make_parti
         participant_id: ("21:00", "08:00", LONDON)
     }
     db.session.rollback()
+
+
+def test_turning_quiet_hours_off_releases_what_they_held(
+    push_app, drain, push_service, subscribed, api
+):
+    person = subscribed(quiet=_window_around_now(1, 2))
+    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
+    db.session.commit()
+    assert drain().sent == 0  # held until the window ends, two hours away
+
+    response = api(
+        "PUT",
+        "/api/push/quiet-hours",
+        headers=person["headers"],
+        json={"start": "00:00", "end": "00:00", "timezone": LONDON},  # off
+    )
+    assert response.status_code == 200 and response.get_json()["released"] == 1
+    assert drain().sent == 1
+    assert len(push_service.messages(person["client_hash"])) == 1
+
+
+def test_a_shorter_window_moves_held_notifications_to_its_new_end(
+    push_app, subscribed, api, make_participant
+):
+    person = subscribed(quiet=_window_around_now(1, 3))
+    other = subscribed(quiet=_window_around_now(1, 3))
+    for who in (person, other):
+        enqueue(db.session, [who["participant_id"]], str(uuid.uuid4()), "status", "done")
+    db.session.commit()
+    start, end = _window_around_now(1, 1)
+    response = api(
+        "PUT",
+        "/api/push/quiet-hours",
+        headers=person["headers"],
+        json={"start": start, "end": end, "timezone": LONDON},
+    )
+    assert response.get_json()["released"] == 1
+    db.session.expire_all()
+    due = {
+        row.participant_id: row.not_before
+        for row in db.session.execute(select(Notification)).scalars()
+    }
+    now = utcnow()
+    # The new end is about an hour away (to the minute); the other person's stays three hours.
+    assert timedelta(minutes=58) < due[person["participant_id"]] - now < timedelta(minutes=61)
+    assert due[other["participant_id"]] - now > timedelta(minutes=170)
+    db.session.rollback()

@@ -1,5 +1,9 @@
 // The checklist for the project's current stage, one "I statement" at a time.
 import * as model from '../model.js';
+import * as drafts from '../drafts.js';
+import { answerList } from './answers.js';
+import { fallbackNote, localized } from '../localized.js';
+import { readAloudButton } from './read-aloud.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 
@@ -18,10 +22,12 @@ async function done(ctx, list, project) {
   return h('section', { class: 'screen' },
     h('h1', { text: t('checklist.doneTitle') }),
     h('p', { class: 'lead', text: t('checklist.done', { n: answered, total: list.length }) }),
+    h('h2', { text: t('answers.title') }),
+    h('p', { class: 'hint', text: t('answers.hint') }),
+    await answerList(ctx.subject, project),
     h('p', { class: 'actions' },
       link(t('home.ladder'), '#/ladder', 'btn primary'),
-      link(t('home.feedback'), '#/feedback', 'btn'),
-      link(t('checklist.start'), '#/checklist/1', 'btn')));
+      link(t('home.feedback'), '#/feedback', 'btn')));
 }
 
 export async function render(ctx, [pos]) {
@@ -38,7 +44,8 @@ export async function render(ctx, [pos]) {
   const { id, value: existing } = await model.answer(subj, stage, st.id);
   let easy = !!ctx.prefs.easyRead;
 
-  const legendText = () => (easy && st.easy_read ? st.easy_read : st.text);
+  const shown = () => localized(st, easy && st.easy_read ? 'easy_read' : 'text');
+  const legendText = () => shown().text;
   const group = radioGroup({
     name: 'value',
     legend: legendText(),
@@ -49,17 +56,22 @@ export async function render(ctx, [pos]) {
   });
   const legend = group.querySelector('legend');
   if (st.symbol) legend.prepend(h('span', { class: 'statement-symbol', 'aria-hidden': 'true', text: `${st.symbol} ` }));
-  const statementText = document.createTextNode(legendText());
-  legend.replaceChildren(...[...legend.childNodes].filter((c) => c.nodeType === 1), statementText);
+  const statementText = h('span', { class: 'statement-text', dir: 'auto', lang: shown().lang, text: legendText() });
+  legend.replaceChildren(...[...legend.childNodes].filter((c) => c.nodeType === 1 && c !== statementText), statementText);
+  const note = fallbackNote();
+  note.hidden = !shown().fallback;
 
   const easySwitch = h('input', { type: 'checkbox', id: 'easy-read', checked: easy });
   easySwitch.addEventListener('change', async () => {
     easy = easySwitch.checked;
     statementText.textContent = legendText();
+    statementText.lang = shown().lang;
+    note.hidden = !shown().fallback;
     await ctx.savePrefs({ easyRead: easy });
   });
 
-  const comment = h('textarea', { name: 'comment', rows: '3', maxlength: '1000', value: existing?.comment || '' });
+  const comment = h('textarea', { name: 'comment', rows: '3', maxlength: '1000', value: existing?.comment || '', dir: 'auto' });
+  const draft = await drafts.keep(comment, drafts.draftKey(subj, 'checklist', stage, st.id));
   const form = h('form', { class: 'card', novalidate: true },
     group,
     field({ label: `${t('checklist.comment')} ${t('common.optional')}`, control: comment }),
@@ -76,9 +88,11 @@ export async function render(ctx, [pos]) {
     });
     if (!full.comment && !(saved && saved.comment)) delete full.comment;
     const values = model.changedValues(saved, full);
-    if (!Object.keys(values).length) return;
-    await ctx.write([{ type: 'checklist_answer', id, values }]);
-    saved = { ...(saved || {}), ...full };
+    if (Object.keys(values).length) {
+      await ctx.write([{ type: 'checklist_answer', id, values }]);
+      saved = { ...(saved || {}), ...full };
+    }
+    await draft.clear();
   }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -90,5 +104,7 @@ export async function render(ctx, [pos]) {
     h('h1', { text: t('checklist.title', { n, total: list.length }) }),
     h('progress', { max: String(list.length), value: String(n), 'aria-label': t('checklist.title', { n, total: list.length }) }),
     h('div', { class: 'check' }, easySwitch, h('label', { for: 'easy-read', text: t('checklist.easyRead') })),
+    note,
+    readAloudButton(shown),
     form);
 }

@@ -2,7 +2,7 @@
 import { request } from '../api.js';
 import * as sync from '../sync.js';
 import { h } from '../dom.js';
-import { t, time } from '../i18n.js';
+import { dateTime, t } from '../i18n.js';
 
 export async function render(ctx) {
   const result = h('div', { class: 'claim-result', role: 'status' });
@@ -14,7 +14,7 @@ export async function render(ctx) {
       const data = await request('POST', '/api/claims', { participant_id: ctx.subject.participant_id });
       result.replaceChildren(
         h('p', { class: 'code', text: t('claim.code', { code: data.code }) }),
-        data.expires_at ? h('p', { text: t('claim.expires', { time: time(Date.parse(data.expires_at)) }) }) : null);
+        data.expires_at ? h('p', { text: t('claim.expires', { time: dateTime(Date.parse(data.expires_at)) }) }) : null);
     } catch (err) {
       result.replaceChildren(h('p', { class: 'error', text: err.status ? err.message : t('common.offlineNeeded') }));
     }

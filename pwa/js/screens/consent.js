@@ -4,10 +4,33 @@ import * as model from '../model.js';
 import { naturalId } from '../ids.js';
 import { checked, field, h, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
+import { fallbackNote, localized, textSpan } from '../localized.js';
+
+/** Who a worker is recording consent for, in words. */
+function whose(person) {
+  if (!person) return t('consent.thisPerson');
+  const role = person.role ? t(`role.${person.role}`) : '';
+  return person.display_name ? `${person.display_name}${role ? ` (${role})` : ''}` : `${t('consent.thisPerson')}${role ? ` (${role})` : ''}`;
+}
+
+/** Who asks, how to reach them, their privacy notice and their own words, when staff gave them. */
+function projectDetails(project) {
+  if (!project) return [];
+  const out = [];
+  if (project.consent_text) out.push(h('p', { class: 'notice' }, textSpan(project, 'consent_text')));
+  if (project.organisation) out.push(h('p', { text: t('consent.org', { org: project.organisation }) }));
+  if (project.contact) out.push(h('p', { text: t('consent.contact', { contact: project.contact }) }));
+  if (/^https?:\/\//.test(project.privacy_url || '')) {
+    out.push(h('p', {}, h('a', { href: project.privacy_url, rel: 'noopener', target: '_blank', text: t('consent.privacy') })));
+  }
+  if (project.consent_text && localized(project, 'consent_text').fallback) out.push(fallbackNote());
+  return out;
+}
 
 export async function render(ctx) {
   const subj = ctx.subject;
   const person = await model.participant(subj.participant_id);
+  const project = await model.project(subj.project_id);
   const ownPhone = ctx.session.kind === 'participant';
   const askAbout = ownPhone && !person;
   let easy = !!ctx.prefs.easyRead;
@@ -41,10 +64,11 @@ export async function render(ctx) {
       field({ label: `${t('about.name')} ${t('common.optional')}`, hint: t('about.nameHint'), control: name }),
     );
   }
+  if (!ownPhone) form.append(h('p', { class: 'lead', text: t('consent.whose', { who: whose(person) }) }));
   form.append(
     h('h2', { text: t('consent.title') }),
     h('div', { class: 'check' }, easySwitch, h('label', { for: 'consent-easy', text: t('consent.easyRead') })),
-    notice, parentHint, parentRow, error,
+    notice, ...projectDetails(project), parentHint, parentRow, error,
     h('button', { type: 'submit', class: 'btn primary', text: t('consent.self') }),
   );
   showParent();

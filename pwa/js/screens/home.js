@@ -2,8 +2,16 @@ import * as model from '../model.js';
 import * as sync from '../sync.js';
 import { button, h, link } from '../dom.js';
 import { t } from '../i18n.js';
+import { installHint } from '../install.js';
+import { fallbackNote, localized, textSpan } from '../localized.js';
 
 export const live = true;
+
+/** "Project: <title>", the title in its own language and direction. */
+function projectLine(project) {
+  const [before, after] = t('home.project', { title: '\u0000' }).split('\u0000');
+  return h('p', { class: 'lead' }, before, textSpan(project, 'title'), after || '');
+}
 
 export async function render(ctx) {
   const subj = ctx.subject;
@@ -23,7 +31,9 @@ export async function render(ctx) {
     return out;
   }
   out.append(
-    h('p', { class: 'lead', text: t('home.project', { title: project.title }) }),
+    projectLine(project),
+    project.summary ? h('p', {}, textSpan(project, 'summary')) : null,
+    localized(project, 'title').fallback ? fallbackNote() : null,
     h('p', { text: t('home.stage', { stage: t(`stage.${project.current_stage}`) }) }),
     h('ul', { class: 'menu' },
       h('li', {}, link(t('home.checklist'), '#/checklist/1', 'btn primary')),
@@ -31,5 +41,7 @@ export async function render(ctx) {
       h('li', {}, link(t('home.feedback'), '#/feedback', 'btn')),
       h('li', {}, link(t('home.contributions'), '#/contributions', 'btn')),
       h('li', {}, link(t('home.equality'), '#/equality', 'btn'))));
+  const hint = await installHint();
+  if (hint) out.append(hint);
   return out;
 }

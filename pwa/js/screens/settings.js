@@ -1,7 +1,9 @@
 // Language, easy read, messages (push, only after a tap), about me, withdrawing consent, signing out.
-import { request } from '../api.js';
+import { ApiError, NetworkError, request } from '../api.js';
 import * as model from '../model.js';
 import * as storage from '../storage.js';
+import * as erase from '../erase.js';
+import { quietHoursSection } from './quiet-hours.js';
 import { button, field, h, link, radioGroup } from '../dom.js';
 import { date, getLang, languages, t, time } from '../i18n.js';
 
@@ -16,9 +18,19 @@ async function registration() {
   return navigator.serviceWorker.getRegistration('/app/');
 }
 
+/** Say what really stopped messages being turned on. */
+function pushFailure(err) {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof NetworkError) return t(err.reason === 'offline' ? 'common.offlineNeeded' : 'status.unreachable');
+  // The browser refused (a private window, no push service): say so, not "no internet".
+  return t('settings.notifyRefused');
+}
+
 async function pushSection(ctx) {
   const box = h('div', { class: 'card' }, h('h2', { text: t('settings.notify') }), h('p', { text: t('settings.notifyIntro') }));
   const msg = h('p', { role: 'status' });
+  // Messages are for families: a worker's phone gets no card about them at all.
+  if (ctx.session && ctx.session.kind === 'staff') return null;
   const reg = await registration();
   if (!reg || !ctx.session || ctx.session.kind !== 'participant') {
     box.append(h('p', { text: t('settings.notifyUnsupported') }));
@@ -37,6 +49,7 @@ async function pushSection(ctx) {
   });
   const sub = await reg.pushManager.getSubscription();
   const on = button(t('settings.notifyOn'), async () => {
+    msg.textContent = t('settings.notifyWorking');
     try {
       if ((await Notification.requestPermission()) !== 'granted') {
         msg.textContent = t('settings.notifyBlocked');
@@ -47,7 +60,7 @@ async function pushSection(ctx) {
       await request('POST', '/api/push/subscriptions', { ...s.toJSON(), notify: ctx.prefs.notify || 'all' });
       ctx.go('settings');
     } catch (err) {
-      msg.textContent = err.status ? err.message : t('common.offlineNeeded');
+      msg.textContent = pushFailure(err);
     }
   }, 'btn primary');
   const off = button(t('settings.notifyOff'), async () => {
@@ -126,6 +139,34 @@ function anotherPhoneSection(ctx) {
     h('h2', { text: t('another.title') }), h('p', { text: t('another.intro') }), make, result);
 }
 
+/** "Download my data" and "Erase my data": for the person this phone belongs to. */
+function myDataSection(ctx) {
+  if (!ctx.session || ctx.session.kind !== 'participant' || !ctx.subject) return null;
+  const box = h('div', { class: 'card', id: 'my-data' },
+    h('h2', { text: t('mydata.title') }),
+    h('p', { text: t('mydata.settingsIntro') }),
+    link(t('mydata.open'), '#/mydata'),
+    h('h2', { text: t('erase.title') }),
+    h('p', { text: t('erase.intro') }));
+  const start = button(t('erase.button'), () => {
+    const text = h('p', { id: 'erase-confirm-text', text: t('erase.confirmText') });
+    const yes = h('button', { type: 'button', class: 'btn danger', text: t('erase.confirm'), 'aria-describedby': 'erase-confirm-text' });
+    const no = button(t('common.cancel'), () => { confirmBox.replaceWith(start); start.focus(); });
+    const confirmBox = h('div', { class: 'confirm' }, text, h('p', { class: 'actions' }, yes, no));
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      const sent = await erase.eraseEverything();
+      ctx.relabel();
+      ctx.announce(t(sent ? 'erase.done' : 'erase.queued'));
+      ctx.go('welcome');
+    });
+    start.replaceWith(confirmBox);
+    yes.focus();
+  }, 'btn danger');
+  box.append(start);
+  return box;
+}
+
 export async function render(ctx) {
   const lang = h('select', { name: 'lang' },
     languages.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === getLang(), text: l.name })));
@@ -147,8 +188,10 @@ export async function render(ctx) {
       h('div', { class: 'check' }, easy, h('label', { for: 'set-easy', text: t('settings.easyRead') })),
       status),
     await pushSection(ctx),
+    await quietHoursSection(ctx),
     await consentSections(ctx),
-    anotherPhoneSection(ctx));
+    anotherPhoneSection(ctx),
+    myDataSection(ctx));
   if (ctx.session) {
     const note = h('p', { role: 'status' });
     out.append(h('div', { class: 'card' }, button(t('settings.signOut'), async () => {

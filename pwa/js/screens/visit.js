@@ -4,10 +4,17 @@ import * as model from '../model.js';
 import * as storage from '../storage.js';
 import { uuid7 } from '../ids.js';
 import { checked, field, h, radioGroup } from '../dom.js';
-import { t } from '../i18n.js';
+import { dateTime, t } from '../i18n.js';
 import { loadProjects } from './signin.js';
 
 export const live = true;
+
+/** A name a worker can tell apart: the one given, or when they were added (ids look alike). */
+function personName(p) {
+  if (p.display_name) return p.display_name;
+  const added = model.uuid7Time(p.id);
+  return Number.isFinite(added) ? t('visit.noNameAdded', { when: dateTime(added) }) : t('visit.noName');
+}
 
 export async function render(ctx) {
   let projects = await storage.getMeta('projects', []);
@@ -29,7 +36,7 @@ export async function render(ctx) {
     const list = await model.participants(pid);
     const options = list.map((p) => ({
       value: p.id,
-      label: t('visit.person.label', { name: p.display_name || t('visit.noName'), role: t(`role.${p.role}`) }),
+      label: t('visit.person.label', { name: personName(p), role: t(`role.${p.role}`) }),
       hint: t(`age.${p.age_band}`),
     }));
     options.push({ value: 'new', label: t('visit.new') });

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 02:51:31.932528
+Create Date: 2026-11-30 02:54:12.782391
 
 """
 from alembic import op

@@ -1,0 +1,81 @@
+"""Pages where coordinators enter a project's consent details and translations.
+
+Translations ride on the project and statement records, so they reach phones with
+the next pull; a translation is no new version of a statement.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from server.domain import projects
+from server.domain.projects import read_record
+from server.extensions import db
+from server.languages import LANGUAGES, PROJECT_TEXTS, STATEMENT_TEXTS
+from server.staff import bp
+from server.staff.access import coordinator_required, project_or_404
+from server.staff.checklist_views import _statement_or_404
+from server.staff.translation_forms import (
+    ProjectDetailsForm,
+    ProjectTranslationForm,
+    StatementTranslationForm,
+    fill,
+    translations_from,
+)
+
+DETAILS = ("organisation", "contact", "privacy_url", "consent_text")
+
+
+def _values(record_id: str) -> dict:
+    record = read_record(record_id)
+    if record is None or record.deleted is not None:
+        abort(404)
+    return record.values()
+
+
+@bp.route("/projects/<project_id>/details", methods=["GET", "POST"])
+@coordinator_required
+def project_details(project_id):
+    """Edit what the app's consent screen shows, and the project's texts in other languages."""
+    project = project_or_404(project_id)
+    stored = _values(project.id)
+    details = ProjectDetailsForm(prefix="d", data={k: stored.get(k, "") for k in DETAILS})
+    words = ProjectTranslationForm(prefix="t", meta={"csrf": False})  # one token: the details form's
+    if request.method == "GET":
+        fill(words, stored.get("translations"), PROJECT_TEXTS)
+    elif details.validate_on_submit() & words.validate():
+        values = {k: getattr(details, k).data or "" for k in DETAILS}
+        projects.update_project(project.id, current_user._get_current_object(), **values)
+        projects.set_translations(
+            "project", project.id, translations_from(words, PROJECT_TEXTS), current_user._get_current_object()
+        )
+        db.session.commit()
+        flash("Saved. Phones get the change the next time they sync.")
+        return redirect(url_for("staff.project_details", project_id=project.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/project_details.html", project=project, details=details, words=words, languages=LANGUAGES
+    ), status
+
+
+@bp.route("/projects/<project_id>/statements/<statement_id>/translations", methods=["GET", "POST"])
+@coordinator_required
+def statement_translations(project_id, statement_id):
+    """Enter a statement's text and easy-read text in other languages."""
+    project = project_or_404(project_id)
+    statement = _statement_or_404(project.id, statement_id)
+    form = StatementTranslationForm()
+    if request.method == "GET":
+        fill(form, _values(statement.id).get("translations"), STATEMENT_TEXTS)
+    elif form.validate_on_submit():
+        projects.set_translations(
+            "statement", statement.id, translations_from(form, STATEMENT_TEXTS), current_user._get_current_object()
+        )
+        db.session.commit()
+        flash("Translations saved. Phones get them the next time they sync.")
+        return redirect(url_for("staff.statements", project_id=project.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/statement_translations.html", project=project, statement=statement, form=form, languages=LANGUAGES
+    ), status
