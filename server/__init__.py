@@ -31,19 +31,21 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.from_environment(app.instance_path))
+    app.config.from_mapping(config.accounts_from_environment())
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
     from server import database, errors, models, security  # noqa: F401  (models registers tables)
-    from server.extensions import csrf, db, limiter, login_manager, migrate
+    from server.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    mail.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     database.init_app(app)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import type_two_step_code
+
 
 @pytest.fixture
 def world(app, make_user):
@@ -56,6 +58,8 @@ class Web:
                     data={"email": user.email, "password": "correct horse battery"},
                 )
                 assert response.status_code == 302
+                self._clear()
+                type_two_step_code(client, user, response)
                 self._clear()
             self.clients[key] = client
         return self.clients[key]
