@@ -61,12 +61,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import api, auth, health, home, openapi, push, pwa, staff
+    from server import admin, api, auth, health, home, openapi, push, pwa, staff
     from server.domain import api as domain_api
     from server.extensions import csrf
     from server.push.api import push_api
 
-    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, pwa.bp, openapi.bp):
+    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, admin.bp, pwa.bp, openapi.bp):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, domain_api.bp, push_api):
         app.register_blueprint(blueprint)

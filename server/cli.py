@@ -59,7 +59,26 @@ def purge_tombstones(days):
     click.echo(f"Purged {count} tombstones older than {days} days.")
 
 
+@click.command("purge-retention")
+def purge_retention():
+    """Erase the participants of projects closed longer than RETENTION_DAYS (run daily)."""
+    from flask import current_app
+
+    from server.staff.retention import purge_due
+
+    done = purge_due()
+    days = current_app.config["RETENTION_DAYS"]
+    if not done:
+        click.echo(f"Nothing to erase: no project has been closed for more than {days} days.")
+    for due, people, records in done:
+        click.echo(
+            f"Erased {people} participants ({records} entries) of project {due.project_id} "
+            f"(closed {due.closed_at:%Y-%m-%d}, kept {days} days)."
+        )
+
+
 def init_app(app):
     app.cli.add_command(users_cli)
+    app.cli.add_command(purge_retention)
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge_tombstones)

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask import url_for
 from sqlalchemy import ForeignKey, String, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +63,11 @@ def issue_link(user: User, purpose: str) -> str:
         )
     )
     return token
+
+
+def link_url(token: str) -> str:
+    """The full address of a set-password link (in the query string, out of access logs' paths)."""
+    return url_for("auth.set_password", token=token, _external=True)
 
 
 def find_link(token: str) -> tuple[AccountLink | None, str | None]:

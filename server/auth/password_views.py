@@ -21,11 +21,6 @@ RESET_SENT = (
 )
 
 
-def link_url(token: str) -> str:
-    """The full address of a set-password link (the token stays out of access logs' paths)."""
-    return url_for("auth.set_password", token=token, _external=True)
-
-
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit("5 per minute; 20 per hour", methods=["POST"])
 def forgot_password():
@@ -42,7 +37,7 @@ def forgot_password():
                 user.email,
                 "Set a new WithUs password",
                 f"Hello {user.name},\n\nSomeone asked to set a new password for your WithUs account.\n"
-                f"To choose one, open this link within 1 hour (it works once):\n\n{link_url(token)}\n\n"
+                f"To choose one, open this link within 1 hour (it works once):\n\n{links.link_url(token)}\n\n"
                 "If this was not you, you can ignore this message: your password has not changed.\n",
             )
         flash(RESET_SENT)

@@ -6,6 +6,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from server.staff import (  # noqa: E402,F401  (routes attach to bp)
     checklist_views,
+    closing_views,
+    erasure_views,
     exports,
     feedback_views,
     project_views,

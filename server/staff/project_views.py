@@ -10,7 +10,7 @@ from server.auth.models import User
 from server.domain import codes, projects
 from server.domain.models import ProjectStaff
 from server.extensions import db
-from server.staff import bp
+from server.staff import bp, retention
 from server.staff.access import (
     coordinator_required,
     project_or_404,
@@ -71,6 +71,7 @@ def _render_project(project, stage_form=None, staff_form=None, status=200):
         staff_form=staff_form or AddStaffForm(),
         join_code=codes.active_join_code(project.id),
         staff=_staff_of(project.id),
+        retention=retention.retention_of(project.id),
     ), status
 
 

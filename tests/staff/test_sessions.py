@@ -73,7 +73,11 @@ def test_changing_the_password_ends_every_session_and_device(app, web, world, cl
     response = web.post(
         "/staff/account/password",
         world["coordinator"],
-        data={"current": "correct horse battery", "password": "a new long passphrase", "confirm": "a new long passphrase"},
+        data={
+            "current": "correct horse battery",
+            "password": "a new long passphrase",
+            "confirm": "a new long passphrase",
+        },
     )
     assert response.status_code == 302
     db.session.expire_all()
