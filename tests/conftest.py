@@ -172,3 +172,64 @@ def sign_in(client):
         return client
 
     return do
+
+
+class Mailbox:
+    """What a real SMTP server on loopback (aiosmtpd) received, as parsed messages."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10.0):
+        """The messages sent to ``to``, once at least ``count`` arrived (polled against a deadline)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages if to in m["To"]]
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"{len(found)} of {count} messages to {to} arrived"
+                return found
+            time.sleep(0.05)
+
+    @staticmethod
+    def body(message) -> str:
+        return message.get_body(("plain",)).get_content()
+
+    def link(self, to: str, count: int = 1) -> str:
+        """The set-password link in the latest message to ``to``, as a path with its query."""
+        import re
+
+        text = self.body(self.wait_for(to, count)[-1])
+        url = re.search(r"https?://\S+/staff/set-password\?token=\S+", text).group(0)
+        return "/" + url.split("://", 1)[1].split("/", 1)[1]  # the path and query, for the test client
+
+
+@pytest.fixture
+def mailbox(app):
+    """Point the app's e-mail at a real SMTP server on loopback and return what it receives."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from server.extensions import mail
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_BACKEND="smtp", MAIL_SUPPRESS_SEND=False)
+    mail.init_app(app)  # Flask-Mail reads its settings when bound
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from server.auth.models import Role
@@ -30,7 +30,7 @@ class Checkboxes(SelectMultipleField):
     def pre_validate(self, form):
         valid = {value for value, _ in self.choices}
         if any(value not in valid for value in self.data or ()):
-            raise ValueError("Choose projects from the list.")
+            raise ValidationError("Choose projects from the list.")
 
 
 class AccountForm(FlaskForm):

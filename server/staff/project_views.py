@@ -18,6 +18,7 @@ from server.staff.access import (
     visible_projects,
 )
 from server.staff.forms import AddStaffForm, ProjectForm, StageForm
+from server.staff.models import audit
 
 
 @bp.get("/")
@@ -119,8 +120,12 @@ def add_staff(project_id):
         ).scalar_one_or_none()
         if user is None or not user.active:
             form.email.errors.append("There is no active staff account with that email address.")
+        elif current_user.role != "admin" and user.role != "worker":
+            # Coordinators build their own team of workers; other roles are an admin's choice.
+            form.email.errors.append("You can add outreach workers only. Ask an admin to add a coordinator.")
         else:
             projects.add_staff(project.id, [user])
+            audit("assign", "user", user.id)
             db.session.commit()
             flash(f"{user.name} now works on this project.")
             return redirect(url_for("staff.project", project_id=project.id))
@@ -138,6 +143,7 @@ def remove_staff(project_id, user_id):
     if user is None:
         abort(404)
     projects.remove_staff(project.id, user_id)
+    audit("unassign", "user", user_id)
     db.session.commit()
     flash(f"{user.name} no longer works on this project.")
     return redirect(url_for("staff.project", project_id=project.id))

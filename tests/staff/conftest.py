@@ -268,6 +268,7 @@ def fill(template: str, scene) -> str:
         f=scene["f"],
         worker_id=scene["worker"].id,
         other_email=scene["other"].email,
+        worker_email=scene["worker"].email,
     )
 
 

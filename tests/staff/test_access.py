@@ -38,7 +38,7 @@ PROJECT_PAGES = [
 PROJECT_POSTS = [
     ("/staff/projects/{p}/stage", {"stage": "delivery"}),
     ("/staff/projects/{p}/join-code", {}),
-    ("/staff/projects/{p}/staff", {"email": "{other_email}"}),
+    ("/staff/projects/{p}/staff", {"email": "{worker_email}"}),
     ("/staff/projects/{p}/staff/{worker_id}/remove", {}),
     (
         "/staff/projects/{p}/statements/new",
