@@ -11,6 +11,28 @@ from sqlalchemy import func, select
 from tests.conftest import type_two_step_code
 
 
+@pytest.fixture(autouse=True)
+def _requests_forget_the_signed_in_user(app):
+    """Each test request starts with no cached user, as each real request does.
+
+    The test's app context outlives every request, so Flask-Login's cached user in ``g``
+    would otherwise leak from one test client to another.
+    """
+    from flask.testing import FlaskClient
+
+    class FreshClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            from flask import g
+
+            g.pop("_login_user", None)
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                g.pop("_login_user", None)
+
+    app.test_client_class = FreshClient
+
+
 @pytest.fixture
 def world(app, make_user):
     """Two projects with their own coordinators; a worker on the first; an admin."""
