@@ -72,7 +72,7 @@ def purge_retention():
         click.echo(f"Nothing to erase: no project has been closed for more than {days} days.")
     for due, people, records in done:
         click.echo(
-            f"Erased {people} participants ({records} entries) of project {due.project_id} "
+            f"Erased {people} participant{'' if people == 1 else 's'} ({records} entries) of project {due.project_id} "
             f"(closed {due.closed_at:%Y-%m-%d}, kept {days} days)."
         )
 
