@@ -75,9 +75,9 @@ def test_a_coordinator_erases_a_participant_and_nothing_is_left(app, web, world)
     assert entry.subject_id == pid and entry.user_id == coordinator.id
     assert reason in entry.detail and entry.project_id == world["project_id"]
     # Gone from the list; a second erasure finds nobody.
-    assert f"<code>{pid[:8]}</code>" not in web.get(f"/staff/projects/{world['project_id']}/participants", coordinator).get_data(
-        as_text=True
-    )
+    assert f"<code>{pid[:8]}</code>" not in web.get(
+        f"/staff/projects/{world['project_id']}/participants", coordinator
+    ).get_data(as_text=True)
     assert web.post(url, coordinator, data={"reason": reason, "confirm": "y"}).status_code == 404
 
 
