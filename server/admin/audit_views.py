@@ -8,7 +8,7 @@ import json
 from datetime import datetime, time, timedelta
 
 from flask import Response, render_template, request
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from server.admin import bp
 from server.admin.account_views import admin_required
@@ -44,7 +44,7 @@ ACTIONS = {
 def _filter_form() -> AuditFilterForm:
     form = AuditFilterForm(request.args)
     users = db.session.execute(select(User.id, User.name).order_by(User.name)).all()
-    kinds = db.session.execute(select(distinct(AuditLog.action)).order_by(AuditLog.action)).scalars().all()
+    kinds = db.session.execute(select(AuditLog.action).distinct().order_by(AuditLog.action)).scalars().all()
     titles = db.session.execute(select(Project.id, Project.title).order_by(Project.title)).all()
     form.who.choices = [("", "Anyone")] + [(str(uid), name) for uid, name in users]
     form.what.choices = [("", "Anything")] + [(k, ACTIONS.get(k, k)) for k in kinds]

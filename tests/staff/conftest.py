@@ -241,7 +241,8 @@ def scene(app, world):
         .scalars()
         .all()
     )
-    feedback_id = add_feedback(pid, add_participant(pid, "child"), "More Saturday clubs")
+    child = add_participant(pid, "child")
+    feedback_id = add_feedback(pid, child, "More Saturday clubs")
     action_id, review_id = str(uuid.uuid4()), str(uuid.uuid4())
     projects.write_record(
         "action",
@@ -275,6 +276,7 @@ def scene(app, world):
         "s": statement_id,
         "s2": second_id,
         "f": feedback_id,
+        "pt": child,
         "a": action_id,
         "r": review_id,
     }
@@ -291,6 +293,7 @@ def fill(template: str, scene) -> str:
         worker_id=scene["worker"].id,
         other_email=scene["other"].email,
         worker_email=scene["worker"].email,
+        pt=scene["pt"],
     )
 
 
