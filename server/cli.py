@@ -21,8 +21,11 @@ def create_user(email, name, role, password):
     email = User.normalise_email(email)
     if db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none():
         raise click.ClickException(f"An account for {email} already exists.")
-    if len(password) < 10:
-        raise click.ClickException("Choose a password of at least 10 characters.")
+    from server.auth.passwords import password_problem
+
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
     user = User(email=email, name=name, role=role)
     user.set_password(password)
     db.session.add(user)

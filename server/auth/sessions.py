@@ -21,7 +21,10 @@ VERSION_KEY = "_session_version"
 
 def start_session(user: User) -> None:
     """Sign ``user`` in on this browser, tied to the account's current session version."""
-    session.clear()  # nothing from before sign-in carries over (no session fixation)
+    # The half-finished two-step state goes; the rest (the CSRF token) may stay, since a
+    # signed cookie session cannot be planted and then taken over.
+    for key in [k for k in session if k.startswith("_pending") or k == "_new_totp_secret"]:
+        session.pop(key)
     login_user(user)
     session[VERSION_KEY] = user.session_version
     session.permanent = True  # the cookie's lifetime is the idle timeout

@@ -23,7 +23,6 @@ def begin_sign_in(user: User, next_url: str):
     if not user.totp_secret and not two_step.required_for(user):
         start_session(user)
         return redirect(next_url)
-    session.clear()
     session[PENDING] = {"user": user.id, "version": user.session_version, "at": int(time.time()), "next": next_url}
     if user.totp_secret:
         return redirect(url_for("auth.two_step_code"))

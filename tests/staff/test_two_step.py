@@ -111,3 +111,25 @@ def test_an_admin_cannot_turn_two_step_off(app, web, world):
 def test_the_code_page_without_a_password_first_sends_you_to_sign_in(app):
     response = app.test_client().get("/staff/sign-in/code")
     assert response.status_code == 302 and response.headers["Location"].endswith("/staff/sign-in")
+
+
+def test_an_app_sign_in_needs_the_code_too(app, world, client):
+    _give_secret(world["admin"])
+    body = {"email": world["admin"].email, "password": "correct horse battery"}
+    with time_machine.travel(FROZEN, tick=False):
+        missing = client.post("/api/devices", json=body)
+        assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "two_step_code_required"
+        wrong = client.post("/api/devices", json={**body, "code": "12345x"})
+        assert wrong.status_code == 401
+        ok = client.post("/api/devices", json={**body, "code": _code(FROZEN)})
+        assert ok.status_code == 201 and ok.get_json()["token"]
+
+
+def test_an_admin_without_an_app_is_told_to_set_it_up_before_using_the_app(app, world, client):
+    from server.extensions import db
+
+    world["admin"].totp_secret = None
+    db.session.commit()
+    response = client.post("/api/devices", json={"email": world["admin"].email, "password": "correct horse battery"})
+    assert response.status_code == 401
+    assert "Set up two-step sign-in on the staff pages first" in response.get_json()["error"]["message"]
