@@ -33,6 +33,22 @@ def create_user(email, name, role, password):
     click.echo(f"Created {role} account {email}.")
 
 
+@users_cli.command("reset-two-step")
+@click.option("--email", required=True)
+def reset_two_step(email):
+    """Clear someone's two-step sign-in (lost phone and codes); they set it up again at sign-in."""
+    from server.auth import two_step
+    from server.auth.sessions import end_sessions_and_devices
+
+    user = db.session.execute(db.select(User).where(User.email == User.normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"There is no account for {email}.")
+    two_step.turn_off(user)
+    end_sessions_and_devices(user)
+    db.session.commit()
+    click.echo(f"Two-step sign-in cleared for {user.email}; their sessions and devices were signed out.")
+
+
 @click.command("seed-demo")
 def seed_demo():
     """Add demo staff, a demo project with the default checklist and a join code (safe to run twice)."""

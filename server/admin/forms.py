@@ -8,17 +8,13 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from server.auth.models import Role
-from server.staff.forms import Choice, Day
+from server.staff.forms import Choice, Day, _stripped
 
 ROLE_CHOICES = [
     (Role.WORKER.value, "Outreach worker: records answers with families in the app"),
     (Role.COORDINATOR.value, "Coordinator: runs projects and sees their results"),
     (Role.ADMIN.value, "Admin: everything, on every project, and staff accounts"),
 ]
-
-
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class Checkboxes(SelectMultipleField):

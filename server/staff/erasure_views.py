@@ -14,11 +14,8 @@ from server.domain.models import Feedback, Participant
 from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
+from server.staff.forms import _stripped
 from server.staff.models import audit
-
-
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class EraseForm(FlaskForm):

@@ -25,9 +25,10 @@ from server.staff.models import audit
 @roles_required("admin", "coordinator", "worker")
 def index():
     """List the projects this staff member works on."""
+    archived = retention.archived_ids()
     return render_template(
         "staff/index.html",
-        projects=visible_projects(current_user),
+        projects=[p for p in visible_projects(current_user) if p.id not in archived],
         coordinating=current_user.role in ("admin", "coordinator"),
     )
 

@@ -42,6 +42,15 @@ def is_closed(project_id: str) -> bool:
     return row is not None and row.closed_at is not None
 
 
+def archived_ids() -> set[str]:
+    """The archived projects (they leave the project lists; Keeping data still shows them)."""
+    return set(
+        db.session.execute(
+            select(ProjectRetention.project_id).where(ProjectRetention.archived_at.is_not(None))
+        ).scalars()
+    )
+
+
 def close_project(project_id: str, user) -> None:
     """Close a project: status "closed" for every device, pages read-only (the caller commits)."""
     from server.domain import projects

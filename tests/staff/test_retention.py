@@ -59,6 +59,7 @@ def test_purge_erases_a_closed_projects_people_after_the_retention_time(app, web
     closed_on = utcnow()
     _close(web, world)
     assert web.post(f"/staff/projects/{world['project_id']}/archive", world["coordinator"]).status_code == 302
+    assert "Short breaks" not in web.get("/staff/", world["coordinator"]).get_data(as_text=True)
 
     page = web.get("/staff/admin/retention", world["admin"]).get_data(as_text=True)
     assert "Short breaks" in page and "Kept until then" in page and "Transport" not in page

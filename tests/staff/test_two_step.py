@@ -133,3 +133,18 @@ def test_an_admin_without_an_app_is_told_to_set_it_up_before_using_the_app(app, 
     response = client.post("/api/devices", json={"email": world["admin"].email, "password": "correct horse battery"})
     assert response.status_code == 401
     assert "Set up two-step sign-in on the staff pages first" in response.get_json()["error"]["message"]
+
+
+def test_reset_two_step_from_the_command_line(app, world):
+    from server.extensions import db
+
+    _give_secret(world["admin"])
+    result = app.test_cli_runner().invoke(args=["users", "reset-two-step", "--email", world["admin"].email])
+    assert result.exit_code == 0 and "Two-step sign-in cleared" in result.output
+    db.session.expire_all()
+    assert world["admin"].totp_secret is None
+    # Still an admin: the next sign-in asks them to set up a new app.
+    response = _password(app.test_client(), world["admin"])
+    assert response.headers["Location"].endswith("/staff/sign-in/code/setup")
+    unknown = app.test_cli_runner().invoke(args=["users", "reset-two-step", "--email", "nobody@example.org"])
+    assert unknown.exit_code != 0 and "There is no account" in unknown.output
