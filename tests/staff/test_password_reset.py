@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from server.auth.models import utcnow
@@ -94,3 +95,11 @@ def test_forgot_password_form_errors_sit_by_the_field(app, mailbox):
     page = response.get_data(as_text=True)
     assert 'id="email-error"' in page and "Enter your email address" in page
     assert mailbox.messages == []
+
+
+@pytest.mark.app_config(MAIL_BACKEND="console")
+def test_on_one_machine_the_link_is_printed_instead_of_sent(app, world, capsys):
+    _ask(app.test_client(), world["coordinator"].email)
+    printed = capsys.readouterr().err
+    assert f"e-mail to {world['coordinator'].email}" in printed
+    assert "/staff/set-password?token=" in printed
