@@ -46,8 +46,14 @@ def _restart():
     return redirect(url_for("auth.sign_in"))
 
 
+def _pending_account() -> str:
+    # Per account as well as per address: guessing one person's code from many addresses is slow too.
+    return "two-step:" + str((session.get(PENDING) or {}).get("user", "none"))
+
+
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("10 per 10 minutes", key_func=_pending_account, methods=["POST"])
 def two_step_code():
     """Ask for the code from the authenticator app, then sign in."""
     user = _pending_user()

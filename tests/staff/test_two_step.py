@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pyotp
+import pytest
 import time_machine
 
 # A fixed instant and a fixed secret, so the expected codes are those of RFC 6238's algorithm
@@ -148,3 +149,21 @@ def test_reset_two_step_from_the_command_line(app, world):
     assert response.headers["Location"].endswith("/staff/sign-in/code/setup")
     unknown = app.test_cli_runner().invoke(args=["users", "reset-two-step", "--email", "nobody@example.org"])
     assert unknown.exit_code != 0 and "There is no account" in unknown.output
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True)
+def test_guessing_codes_is_limited_per_account(app, world):
+    _give_secret(world["admin"])
+    refused = []
+    # Each guess from a different address, as a botnet would: the account's own limit still holds.
+    for n in range(12):
+        client = app.test_client()
+        address = {"REMOTE_ADDR": f"10.0.0.{n + 1}"}
+        client.post(
+            "/staff/sign-in",
+            data={"email": world["admin"].email, "password": "correct horse battery"},
+            environ_base=address,
+        )
+        response = client.post("/staff/sign-in/code", data={"code": "00000x"}, environ_base=address)
+        refused.append(response.status_code)
+    assert refused == [400] * 10 + [429, 429]
