@@ -24,6 +24,7 @@ class Checkboxes(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
+        """Refuse any project that is not in the list."""
         valid = {value for value, _ in self.choices}
         if any(value not in valid for value in self.data or ()):
             raise ValidationError("Choose projects from the list.")

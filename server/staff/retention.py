@@ -33,6 +33,7 @@ class ProjectRetention(db.Model):
 
 
 def retention_of(project_id: str) -> ProjectRetention | None:
+    """The project's closing and purging dates, or None if it was never closed."""
     return db.session.get(ProjectRetention, project_id)
 
 
@@ -97,6 +98,7 @@ class Due:
 
     @property
     def overdue(self) -> bool:
+        """Whether the next purge-retention run erases this project's people."""
         return self.purged_at is None and self.purge_on <= utcnow()
 
 
