@@ -103,3 +103,18 @@ def test_on_one_machine_the_link_is_printed_instead_of_sent(app, world, capsys):
     printed = capsys.readouterr().err
     assert f"e-mail to {world['coordinator'].email}" in printed
     assert "/staff/set-password?token=" in printed
+
+
+def test_changing_your_password_needs_the_current_one(app, web, world):
+    coordinator = world["coordinator"]
+    data = {"current": "not my password", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    response = web.post("/staff/account/password", coordinator, data=data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="current-error"' in page and "That is not your password now" in page
+    # Nothing changed: the old password still works, and this session is still signed in.
+    assert web.get("/staff/account", coordinator).status_code == 200
+    old = app.test_client().post(
+        "/staff/sign-in", data={"email": coordinator.email, "password": "correct horse battery"}
+    )
+    assert old.status_code == 302
