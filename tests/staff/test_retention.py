@@ -104,3 +104,15 @@ def test_the_retention_time_is_a_setting(app, web, world):
         assert "Erased 1 participant (" in _purge(app).output
     db.session.expire_all()
     assert db.session.get(Participant, pid) is None
+
+
+def test_families_cannot_join_a_closed_project(app, web, world, client):
+    from server.domain import codes
+    from server.extensions import db
+
+    code = codes.new_join_code(world["project_id"])
+    db.session.commit()
+    _close(web, world)
+    response = client.post("/api/join", json={"code": code})
+    assert response.status_code == 410
+    assert "closed" in response.get_json()["error"]["message"]
