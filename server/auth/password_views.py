@@ -8,12 +8,12 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from server.auth import bp, links, two_step
+from server.auth.audit_trail import audit
 from server.auth.forms import ChangePasswordForm, ForgotPasswordForm, NewPasswordForm
 from server.auth.models import User
 from server.auth.sessions import end_sessions_and_devices
 from server.extensions import db, limiter
 from server.mail import send_mail
-from server.staff.models import audit
 
 RESET_SENT = (
     "If that address belongs to a staff account, we have sent it a link to set a new password. "

@@ -8,11 +8,11 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_login import current_user, login_required
 
 from server.auth import bp, two_step
+from server.auth.audit_trail import audit
 from server.auth.forms import CodeForm
 from server.auth.models import User
 from server.auth.sessions import start_session
 from server.extensions import db, limiter
-from server.staff.models import audit
 
 PENDING = "_pending_sign_in"
 PENDING_SECONDS = 600  # time allowed between the password and the code
