@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.from_environment(app.instance_path))
+    app.config.from_mapping(config.accounts_from_environment())
     if test_config:
         app.config.from_mapping(test_config)
     # Before anything is made in the instance folder: production names its own.
@@ -41,13 +42,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _trust_proxies(app)
 
     from server import converters, database, errors, models, security  # noqa: F401  (models registers tables)
-    from server.extensions import csrf, db, limiter, login_manager, migrate
+    from server.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    mail.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     database.init_app(app)
@@ -74,13 +76,13 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import api, auth, health, home, openapi, push, pwa, staff
+    from server import admin, api, auth, health, home, openapi, push, pwa, staff
     from server.domain import api as domain_api
     from server.extensions import csrf
     from server.public import views as public
     from server.push.api import push_api
 
-    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, pwa.bp, openapi.bp, public.bp):
+    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, admin.bp, pwa.bp, openapi.bp, public.bp):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, domain_api.bp, push_api):
         app.register_blueprint(blueprint)

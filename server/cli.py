@@ -21,13 +21,32 @@ def create_user(email, name, role, password):
     email = User.normalise_email(email)
     if db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none():
         raise click.ClickException(f"An account for {email} already exists.")
-    if len(password) < 10:
-        raise click.ClickException("Choose a password of at least 10 characters.")
+    from server.auth.passwords import password_problem
+
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
     user = User(email=email, name=name, role=role)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} account {email}.")
+
+
+@users_cli.command("reset-two-step")
+@click.option("--email", required=True)
+def reset_two_step(email):
+    """Clear someone's two-step sign-in (lost phone and codes); they set it up again at sign-in."""
+    from server.auth import two_step
+    from server.auth.sessions import end_sessions_and_devices
+
+    user = db.session.execute(db.select(User).where(User.email == User.normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"There is no account for {email}.")
+    two_step.turn_off(user)
+    end_sessions_and_devices(user)
+    db.session.commit()
+    click.echo(f"Two-step sign-in cleared for {user.email}; their sessions and devices were signed out.")
 
 
 @click.command("seed-demo")
@@ -69,7 +88,26 @@ def purge_tombstones(days):
     click.echo(f"Purged {count} tombstones older than {days} days.")
 
 
+@click.command("purge-retention")
+def purge_retention():
+    """Erase the participants of projects closed longer than RETENTION_DAYS (run daily)."""
+    from flask import current_app
+
+    from server.staff.retention import purge_due
+
+    done = purge_due()
+    days = current_app.config["RETENTION_DAYS"]
+    if not done:
+        click.echo(f"Nothing to erase: no project has been closed for more than {days} days.")
+    for due, people, records in done:
+        click.echo(
+            f"Erased {people} participant{'' if people == 1 else 's'} ({records} entries) of project {due.project_id} "
+            f"(closed {due.closed_at:%Y-%m-%d}, kept {days} days)."
+        )
+
+
 def init_app(app):
     app.cli.add_command(users_cli)
+    app.cli.add_command(purge_retention)
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge_tombstones)

@@ -180,3 +180,36 @@ DEFAULTS = {
     "SYNC_TOMBSTONE_HORIZON_DAYS": 180,
     "PUSH_ALLOW_TEST_SERVICE": False,
 }
+
+
+# --- Accounts, e-mail and retention (docs/admin.md) ---------------------------------
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def accounts_from_environment() -> dict:
+    """Settings for staff sessions, e-mail and data retention, from the environment."""
+    from datetime import timedelta
+
+    return {
+        # A staff session ends after this long without a request (a working day).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("STAFF_SESSION_IDLE_HOURS", 8)),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM", "WithUs <withus@localhost>"),
+        # "console" prints each message instead of sending it (bin/serve sets it).
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp"),
+        # How long a closed project keeps personal data before purge-retention erases it.
+        "RETENTION_DAYS": _int("RETENTION_DAYS", 730),
+        # Roles that must use two-step sign-in; others may choose it.
+        "TWO_STEP_REQUIRED_ROLES": tuple(
+            r.strip() for r in os.environ.get("TWO_STEP_REQUIRED_ROLES", "admin").split(",") if r.strip()
+        ),
+    }

@@ -336,7 +336,7 @@ def build_spec() -> dict:
         "operationId": "create_device", "summary": "Sign a staff member in on a device.",
         "requestBody": _json_body("DeviceSignIn"),
         "responses": {"201": _answer("A staff device token.", "StaffDevice"),
-                      **_errors(400, 401, 422, 429, e401="Wrong email or password.")},
+                      **_errors(400, 401, 422, 429, e401="Wrong email, password or two-step code.")},
     }})
     spec.path(path="/api/devices/current", operations={"delete": {
         "operationId": "revoke_current_device", "summary": "Revoke this device's token.",

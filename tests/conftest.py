@@ -4,6 +4,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -137,11 +138,27 @@ def make_user(app):
         n = next(counter)
         user = User(email=email or f"{role}{n}@example.org", name=name or f"{role.title()} {n}", role=role)
         user.set_password(password)
+        if role == "admin":  # admins must use two-step sign-in; sign_in() types their code
+            user.totp_secret = pyotp.random_base32()
         db.session.add(user)
         db.session.commit()
         return user
 
     return make
+
+
+def type_two_step_code(client, user, response, **request_options):
+    """After a correct password, type the authenticator code when the account asks for one."""
+    from server.extensions import db
+
+    if not response.headers.get("Location", "").endswith("/staff/sign-in/code"):
+        return response
+    user.totp_last_step = None  # each code works once; tests sign the same admin in often
+    db.session.commit()
+    data = {"code": pyotp.TOTP(user.totp_secret).now(), **request_options.pop("data", {})}
+    response = client.post("/staff/sign-in/code", data=data, **request_options)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return response
 
 
 @pytest.fixture
@@ -151,6 +168,68 @@ def sign_in(client):
     def do(user, password="correct horse battery"):
         response = client.post("/staff/sign-in", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
+        type_two_step_code(client, user, response)
         return client
 
     return do
+
+
+class Mailbox:
+    """What a real SMTP server on loopback (aiosmtpd) received, as parsed messages."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10.0):
+        """The messages sent to ``to``, once at least ``count`` arrived (polled against a deadline)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages if to in m["To"]]
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"{len(found)} of {count} messages to {to} arrived"
+                return found
+            time.sleep(0.05)
+
+    @staticmethod
+    def body(message) -> str:
+        return message.get_body(("plain",)).get_content()
+
+    def link(self, to: str, count: int = 1) -> str:
+        """The set-password link in the latest message to ``to``, as a path with its query."""
+        import re
+
+        text = self.body(self.wait_for(to, count)[-1])
+        url = re.search(r"https?://\S+/staff/set-password\?token=\S+", text).group(0)
+        return "/" + url.split("://", 1)[1].split("/", 1)[1]  # the path and query, for the test client
+
+
+@pytest.fixture
+def mailbox(app):
+    """Point the app's e-mail at a real SMTP server on loopback and return what it receives."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from server.extensions import mail
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_BACKEND="smtp", MAIL_SUPPRESS_SEND=False)
+    mail.init_app(app)  # Flask-Mail reads its settings when bound
+    try:
+        yield box
+    finally:
+        controller.stop()

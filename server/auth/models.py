@@ -34,9 +34,17 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # Empty until an invited person sets a password: an empty hash never matches.
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every session cookie carries the version it was signed in under; raising it
+    # (sign-out, deactivation, a new password) ends every session of the account at once.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Two-step sign-in: the TOTP secret once set up, and the last time step used,
+    # so one code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(default=None)
 
     @property
     def is_active(self) -> bool:

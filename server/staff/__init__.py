@@ -7,6 +7,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 from server.staff import (  # noqa: E402,F401  (routes attach to bp)
     action_views,
     checklist_views,
+    closing_views,
+    erasure_views,
     evidence_views,
     exports,
     feedback_views,

@@ -10,7 +10,7 @@ from server.auth.models import User
 from server.domain import codes, projects
 from server.domain.models import ProjectStaff
 from server.extensions import db
-from server.staff import bp
+from server.staff import bp, retention
 from server.staff.access import (
     coordinator_required,
     project_or_404,
@@ -19,15 +19,17 @@ from server.staff.access import (
 )
 from server.staff.forms import AddStaffForm, ProjectForm, StageForm
 from server.staff.join_qr import join_url, qr_svg
+from server.staff.models import audit
 
 
 @bp.get("/")
 @roles_required("admin", "coordinator", "worker")
 def index():
     """List the projects this staff member works on."""
+    archived = retention.archived_ids()
     return render_template(
         "staff/index.html",
-        projects=visible_projects(current_user),
+        projects=[p for p in visible_projects(current_user) if p.id not in archived],
         coordinating=current_user.role in ("admin", "coordinator"),
     )
 
@@ -76,6 +78,7 @@ def _render_project(project, stage_form=None, staff_form=None, status=200):
         join_link=url,
         join_qr=qr_svg(url, label="QR code of the join link") if url else None,
         staff=_staff_of(project.id),
+        retention=retention.retention_of(project.id),
     ), status
 
 
@@ -151,8 +154,12 @@ def add_staff(project_id):
         ).scalar_one_or_none()
         if user is None or not user.active:
             form.email.errors.append("There is no active staff account with that email address.")
+        elif current_user.role != "admin" and user.role != "worker":
+            # Coordinators build their own team of workers; other roles are an admin's choice.
+            form.email.errors.append("You can add outreach workers only. Ask an admin to add a coordinator.")
         else:
             projects.add_staff(project.id, [user])
+            audit("assign", "user", user.id)
             db.session.commit()
             flash(f"{user.name} now works on this project.")
             return redirect(url_for("staff.project", project_id=project.id))
@@ -170,6 +177,7 @@ def remove_staff(project_id, user_id):
     if user is None:
         abort(404)
     projects.remove_staff(project.id, user_id)
+    audit("unassign", "user", user_id)
     db.session.commit()
     flash(f"{user.name} no longer works on this project.")
     return redirect(url_for("staff.project", project_id=project.id))

@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
+from tests.conftest import type_two_step_code
+
 CSP_REQUIRED = {
     "default-src": "'self'",
     "script-src": "'self'",
@@ -193,6 +195,8 @@ def test_every_staff_form_needs_the_csrf_token(app, make_user, coordinator_proje
     response = client.post("/staff/sign-in", data={**sign_in, "csrf_token": csrf_token_from(page)},
                            **web)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    code_page = client.get("/staff/sign-in/code", **web).get_data(as_text=True)
+    type_two_step_code(client, admin, response, data={"csrf_token": csrf_token_from(code_page)}, **web)
     posts = list(page_rules(app, "POST"))
     assert len(posts) >= 10, [r.rule for r in posts]
     for rule in posts:

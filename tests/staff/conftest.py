@@ -8,6 +8,30 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import type_two_step_code
+
+
+@pytest.fixture(autouse=True)
+def _requests_forget_the_signed_in_user(app):
+    """Each test request starts with no cached user, as each real request does.
+
+    The test's app context outlives every request, so Flask-Login's cached user in ``g``
+    would otherwise leak from one test client to another.
+    """
+    from flask.testing import FlaskClient
+
+    class FreshClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            from flask import g
+
+            g.pop("_login_user", None)
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                g.pop("_login_user", None)
+
+    app.test_client_class = FreshClient
+
 
 @pytest.fixture
 def world(app, make_user):
@@ -56,6 +80,8 @@ class Web:
                     data={"email": user.email, "password": "correct horse battery"},
                 )
                 assert response.status_code == 302
+                self._clear()
+                type_two_step_code(client, user, response)
                 self._clear()
             self.clients[key] = client
         return self.clients[key]
@@ -215,7 +241,8 @@ def scene(app, world):
         .scalars()
         .all()
     )
-    feedback_id = add_feedback(pid, add_participant(pid, "child"), "More Saturday clubs")
+    child = add_participant(pid, "child")
+    feedback_id = add_feedback(pid, child, "More Saturday clubs")
     action_id, review_id = str(uuid.uuid4()), str(uuid.uuid4())
     projects.write_record(
         "action",
@@ -249,6 +276,7 @@ def scene(app, world):
         "s": statement_id,
         "s2": second_id,
         "f": feedback_id,
+        "pt": child,
         "a": action_id,
         "r": review_id,
     }
@@ -264,6 +292,8 @@ def fill(template: str, scene) -> str:
         f=scene["f"],
         worker_id=scene["worker"].id,
         other_email=scene["other"].email,
+        worker_email=scene["worker"].email,
+        pt=scene["pt"],
     )
 
 

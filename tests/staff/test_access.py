@@ -33,12 +33,14 @@ PROJECT_PAGES = [
     ("/staff/projects/{p}/export/feedback.csv", 200),
     ("/staff/projects/{p}/export/actions.csv", 200),
     ("/staff/projects/{p}/export/project.xlsx", 200),
+    ("/staff/projects/{p}/participants", 200),
+    ("/staff/projects/{p}/participants/{pt}/erase", 200),
 ]
 # Every form post, with data that would succeed for the project's coordinator.
 PROJECT_POSTS = [
     ("/staff/projects/{p}/stage", {"stage": "delivery"}),
     ("/staff/projects/{p}/join-code", {}),
-    ("/staff/projects/{p}/staff", {"email": "{other_email}"}),
+    ("/staff/projects/{p}/staff", {"email": "{worker_email}"}),
     ("/staff/projects/{p}/staff/{worker_id}/remove", {}),
     (
         "/staff/projects/{p}/statements/new",
@@ -74,6 +76,11 @@ PROJECT_POSTS = [
         "/staff/projects/{p}/reviews/new",
         {"stage": "design", "date": "2026-11-20", "set_out": "Plan"},
     ),
+    ("/staff/projects/{p}/participants/{pt}/erase", {"reason": "Asked by phone", "confirm": "y"}),
+    # Last: a closed project refuses every change above (reopening and archiving still work).
+    ("/staff/projects/{p}/close", {}),
+    ("/staff/projects/{p}/archive", {}),
+    ("/staff/projects/{p}/reopen", {}),
 ]
 
 
@@ -149,18 +156,14 @@ def test_every_form_post_works_for_the_coordinator(web, scene):
     wrong = []
     for template, data in PROJECT_POSTS:
         url = _fill(template, scene)
-        response = web.post(
-            url, scene["coordinator"], data={k: _fill(v, scene) for k, v in data.items()}
-        )
+        response = web.post(url, scene["coordinator"], data={k: _fill(v, scene) for k, v in data.items()})
         if response.status_code != 302:
             wrong.append((url, response.status_code, response.get_data(as_text=True)[:200]))
     assert not wrong
 
 
 def test_admin_sees_any_project_without_being_on_it(web, scene):
-    response = web.get(
-        f"/staff/projects/{scene['other_project_id']}/stages/design/results", scene["admin"]
-    )
+    response = web.get(f"/staff/projects/{scene['other_project_id']}/stages/design/results", scene["admin"])
     assert response.status_code == 200
 
 
@@ -173,3 +176,57 @@ def test_inactive_coordinator_is_signed_out(web, scene):
     web._clear()
     response = client.get(f"/staff/projects/{scene['project_id']}")
     assert response.status_code == 302
+
+
+# Admins' pages: every other role is refused, strangers are sent to sign in.
+ADMIN_PAGES = [
+    "/staff/admin/accounts",
+    "/staff/admin/accounts/invite",
+    "/staff/admin/accounts/{worker_id}",
+    "/staff/admin/audit",
+    "/staff/admin/audit.csv",
+    "/staff/admin/retention",
+]
+ADMIN_POSTS = [
+    ("/staff/admin/accounts/invite", {"name": "N", "email": "n@example.org", "role": "worker"}),
+    ("/staff/admin/accounts/{worker_id}", {"role": "coordinator"}),
+    ("/staff/admin/accounts/{worker_id}/deactivate", {}),
+    ("/staff/admin/accounts/{worker_id}/reactivate", {}),
+    ("/staff/admin/accounts/{worker_id}/invite-again", {}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_pages_are_for_admins_only(web, scene, role):
+    from server.auth.models import User
+    from server.extensions import db
+
+    user = _user(scene, role)
+    expected = {"anonymous": 302, "admin": 200}.get(role, 403)
+    wrong = [
+        (url, r.status_code)
+        for url in (_fill(t, scene) for t in ADMIN_PAGES)
+        if (r := web.get(url, user)).status_code != expected
+    ]
+    assert not wrong
+    if role == "admin":
+        return
+    roles_before = db.session.execute(db.select(User.id, User.role, User.active)).all()
+    for template, data in ADMIN_POSTS:
+        response = web.post(_fill(template, scene), user, data=data)
+        if response.status_code != expected:
+            wrong.append((template, response.status_code))
+    assert not wrong
+    db.session.expire_all()
+    assert db.session.execute(db.select(User.id, User.role, User.active)).all() == roles_before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_own_account_pages_for_every_signed_in_role(web, scene, role):
+    user = _user(scene, role)
+    assert web.get("/staff/account", user).status_code == (302 if role == "anonymous" else 200)
+    setup = web.get("/staff/account/two-step", user)
+    # Admins already use two steps (they must): the set-up page sends them back to their account.
+    assert setup.status_code == {"anonymous": 302, "admin": 302}.get(role, 200)
+    if role == "admin":
+        assert setup.headers["Location"].endswith("/staff/account")

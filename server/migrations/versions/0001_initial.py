@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 02:54:12.782391
+Create Date: 2026-11-30 02:56:24.448414
 
 """
 from alembic import op
@@ -264,9 +264,27 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('session_version', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('account_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=10), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_account_links_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account_links')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_account_links_token_hash'))
+    )
+    with op.batch_alter_table('account_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_links_user_id'), ['user_id'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -274,12 +292,14 @@ def upgrade():
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('subject_type', sa.String(length=40), nullable=False),
     sa.Column('subject_id', sa.String(length=64), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=True),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_audit_log_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_project_id'), ['project_id'], unique=False)
         batch_op.create_index('ix_audit_log_subject', ['subject_type', 'subject_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_user_id'), ['user_id'], unique=False)
 
@@ -316,6 +336,15 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_devices_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_devices_user_id'), ['user_id'], unique=False)
 
+    op.create_table('project_retention',
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('archived_at', sa.DateTime(), nullable=True),
+    sa.Column('purged_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['closed_by'], ['users.id'], name=op.f('fk_project_retention_closed_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_project_retention'))
+    )
     op.create_table('project_staff',
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -324,6 +353,17 @@ def upgrade():
     )
     with op.batch_alter_table('project_staff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_project_staff_user_id'), ['user_id'], unique=False)
+
+    op.create_table('recovery_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_recovery_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_codes'))
+    )
+    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_codes_user_id'), ['user_id'], unique=False)
 
     op.create_table('push_subscriptions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -380,10 +420,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_push_subscriptions_device_id'))
 
     op.drop_table('push_subscriptions')
+    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
+
+    op.drop_table('recovery_codes')
     with op.batch_alter_table('project_staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_project_staff_user_id'))
 
     op.drop_table('project_staff')
+    op.drop_table('project_retention')
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_devices_user_id'))
         batch_op.drop_index(batch_op.f('ix_devices_participant_id'))
@@ -396,9 +441,14 @@ def downgrade():
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_user_id'))
         batch_op.drop_index('ix_audit_log_subject')
+        batch_op.drop_index(batch_op.f('ix_audit_log_project_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('account_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_account_links_user_id'))
+
+    op.drop_table('account_links')
     op.drop_table('users')
     with op.batch_alter_table('sync_records', schema=None) as batch_op:
         batch_op.drop_index('ix_sync_records_subject_id')

@@ -1,0 +1,78 @@
+"""Erasure on request: a coordinator erases a participant of their project, with a reason."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from server.devices import PARTICIPANT, Device
+from server.domain.api import erase_participant as erase_everything_of
+from server.domain.models import Feedback, Participant
+from server.extensions import db
+from server.staff import bp
+from server.staff.access import coordinator_required, project_or_404
+from server.staff.forms import _stripped
+from server.staff.models import audit
+
+
+class EraseForm(FlaskForm):
+    reason = TextAreaField(
+        "Why are you erasing this person's answers?",
+        filters=[_stripped],
+        description="For example: “The family asked by phone on 3 March.” Do not write their name.",
+        validators=[
+            DataRequired("Say why you are erasing this person's answers."),
+            Length(max=500, message="Use 500 characters or fewer."),
+        ],
+    )
+    confirm = BooleanField(
+        "I understand that everything this person said will be erased for good",
+        validators=[DataRequired("Tick the box to confirm the erasure.")],
+    )
+
+
+@bp.get("/projects/<project_id>/participants")
+@coordinator_required
+def participants(project_id):
+    """List the project's participants, so one can be erased on request."""
+    project = project_or_404(project_id)
+    own_phone = select(Device.participant_id).where(Device.kind == PARTICIPANT).distinct().subquery()
+    feedback = select(Feedback.participant_id, func.count().label("n")).group_by(Feedback.participant_id).subquery()
+    rows = db.session.execute(
+        select(Participant, own_phone.c.participant_id.is_not(None), func.coalesce(feedback.c.n, 0))
+        .outerjoin(own_phone, own_phone.c.participant_id == Participant.id)
+        .outerjoin(feedback, feedback.c.participant_id == Participant.id)
+        .where(Participant.project_id == project.id)
+        .order_by(Participant.id)
+    ).all()
+    audit("view", "participants", project.id, rows=len(rows))
+    db.session.commit()
+    return render_template("staff/participants.html", project=project, rows=rows)
+
+
+def _participant_or_404(project_id: str, participant_id: str) -> Participant:
+    participant = db.session.get(Participant, participant_id)
+    if participant is None or participant.project_id != project_id:
+        abort(404)
+    return participant
+
+
+@bp.route("/projects/<project_id>/participants/<participant_id>/erase", methods=["GET", "POST"])
+@coordinator_required
+def erase_participant(project_id, participant_id):
+    """Erase everything a participant said, after a typed reason and a confirmation."""
+    project = project_or_404(project_id)
+    participant = _participant_or_404(project.id, participant_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        count = erase_everything_of(participant.id)
+        # The reason is recorded; nothing the person said is.
+        audit("erase", "participant", participant.id, reason=form.reason.data, records=count)
+        db.session.commit()
+        flash(f"Participant {participant_id[:8]} is erased ({count} entries).")
+        return redirect(url_for("staff.participants", project_id=project.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/erase.html", project=project, participant=participant, form=form), status
