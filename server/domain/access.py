@@ -89,12 +89,22 @@ def _staff_people(who: Who, r, in_projects: ColumnElement[bool]) -> ColumnElemen
     return and_(*conditions)
 
 
+def closed_projects():
+    """A SELECT of the ids of closed projects: they leave every phone (their pages stay, read-only)."""
+    return select(Project.id).where(Project.status == "closed")
+
+
 def visible_clause(actor: Any, table=records) -> ColumnElement[bool]:
     """The condition on ``sync_records`` for what this actor's device may hold."""
     who = actor if isinstance(actor, Who) else who_is(actor)
-    r = table.c
     if who.kind == SYSTEM_KIND:
         return true()
+    r = table.c
+    return and_(or_(r.project_id.is_(None), r.project_id.not_in(closed_projects())), _device_view(who, r))
+
+
+def _device_view(who: Who, r) -> ColumnElement[bool]:
+    """What a device may hold in open projects: the table in docs/access.md."""
     if who.kind == PARTICIPANT_KIND:
         linked = (
             select(ActionFeedback.action_id)

@@ -51,6 +51,7 @@ class DomainHooks(Hooks):
         self.who = who_is(actor)
         self._conn_given = conn
         self._staff_projects: frozenset[str] | None = None
+        self._closed_projects: frozenset[str] | None = None
         # participant id -> (project_id, age_band, author_id, has_device), from the batch or the store
         self._participants: dict[str, tuple | None] = {}
         self._authors: dict[str, str | None] = {}
@@ -72,6 +73,12 @@ class DomainHooks(Hooks):
             ).scalars()
             self._staff_projects = frozenset(rows)
         return self._staff_projects
+
+    def closed_projects(self) -> frozenset[str]:
+        """Ids of closed projects, read once per push: phones may not write into them."""
+        if self._closed_projects is None:
+            self._closed_projects = frozenset(self.conn.execute(access.closed_projects()).scalars())
+        return self._closed_projects
 
     def _load_participants(self, pids: set[str]) -> None:
         """Read project, age band, recorder and custody of these participants in three queries."""
@@ -292,6 +299,8 @@ class DomainHooks(Hooks):
         rejection = access.authorise_write(self.who, write, person, self.staff_projects)
         if rejection is not None:
             return rejection
+        if self.who.device and types.project_of(rtype.name, incoming.id, values) in self.closed_projects():
+            return Rejection("forbidden", "project_id", "This project is closed: it takes no new entries.")
         if rtype.name == "checklist_answer" and merged.deleted is None and self.who.kind != "system":
             return self._statement_in_project(values, types.project_of(rtype.name, incoming.id, values))
         return None

@@ -259,3 +259,33 @@ def test_a_purged_tombstone_stays_dead(client, project, phones):
     assert family.statuses([feedback]) == [("unchanged", None)]
     db.session.expire_all()
     assert db.session.get(Feedback, feedback["id"]) is None
+
+
+def test_a_closed_project_leaves_every_phone_and_takes_no_new_entries(client, project, phones):
+    """Retention: closing a project sends removals to its phones; reopening brings it back."""
+    from server.extensions import db
+    from server.staff import retention
+
+    family = phones.family()
+    note = family.feedback("The bus times were better")
+    assert family.statuses([note]) == [("applied", None)]
+    worker = phones.staff(project["worker"])
+    pid, fid = visit(worker, project["id"])
+    family.sync()
+    worker.sync()
+    assert {project["id"], note["id"]} <= set(family.held)
+    assert {project["id"], pid, fid} <= set(worker.held)
+
+    retention.close_project(project["id"], project["coordinator"])
+    db.session.commit()
+    family.sync()
+    worker.sync()
+    assert family.held == {}
+    assert worker.held == {}
+    late = family.feedback("One more thing")
+    assert family.statuses([late]) == [("rejected", "forbidden")]
+
+    retention.reopen_project(project["id"], project["coordinator"])
+    db.session.commit()
+    family.sync()
+    assert {project["id"], note["id"]} <= set(family.held)
