@@ -70,6 +70,7 @@ export default {
   'signin.labelDefault': 'My phone',
   'signin.submit': 'Sign in',
   'signin.bad': 'That email or password did not work.',
+  'signin.code': 'Code from your authenticator app',
 
   'about.title': 'About you',
   'about.role': 'Who are you?',

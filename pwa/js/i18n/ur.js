@@ -70,6 +70,7 @@ export default {
   'signin.labelDefault': 'میرا فون',
   'signin.submit': 'سائن ان',
   'signin.bad': 'یہ ای میل یا پاس ورڈ نہیں چلا۔',
+  'signin.code': 'آپ کی تصدیق والی ایپ کا کوڈ',
 
   'about.title': 'آپ کے بارے میں',
   'about.role': 'آپ کون ہیں؟',

@@ -15,6 +15,9 @@ export async function render(ctx) {
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const label = h('input', { type: 'text', name: 'label', value: t('signin.labelDefault') });
+  // Shown once the server asks for it: accounts with two-step sign-in (every admin) need the code.
+  const code = h('input', { type: 'text', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '20' });
+  const codeField = field({ label: t('signin.code'), control: code });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'card', novalidate: true },
     field({ label: t('signin.email'), control: email }),
@@ -27,7 +30,10 @@ export async function render(ctx) {
     error.textContent = '';
     try {
       const data = await request('POST', '/api/devices', {
-        email: email.value.trim(), password: password.value, label: label.value.trim() || t('signin.labelDefault'),
+        email: email.value.trim(),
+        password: password.value,
+        label: label.value.trim() || t('signin.labelDefault'),
+        code: code.value.replace(/\s/g, ''),
       }, { auth: false });
       await storage.setMeta('session', { kind: 'staff', token: data.token, device_id: data.device_id, user: data.user });
       await storage.deleteMeta('visit');
@@ -36,6 +42,13 @@ export async function render(ctx) {
       ctx.refreshStatus();
       ctx.go('visit');
     } catch (err) {
+      if (err.code === 'two_step_code_required') {
+        // The password was right; say what else is needed, in the server's words.
+        if (!codeField.isConnected) error.before(codeField);
+        error.textContent = err.message;
+        code.focus();
+        return;
+      }
       error.textContent = err.status ? t('signin.bad') : t('common.offlineNeeded');
       email.focus();
     }
