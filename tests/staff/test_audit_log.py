@@ -15,6 +15,8 @@ def log(app, world):
     from server.extensions import db
     from server.staff.models import AuditLog
 
+    # Setting up the world is audited too (staff put on projects); start from an empty log.
+    db.session.execute(db.delete(AuditLog))
     c, o = world["coordinator"].id, world["other"].id
     p, q = world["project_id"], world["other_project_id"]
     rows = [
