@@ -16,6 +16,7 @@ withdrawn partners when they read (few rows).
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 from sqlalchemy import case, delete, func, insert, select
@@ -28,6 +29,7 @@ from server.domain.models import ChecklistAnswer, PartnerTally, StatementTally
 from sync.records import Record
 
 ANSWER = "checklist_answer"
+SHARDS = 8
 _CHUNK = 500
 
 
@@ -72,8 +74,10 @@ def _add(statements: Counter, partners: Counter, row, sign: int) -> None:
 
 def _apply(conn: Connection, statements: Counter, partners: Counter) -> None:
     """Add the changes to the tallies; rows in key order, so two merges lock them in one order."""
+    # One of a few rows per count, so parallel pushes rarely queue on one row (readers sum them).
+    shard = random.randrange(SHARDS)
     s_rows = [
-        {"project_id": p, "stage": st, "statement_id": sid, "value": v, "count": n}
+        {"project_id": p, "stage": st, "statement_id": sid, "value": v, "shard": shard, "count": n}
         for (p, st, sid, v), n in sorted(statements.items())
         if n
     ]
