@@ -76,6 +76,7 @@ _HORIZON_PG = text(
     )
     """
 )
+_XMIN_PG = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 _PURGED = select(counter.c.purged_txid, counter.c.purged_through).where(counter.c.id == COUNTER_ID)
 # What a parallel writer stamps on each row it writes.
 TXID_NOW = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
@@ -131,14 +132,18 @@ def take_numbers(conn: Connection, n: int) -> int | None:
     return conn.execute(_BUMP_COUNTER, {"n": n}).scalar_one() - n
 
 
-def horizon(conn: Connection) -> Cursor:
-    """The position every pull may read up to now; nothing can later appear at or before it."""
+def horizon(conn: Connection, *, precise: bool = True) -> Cursor:
+    """The position every pull may read up to now; nothing can later appear at or before it.
+
+    ``precise=False`` (parallel feed) takes the whole server's oldest running
+    transaction instead of this database's: never later, so still safe, and cheaper.
+    """
     if mode(conn) == GLOBAL:
         value = conn.execute(select(counter.c.value).where(counter.c.id == COUNTER_ID)).scalar()
         return Cursor.of_number(value or 0)
     # Read in its own statement, before the feed: every transaction below it had
     # ended when this ran, so the feed query's later snapshot sees all its rows.
-    return Cursor(conn.execute(_HORIZON_PG).scalar_one(), 0)
+    return Cursor(conn.execute(_HORIZON_PG if precise else _XMIN_PG).scalar_one(), 0)
 
 
 def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:

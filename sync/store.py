@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import bindparam, event, func, literal, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -143,15 +143,30 @@ class Hooks:
 
 _DEFAULT_HOOKS = Hooks()
 
-_SELECT_CURRENT = select(
-    records.c.id,
-    records.c.type,
-    records.c.fields,
-    records.c.deleted,
-    records.c.project_id,
-    records.c.subject_id,
-    records.c.author_id,
-).where(records.c.id.in_(bindparam("ids", expanding=True)))
+# The stored rows of a batch's ids and, in the same round trip, the remembered
+# tombstones of purged ones (the last column says which a row is).
+_SELECT_CURRENT = union_all(
+    select(
+        records.c.id,
+        records.c.type,
+        records.c.fields,
+        records.c.deleted,
+        records.c.project_id,
+        records.c.subject_id,
+        records.c.author_id,
+        literal(False).label("purged"),
+    ).where(records.c.id.in_(bindparam("ids", expanding=True))),
+    select(
+        purged.c.id,
+        purged.c.type,
+        literal("{}"),
+        purged.c.deleted,
+        null(),
+        null(),
+        null(),
+        literal(True),
+    ).where(purged.c.id.in_(bindparam("ids", expanding=True))),
+)
 
 _PULL_COLUMNS = (
     records.c.id,
@@ -199,9 +214,9 @@ _UPSERT = {"postgresql": _build_upsert(postgresql.insert), "sqlite": _build_upse
 _UPSERT_PARALLEL = _build_upsert(postgresql.insert, parallel=True)
 
 
-def head(conn: Connection) -> Cursor:
+def head(conn: Connection, *, precise: bool = True) -> Cursor:
     """The feed position a pull may read up to now (global feed: the newest change number)."""
-    return feed.horizon(conn)
+    return feed.horizon(conn, precise=precise)
 
 
 def _clock_ahead(record: Record, max_wall_ms: int) -> Rejection | None:
@@ -251,15 +266,6 @@ def _screen(record: Record, hooks: Hooks, max_wall_ms: int | None) -> Rejection 
     return hooks.screen(record)
 
 
-def _remembered_tombstones(conn: Connection, missing: list[str], state: dict[str, Record]) -> None:
-    """Put the remembered tombstone of each purged id among ``missing`` into ``state``."""
-    for start in range(0, len(missing), _SELECT_CHUNK):
-        chunk = missing[start : start + _SELECT_CHUNK]
-        query = select(purged.c.id, purged.c.type, purged.c.deleted).where(purged.c.id.in_(chunk))
-        for rid, rtype, deleted in conn.execute(query):
-            state[rid] = Record(rtype, rid, {}, deleted)
-
-
 def _push(
     conn: Connection,
     batch: Sequence[Record],
@@ -298,12 +304,17 @@ def _read_current(conn: Connection, ids: list[str]) -> tuple[dict[str, Record], 
     """The stored state of these ids (purged ones as their remembered tombstones), and scope keys."""
     state: dict[str, Record] = {}
     stored_scope: dict[str, tuple[Any, Any, Any]] = {}
+    remembered: dict[str, Record] = {}
     for start in range(0, len(ids), _SELECT_CHUNK):
         chunk = ids[start : start + _SELECT_CHUNK]
         for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
-            state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
-            stored_scope[row[0]] = (row[4], row[5], row[6])
-    _remembered_tombstones(conn, [rid for rid in ids if rid not in state], state)
+            if row[7]:
+                remembered[row[0]] = Record(row[1], row[0], {}, row[3])
+            else:
+                state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
+                stored_scope[row[0]] = (row[4], row[5], row[6])
+    for rid, tombstone in remembered.items():
+        state.setdefault(rid, tombstone)
     return state, stored_scope
 
 

@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify, request
 from server.api import bp
 from server.devices import bearer_token, current_device
 from server.domain import access
-from server.domain.actors import who_is
+from server.domain.actors import STAFF_KIND, who_is
 from server.domain.clock import server_clock
 from server.domain.hooks import DomainHooks
 from server.domain.pulls import mark_pushed, pull_for
@@ -91,9 +91,10 @@ def push():
     conn = db.session.connection()
     hooks = DomainHooks(device)
     pushed = store.push(conn, parsed, hooks, max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS, clock=clock)
-    mark_pushed(conn, device.id, _echoes(hooks.echo_candidates, sent, parsed, pushed))
-    # Read before commit: the head it reports includes this push's own changes in the global feed.
-    head = store.head(conn)
+    mark_pushed(conn, device.id, *_held_after(who, hooks.echo_candidates, sent, parsed, pushed))
+    # Read before commit: the head it reports includes this push's own changes in the global
+    # feed. The app does not use it; in the parallel feed, the cheap bound does.
+    head = store.head(conn, precise=False)
     db.session.commit()
     outcomes = iter(pushed)
     results = [r if r is not None else next(outcomes) for r in results]
@@ -106,16 +107,25 @@ def push():
     return jsonify(body)
 
 
-def _echoes(candidates: set[str], sent, stored, outcomes) -> list[str]:
-    """Ids the device now holds exactly as stored: applied as it sent them, nothing refused.
+def _held_after(who, candidates: set[str], sent, stored, outcomes) -> tuple[list[str], list[str]]:
+    """What the device holds of what it pushed: (exactly as stored, in some other state).
 
-    Its next pull then skips them (not sending a phone back what it just pushed).
+    Exactly as stored: applied as it sent them, nothing of them refused; its next pull
+    skips them (a phone is not sent back what it just pushed). Refused writes are not
+    counted (the app keeps them for the person to fix); nor, on a staff phone, equality
+    answers (the app drops them once the server has them).
     """
     refused = {o.id for o in outcomes if o.status == store.REJECTED}
+    accepted = {o.id for o in outcomes if o.status != store.REJECTED} - refused
+    if who.kind == STAFF_KIND:
+        accepted -= {r.id for r in sent if r.type == "equality"}
     # A staff device's write gets its recorder from the token: its copy lacks it.
     stamped = {new.id for old, new in zip(sent, stored, strict=True) if new is not old}
     applied = {o.id for o in outcomes if o.status == store.APPLIED}
-    return sorted((candidates & applied) - refused - stamped)
+    exact = (candidates & applied & accepted) - stamped
+    # Held at the stored version and sent again unchanged: what it holds is still exact.
+    still = (candidates & (accepted - applied)) - stamped
+    return sorted(exact), sorted(accepted - exact - still)
 
 
 def _int_arg(name: str, default: int, low: int, high: int | None):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.engine import Connection
 
 from server.devices import PARTICIPANT, Device
 from server.domain import access, types
 from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
-from server.domain.models import Participant, ProjectStaff, Statement
+from server.domain.models import Participant, Project, ProjectStaff, Statement
 from server.domain.projections import project
 from server.domain.pulls import held_current
 from sync.records import Record, merge
@@ -84,33 +84,45 @@ class DomainHooks(Hooks):
             self._closed_projects = frozenset(self.conn.execute(access.closed_projects()).scalars())
         return self._closed_projects
 
-    def _load_participants(self, pids: set[str]) -> None:
-        """Read project, age band, recorder and custody of these participants in three queries."""
+    def _load_participants(self, pids: set[str], statement_ids: set[str] = frozenset()) -> None:
+        """Read project, age band, recorder and custody of these participants, the statements'
+        projects and the closed projects, in one round trip (each row says what it is)."""
         pids = pids - self._participants.keys()
-        if not pids:
+        statement_ids = set(statement_ids) - self._statements.keys()
+        if not pids and not statement_ids and self._closed_projects is not None:
             return
-        found = {
-            pid: (project_id, age_band)
-            for pid, project_id, age_band in self.conn.execute(
-                select(Participant.id, Participant.project_id, Participant.age_band).where(
-                    Participant.id.in_(pids)
-                )
-            )
-        }
-        authors = dict(
-            self.conn.execute(
-                select(records.c.id, records.c.author_id).where(
-                    records.c.id.in_(pids), records.c.type == "participant"
-                )
-            ).all()
-        )
-        with_device = set(
-            self.conn.execute(
-                select(Device.participant_id).where(
-                    Device.kind == PARTICIPANT, Device.participant_id.in_(pids)
-                )
-            ).scalars()
-        )
+        parts = [
+            select(literal("p"), Participant.id, Participant.project_id, Participant.age_band).where(
+                Participant.id.in_(pids)
+            ),
+            select(literal("a"), records.c.id, records.c.author_id, null()).where(
+                records.c.id.in_(pids), records.c.type == "participant"
+            ),
+            select(literal("d"), Device.participant_id, null(), null()).where(
+                Device.kind == PARTICIPANT, Device.participant_id.in_(pids)
+            ),
+            select(literal("s"), Statement.id, Statement.project_id, null()).where(
+                Statement.id.in_(statement_ids)
+            ),
+        ]
+        if self._closed_projects is None:
+            parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
+        found, authors, with_device, closed = {}, {}, set(), set()
+        for kind, key, first, second in self.conn.execute(union_all(*parts)):
+            if kind == "p":
+                found[key] = (first, second)
+            elif kind == "a":
+                authors[key] = first
+            elif kind == "d":
+                with_device.add(key)
+            elif kind == "s":
+                self._statements[key] = first
+            else:
+                closed.add(key)
+        if self._closed_projects is None:
+            self._closed_projects = frozenset(closed)
+        for sid in statement_ids:
+            self._statements.setdefault(sid, None)
         for pid in pids:
             if pid in found:
                 self._participants[pid] = (*found[pid], authors.get(pid), pid in with_device)
@@ -146,6 +158,9 @@ class DomainHooks(Hooks):
     def prepare(self, conn, batch, current, stored_scopes) -> None:
         """Fetch the batch's stored authors, participants and statements in three queries."""
         self._stored_scopes.update(stored_scopes)
+        # The stored answers as the merge read them (the store updates ``current`` in place),
+        # so the tallies need not read them again.
+        self._before = {rid: rec for rid, rec in current.items() if rec.type == "checklist_answer"}
         if isinstance(self.actor, Device):
             ids = [record.id for record in batch]
             self.echo_candidates = {rid for rid in ids if rid not in current}
@@ -159,16 +174,7 @@ class DomainHooks(Hooks):
                 register = fields.get(name)
                 if register is not None and isinstance(register.v, str):
                     ids.add(register.v)
-        self._load_participants(participant_ids)
-        statement_ids -= self._statements.keys()
-        if statement_ids:
-            found = dict(
-                self.conn.execute(
-                    select(Statement.id, Statement.project_id).where(Statement.id.in_(statement_ids))
-                ).all()
-            )
-            for sid in statement_ids:
-                self._statements[sid] = found.get(sid)
+        self._load_participants(participant_ids, statement_ids)
 
     # ------------------------------------------------------------ check
 
@@ -334,4 +340,4 @@ class DomainHooks(Hooks):
     # ------------------------------------------------------------ projections
 
     def after_merge(self, conn: Connection, changed: list[Record]) -> None:
-        project(conn, changed)
+        project(conn, changed, getattr(self, "_before", None))

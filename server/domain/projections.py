@@ -22,9 +22,12 @@ def _insert(conn: Connection):
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def project(conn: Connection, changed: list[Record]) -> None:
-    """Bring the projection tables up to date with these merged records (set-based per type)."""
-    tallies.count_answers(conn, changed)  # before the rows change: it reads the old answers
+def project(conn: Connection, changed: list[Record], before: dict[str, Record] | None = None) -> None:
+    """Bring the projection tables up to date with these merged records (set-based per type).
+
+    ``before``: the stored state of the changed records that existed, when the caller has it.
+    """
+    tallies.count_answers(conn, changed, before)  # before the rows change: it reads the old answers
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:

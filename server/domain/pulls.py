@@ -27,7 +27,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, delete, exists, literal, not_, null, or_, select, update
+from sqlalchemy import String, and_, delete, exists, literal, not_, null, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -80,31 +80,35 @@ def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
     conn.execute(update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None))
 
 
-def _access_digest(conn: Connection, who) -> str:
-    """A fingerprint of the access epochs of every project this device's view depends on."""
-    query = select(_epochs.c.project_id, _epochs.c.epoch)
+def _access_state(conn: Connection, who, device_id: str) -> tuple[str, tuple | None]:
+    """(fingerprint of the access epochs this device's view depends on, its stored
+    (digest, ack) or None), in one round trip: each row says what it is."""
+    epochs = select(literal("e"), _epochs.c.project_id, _epochs.c.epoch)
+    parts = []
     if who.kind == PARTICIPANT_KIND:
-        query = query.where(_epochs.c.project_id.in_([who.project_id or "", ANY_PROJECT]))
+        parts.append(epochs.where(_epochs.c.project_id.in_([who.project_id or "", ANY_PROJECT])))
     elif who.kind == STAFF_KIND and not who.is_admin:
         mine = select(ProjectStaff.project_id).where(ProjectStaff.user_id == who.user_id)
-        projects = sorted(conn.execute(mine).scalars())
-        query = query.where(_epochs.c.project_id.in_([*projects, ANY_PROJECT]))
+        parts.append(epochs.where(or_(_epochs.c.project_id.in_(mine), _epochs.c.project_id == ANY_PROJECT)))
         # The list itself counts: leaving a project changes what the device may see.
-        return _fingerprint([*((p, None) for p in projects), *conn.execute(query).all()])
-    return _fingerprint(conn.execute(query).all())
+        staff_on = select(literal("s"), ProjectStaff.project_id, literal(0))
+        parts.append(staff_on.where(ProjectStaff.user_id == who.user_id))
+    else:
+        parts.append(epochs)
+    parts.append(select(literal("d"), _state.c.digest, _state.c.ack).where(_state.c.device_id == device_id))
+    pairs, stored = [], None
+    for kind, key, number in conn.execute(union_all(*parts)):
+        if kind == "d":
+            stored = (key, number)
+        else:
+            pairs.append((kind, key, number))
+    text = "|".join(f"{kind}{key}:{number}" for kind, key, number in sorted(pairs))
+    return hashlib.sha256(text.encode()).hexdigest()[:32], stored
 
 
-def _fingerprint(pairs) -> str:
-    text = "|".join(f"{p}:{e}" for p, e in sorted(pairs, key=lambda pe: (pe[0], pe[1] or 0)))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _needs_reconciling(conn: Connection, device_id: str, cursor: Cursor, digest: str) -> bool:
-    if cursor.is_start:
-        return True
-    row = conn.execute(select(_state.c.digest, _state.c.ack).where(_state.c.device_id == device_id)).first()
+def _needs_reconciling(cursor: Cursor, digest: str, stored: tuple | None) -> bool:
     # Reconcile again until the device has acknowledged the response that completed it.
-    return row is None or row.digest != digest or cursor.ack < row.ack
+    return cursor.is_start or stored is None or stored[0] != digest or cursor.ack < stored[1]
 
 
 def _reconciled(conn: Connection, device_id: str, digest: str, ack: int) -> None:
@@ -292,8 +296,8 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     # A pending record (protocol 1.1: not complete yet) is nobody's to hold.
     clause = and_(access.visible_clause(who), records.c.pending.is_(False))
     _acknowledge(conn, device.id, cursor)
-    digest = _access_digest(conn, who)
-    reconcile = _needs_reconciling(conn, device.id, cursor, digest)
+    digest, stored = _access_state(conn, who, device.id)
+    reconcile = _needs_reconciling(cursor, digest, stored)
     found = store.pull(conn, cursor, limit, and_(clause, _not_held_now(device.id)), horizon=horizon)
     page = DevicePage(list(found.records), [], found.cursor, found.more, list(found.numbers))
     digests = _cut_actions(conn, who, page.records)
@@ -317,26 +321,30 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     return page
 
 
-def mark_pushed(conn: Connection, device_id: str, ids: list[str]) -> None:
-    """Write down that the device holds these records as the server now does (it just pushed them).
+def mark_pushed(conn: Connection, device_id: str, exact: list[str], others: list[str]) -> None:
+    """Write down that the device holds the records it just pushed (it keeps its own writes).
 
-    Only for records whose merged state is exactly the device's copy: new ones, or
-    ones it held at the version its write was merged into, written as it sent them
-    (``server.api.sync`` decides which).
+    ``exact``: records whose merged state is exactly the device's copy (new ones, or
+    ones it held at the version its write was merged into, written as it sent them):
+    its next pull skips them. ``others``: records it holds in some other state (merged
+    with what it has not pulled yet, or given a recorder by the server): their version
+    is unknown, so the pull sends them, and when access ends a removal reaches them.
     """
-    if not ids:
-        return
-    stmt = _insert(conn)(_h).from_select(
-        ["device_id", "record_id", "change_no", "tag", "digest"],
-        select(
-            literal(device_id, String), records.c.id, records.c.change_no, literal(PUSHED), null()
-        ).where(records.c.id.in_(ids)),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_h.c.device_id, _h.c.record_id],
-        set_={name: stmt.excluded[name] for name in ("change_no", "tag", "digest")},
-    )
-    conn.execute(stmt)
+    for ids, known in ((exact, True), (others, False)):
+        if not ids:
+            continue
+        number = records.c.change_no if known else literal(UNKNOWN)
+        stmt = _insert(conn)(_h).from_select(
+            ["device_id", "record_id", "change_no", "tag", "digest"],
+            select(literal(device_id, String), records.c.id, number, literal(PUSHED), null()).where(
+                records.c.id.in_(ids)
+            ),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_h.c.device_id, _h.c.record_id],
+            set_={name: stmt.excluded[name] for name in ("change_no", "tag", "digest")},
+        )
+        conn.execute(stmt)
 
 
 def held_current(conn: Connection, device_id: str, ids: list[str]) -> set[str]:

@@ -33,35 +33,47 @@ SHARDS = 8
 _CHUNK = 500
 
 
-def count_answers(conn: Connection, changed: list[Record]) -> None:
-    """Move the tallies from the stored answers to these merged ones (call before projecting)."""
+def count_answers(conn: Connection, changed: list[Record], before: dict[str, Record] | None = None) -> None:
+    """Move the tallies from the stored answers to these merged ones (call before projecting).
+
+    ``before``, when given, holds the stored state of every changed answer that existed
+    (what the merge read under its lock), so the old answers need no reading again.
+    """
     answers = [r for r in changed if r.type == ANSWER]
     if not answers:
         return
     statements: Counter = Counter()
     partners: Counter = Counter()  # (project, stage, participant, "answered" | "agreed")
+    rtype = types.TYPES[ANSWER]
+    if before is None:
+        for row in _stored_rows(conn, [r.id for r in answers]):
+            _add(statements, partners, row, -1)
+    else:
+        for record in answers:
+            old = before.get(record.id)
+            if old is not None:
+                _add_record(statements, partners, rtype, old, -1)
+    for record in answers:
+        _add_record(statements, partners, rtype, record, +1)
+    _apply(conn, statements, partners)
+
+
+def _stored_rows(conn: Connection, ids: list[str]):
     a = ChecklistAnswer.__table__
-    ids = [r.id for r in answers]
     for start in range(0, len(ids), _CHUNK):
-        rows = conn.execute(
+        yield from conn.execute(
             select(a.c.project_id, a.c.stage, a.c.participant_id, a.c.statement_id, a.c.value).where(
                 a.c.id.in_(ids[start : start + _CHUNK])
             )
         ).all()
-        for row in rows:
-            _add(statements, partners, row, -1)
-    rtype = types.TYPES[ANSWER]
-    for record in answers:
-        # A deleted answer, or one still waiting for its creation (protocol 1.1), counts for nothing.
-        if record.deleted is None and rtype.missing(record.values()) is None:
-            row = rtype.project(record.id, record.values())
-            _add(
-                statements,
-                partners,
-                (row["project_id"], row["stage"], row["participant_id"], row["statement_id"], row["value"]),
-                +1,
-            )
-    _apply(conn, statements, partners)
+
+
+def _add_record(statements: Counter, partners: Counter, rtype, record: Record, sign: int) -> None:
+    # A deleted answer, or one still waiting for its creation (protocol 1.1), counts for nothing.
+    if record.deleted is None and rtype.missing(record.values()) is None:
+        row = rtype.project(record.id, record.values())
+        key = (row["project_id"], row["stage"], row["participant_id"], row["statement_id"], row["value"])
+        _add(statements, partners, key, sign)
 
 
 def _add(statements: Counter, partners: Counter, row, sign: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.staff.conftest import add_answer, add_participant
 
@@ -16,12 +16,15 @@ def _tallies(project_id):
     from server.domain.models import PartnerTally, StatementTally
     from server.extensions import db
 
+    # A count may be spread over a few rows (tallies.SHARDS): what counts is their sum.
+    total = func.sum(StatementTally.count)
     statements = {
         (sid, v): n
         for sid, v, n in db.session.execute(
-            select(StatementTally.statement_id, StatementTally.value, StatementTally.count).where(
-                StatementTally.project_id == project_id, StatementTally.count != 0
-            )
+            select(StatementTally.statement_id, StatementTally.value, total)
+            .where(StatementTally.project_id == project_id)
+            .group_by(StatementTally.statement_id, StatementTally.value)
+            .having(total != 0)
         )
     }
     partners = {
