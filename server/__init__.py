@@ -76,11 +76,12 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import admin, api, auth, health, home, openapi, push, pwa, staff
-    from server.domain import api as domain_api
+    from server import admin, api, auth, health, home, push, pwa, staff
+    from server.api import me as domain_api
+    from server.api import openapi
+    from server.api.push import push_api
     from server.extensions import csrf
     from server.public import views as public
-    from server.push.api import push_api
 
     for blueprint in (home.bp, health.bp, auth.bp, staff.bp, admin.bp, pwa.bp, openapi.bp, public.bp):
         app.register_blueprint(blueprint)

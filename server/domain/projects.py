@@ -14,9 +14,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from server.auth.models import User
-from server.checklist import DEFAULT_STATEMENTS, STAGES, default_translations
 from server.domain import access
 from server.domain.actors import SYSTEM
+from server.domain.checklist import DEFAULT_STATEMENTS, STAGES, default_translations
 from server.domain.clock import catch_up, server_clock
 from server.domain.codes import find_join_code, new_join_code  # noqa: F401  (re-exported)
 from server.domain.hooks import DomainHooks

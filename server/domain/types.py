@@ -19,8 +19,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from server.checklist import PRINCIPLES, STAGES
 from server.domain import models
+from server.domain.checklist import PRINCIPLES, STAGES
 from server.errors import first_error
 from server.languages import PROJECT_TEXTS, STATEMENT_TEXTS, check_translations
 

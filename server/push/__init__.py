@@ -16,8 +16,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from server.api.push import push_api
     from server.push import models  # noqa: F401  (tables on the shared metadata)
-    from server.push.api import push_api
     from server.push.cli import push_keys_command, push_worker_command
 
     app.config.setdefault("PUSH_ALLOW_TEST_SERVICE", False)

@@ -20,7 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
 from server.staff.form_base import StaffForm
 from server.staff.results import ROLE_NAMES, ROLES
 

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, case, distinct, func, literal, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
-from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
 from server.domain import tallies
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
 from server.domain.models import (
     Action,
     ActionFeedback,

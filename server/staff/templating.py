@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.checklist import LADDER, PRINCIPLE_NAMES, STAGES
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, STAGES
 from server.staff import bp
 from server.staff.forms import STATUS_NAMES
 from server.staff.results import ROLE_NAMES

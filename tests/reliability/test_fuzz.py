@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from server.openapi import openapi_document
+from server.api.openapi import openapi_document
 
 SCHEMA = schemathesis.openapi.from_dict(openapi_document())
 OPERATIONS = {op.label: op for op in (r.ok() for r in SCHEMA.get_all_operations())}

@@ -18,9 +18,9 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 
 from server.api.devices import DeviceSignInSchema
+from server.api.me import ClaimSchema, CodeSchema
+from server.api.push import EndpointSchema, QuietHoursSchema, SubscriptionSchema
 from server.domain import types
-from server.domain.api import ClaimSchema, CodeSchema
-from server.push.api import EndpointSchema, QuietHoursSchema, SubscriptionSchema
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
