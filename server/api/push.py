@@ -1,4 +1,4 @@
-"""HTTP API for push: the server's public key and a device's subscriptions.
+"""/api/push: the server's public key and a device's push subscriptions and quiet hours.
 
 GET    /api/push/key            -> 200 {"public_key"}
 POST   /api/push/subscriptions  PushSubscription JSON + {"notify"} -> 201
@@ -13,14 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Response, current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.api.blueprint import before_body, bp, device_token, fails
 from server.devices import PARTICIPANT, Device, current_device
-from server.errors import error_response, first_error
-from server.extensions import csrf, db
+from server.errors import error_response
+from server.extensions import db
 from server.push.guard import MAX_ENDPOINT_LENGTH, EndpointRefused, check_endpoint_url
 from server.push.models import (
     DEFAULT_QUIET_END,
@@ -35,11 +36,6 @@ from server.push.models import (
 )
 from server.push.quiet import parse_hhmm, reschedule_held, valid_timezone
 from server.push.vapid import get_keys
-
-push_api = Blueprint("push_api", __name__, url_prefix="/api/push")
-bp = push_api  # the name the app factory looks for
-# Bearer tokens, no cookies: CSRF does not apply.
-csrf.exempt(push_api)
 
 
 def _b64url_bytes(value: str) -> bytes:
@@ -131,25 +127,33 @@ class QuietHoursSchema(Schema):
             raise ValidationError(str(err)) from err
 
 
-def _load(schema: Schema):
-    """Validate the JSON body; on failure return the one error shape naming the field."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return None, error_response(400, "invalid_json", "Send a JSON object.")
-    try:
-        return schema.load(body), None
-    except ValidationError as err:
-        field, message = first_error(err.messages)
-        return None, error_response(422, "invalid", message, field)
+class PublicKeySchema(Schema):
+    public_key = fields.String(required=True)
 
 
-def _participant_device():
-    device = current_device()
-    if device.kind != PARTICIPANT:
-        return None, error_response(
+class SubscribedSchema(Schema):
+    endpoint = fields.String(required=True)
+    notify = fields.String(required=True)
+
+
+class QuietHoursOutSchema(Schema):
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    timezone = fields.String(required=True)
+    # Only in answer to a PUT: notifications the new hours let go sooner.
+    released = fields.Integer(validate=validate.Range(min=0))
+
+
+def _participant_device_only():
+    if current_device().kind != PARTICIPANT:
+        return error_response(
             403, "participant_only", "Only a participant's own device receives notifications."
         )
-    return device, None
+    return None
+
+
+def _any_device():
+    current_device()  # answers 401 itself
 
 
 def _held_by_live_device(subscription: PushSubscription) -> bool:
@@ -167,19 +171,26 @@ def _drop_subscription(subscription: PushSubscription) -> None:
     db.session.delete(subscription)
 
 
-@push_api.get("/key")
+@bp.get("/push/key")
+@bp.response(200, PublicKeySchema, description="The key.")
+@fails()
 def public_key():
-    return jsonify(public_key=get_keys().public_key)
+    """The server's VAPID public key."""
+    return {"public_key": get_keys().public_key}
 
 
-@push_api.post("/subscriptions")
-def subscribe():
-    device, error = _participant_device()
-    if error:
-        return error
-    data, error = _load(SubscriptionSchema())
-    if error:
-        return error
+@bp.post("/push/subscriptions")
+@before_body(_participant_device_only)
+@bp.arguments(SubscriptionSchema)
+@bp.response(201, SubscribedSchema, description="Subscribed.")
+@fails(400, 401, 403, 409)
+@device_token
+def subscribe(data):
+    """Store this device's PushSubscription.
+
+    409 endpoint_taken: another live device holds the endpoint.
+    """
+    device = current_device()
     values = {
         "device_id": device.id,
         "p256dh": data["keys"]["p256dh"],
@@ -214,15 +225,18 @@ def subscribe():
             db.session.rollback()  # a concurrent request stored the same endpoint: look again
     else:
         return error_response(409, "conflict", "Try again.")
-    return jsonify(endpoint=data["endpoint"], notify=data["notify"]), 201
+    return {"endpoint": data["endpoint"], "notify": data["notify"]}
 
 
-@push_api.delete("/subscriptions")
-def unsubscribe():
+@bp.delete("/push/subscriptions")
+@before_body(_any_device)
+@bp.arguments(EndpointSchema)
+@bp.response(204, description="Forgotten (or never known).")
+@fails(400, 401)
+@device_token
+def unsubscribe(data):
+    """Forget a PushSubscription."""
     device = current_device()
-    data, error = _load(EndpointSchema())
-    if error:
-        return error
     subscription = db.session.execute(
         select(PushSubscription).where(
             PushSubscription.endpoint == data["endpoint"], PushSubscription.device_id == device.id
@@ -232,28 +246,35 @@ def unsubscribe():
         _drop_subscription(subscription)
         db.session.commit()
     # Unknown, or another device's: nothing to do, and nothing to reveal.
-    return "", 204
+    return Response(status=204)
 
 
-@push_api.get("/quiet-hours")
+@bp.get("/push/quiet-hours")
+@before_body(_participant_device_only)
+@bp.response(200, QuietHoursOutSchema, description="Quiet hours.")
+@fails(401, 403)
+@device_token
 def get_quiet_hours():
-    device, error = _participant_device()
-    if error:
-        return error
+    """This participant's quiet hours."""
+    device = current_device()
     row = db.session.get(QuietHours, device.participant_id)
     if row is None:
-        return jsonify(start=DEFAULT_QUIET_START, end=DEFAULT_QUIET_END, timezone=DEFAULT_TIMEZONE)
-    return jsonify(start=row.start, end=row.end, timezone=row.timezone)
+        return {"start": DEFAULT_QUIET_START, "end": DEFAULT_QUIET_END, "timezone": DEFAULT_TIMEZONE}
+    return row
 
 
-@push_api.put("/quiet-hours")
-def put_quiet_hours():
-    device, error = _participant_device()
-    if error:
-        return error
-    data, error = _load(QuietHoursSchema())
-    if error:
-        return error
+@bp.put("/push/quiet-hours")
+@before_body(_participant_device_only)
+@bp.arguments(QuietHoursSchema)
+@bp.response(200, QuietHoursOutSchema, description="Quiet hours.")
+@fails(400, 401, 403)
+@device_token
+def put_quiet_hours(data):
+    """Set quiet hours.
+
+    The answer's "released" counts held notifications the new hours let go sooner.
+    """
+    device = current_device()
     row = db.session.get(QuietHours, device.participant_id)
     if row is None:
         row = QuietHours(participant_id=device.participant_id)
@@ -263,6 +284,4 @@ def put_quiet_hours():
         db.session, device.participant_id, data["start"], data["end"], data["timezone"], utcnow()
     )
     db.session.commit()
-    return jsonify(
-        start=data["start"], end=data["end"], timezone=data["timezone"], released=released
-    )
+    return {**data, "released": released}
