@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from server.api.blueprint import before_body, bp, device_token, fails
 from server.api.join import code_for_a_device, code_gone, new_participant_device, unknown_code
@@ -12,11 +11,11 @@ from server.auth.models import utcnow
 from server.devices import STAFF, Device, current_device
 from server.domain import access, codes
 from server.domain.models import ClaimCode
+from server.domain.projects import project_of
 from server.errors import error_response
 from server.extensions import db, limiter
 from server.limits import code_key
 from server.staff.models import audit
-from sync.schema import records
 
 
 class ClaimSchema(Schema):
@@ -53,10 +52,7 @@ def create_claim(data):
         status = 404 if refusal.code == "not_found" else 403
         return error_response(status, refusal.code, refusal.message, refusal.field)
     participant_id = data["participant_id"]
-    project_id = db.session.execute(
-        select(records.c.project_id).where(records.c.id == participant_id)
-    ).scalar()
-    code, expires_at = codes.new_claim_code(participant_id, project_id, device.user_id)
+    code, expires_at = codes.new_claim_code(participant_id, project_of(participant_id), device.user_id)
     audit("claim_issued", "participant", participant_id, user_id=device.user_id, device=device.id)
     db.session.commit()
     return {"code": code, "expires_at": expires_at}

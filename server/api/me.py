@@ -9,7 +9,6 @@ POST /api/me/erase           -> 200 {"erased": n}; the device is revoked
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from server.api.blueprint import bp, device_token, fails
 from server.api.schemas import ClaimCodeSchema, ProjectRefSchema, UserSchema, UtcStamp
@@ -18,7 +17,7 @@ from server.devices import PARTICIPANT, current_device
 from server.domain import codes
 from server.domain.erasure import erase_participant, subject_rows
 from server.domain.models import Project
-from server.domain.projects import staff_project_ids
+from server.domain.projects import staff_projects
 from server.errors import error_response
 from server.extensions import db, limiter
 from server.staff.models import audit
@@ -70,15 +69,7 @@ def me():
             "projects": [project] if project else [],
         }
     user = device.user
-    ids = staff_project_ids(user)
-    rows = (
-        db.session.execute(
-            select(Project.id, Project.title).where(Project.id.in_(ids)).order_by(Project.title)
-        ).all()
-        if ids
-        else []
-    )
-    return {"kind": "staff", "user": user, "projects": rows}
+    return {"kind": "staff", "user": user, "projects": staff_projects(user)}
 
 
 def _participant_only():

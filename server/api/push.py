@@ -15,26 +15,15 @@ import binascii
 
 from flask import Response, current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from server.api.blueprint import before_body, bp, device_token, fails
-from server.devices import PARTICIPANT, Device, current_device
+from server.devices import PARTICIPANT, current_device
 from server.errors import error_response
 from server.extensions import db
+from server.push import subscriptions
 from server.push.guard import MAX_ENDPOINT_LENGTH, EndpointRefused, check_endpoint_url
-from server.push.models import (
-    DEFAULT_QUIET_END,
-    DEFAULT_QUIET_START,
-    DEFAULT_TIMEZONE,
-    NOTIFY_ALL,
-    NOTIFY_CHOICES,
-    Notification,
-    PushSubscription,
-    QuietHours,
-    utcnow,
-)
-from server.push.quiet import parse_hhmm, reschedule_held, valid_timezone
+from server.push.models import DEFAULT_TIMEZONE, NOTIFY_ALL, NOTIFY_CHOICES
+from server.push.quiet import parse_hhmm, settings_for, valid_timezone
 from server.push.vapid import get_keys
 
 
@@ -84,7 +73,7 @@ class SubscriptionSchema(Schema):
     @validates("endpoint")
     def check_endpoint(self, value, **kwargs):
         try:
-            check_endpoint_url(value, bool(current_app.config.get("PUSH_ALLOW_TEST_SERVICE")))
+            check_endpoint_url(value, bool(current_app.config["PUSH_ALLOW_TEST_SERVICE"]))
         except EndpointRefused as err:
             raise ValidationError(err.message) from err
 
@@ -156,21 +145,6 @@ def _any_device():
     current_device()  # answers 401 itself
 
 
-def _held_by_live_device(subscription: PushSubscription) -> bool:
-    holder = db.session.get(Device, subscription.device_id)
-    return holder is not None and holder.revoked_at is None
-
-
-def _drop_subscription(subscription: PushSubscription) -> None:
-    """Delete a subscription; notifications queued for it are not the next holder's to get."""
-    db.session.execute(
-        update(Notification)
-        .where(Notification.subscription_id == subscription.id)
-        .values(subscription_id=None)
-    )
-    db.session.delete(subscription)
-
-
 @bp.get("/push/key")
 @bp.response(200, PublicKeySchema, description="The key.")
 @fails()
@@ -190,40 +164,15 @@ def subscribe(data):
 
     409 endpoint_taken: another live device holds the endpoint.
     """
-    device = current_device()
-    values = {
-        "device_id": device.id,
-        "p256dh": data["keys"]["p256dh"],
-        "auth": data["keys"]["auth"],
-        "notify": data["notify"],
-    }
-    for _ in range(2):
-        existing = db.session.execute(
-            select(PushSubscription).where(PushSubscription.endpoint == data["endpoint"])
-        ).scalar_one_or_none()
-        try:
-            if existing is not None and existing.device_id != device.id:
-                if _held_by_live_device(existing):
-                    return error_response(
-                        409,
-                        "endpoint_taken",
-                        "Another phone already gets notifications with this subscription.",
-                        "endpoint",
-                    )
-                _drop_subscription(existing)  # its device was revoked: the row is free
-                db.session.flush()
-                existing = None
-            if existing is None:
-                db.session.add(PushSubscription(endpoint=data["endpoint"], **values))
-            else:
-                # The same browser on the same device again (new keys or preference): update.
-                for name, value in values.items():
-                    setattr(existing, name, value)
-            db.session.commit()
-            break
-        except IntegrityError:
-            db.session.rollback()  # a concurrent request stored the same endpoint: look again
-    else:
+    keys = data["keys"]
+    try:
+        subscriptions.subscribe(
+            current_device(), data["endpoint"], keys["p256dh"], keys["auth"], data["notify"]
+        )
+    except subscriptions.EndpointTaken:
+        message = "Another phone already gets notifications with this subscription."
+        return error_response(409, "endpoint_taken", message, "endpoint")
+    except subscriptions.StillContended:
         return error_response(409, "conflict", "Try again.")
     return {"endpoint": data["endpoint"], "notify": data["notify"]}
 
@@ -236,15 +185,7 @@ def subscribe(data):
 @device_token
 def unsubscribe(data):
     """Forget a PushSubscription."""
-    device = current_device()
-    subscription = db.session.execute(
-        select(PushSubscription).where(
-            PushSubscription.endpoint == data["endpoint"], PushSubscription.device_id == device.id
-        )
-    ).scalar_one_or_none()
-    if subscription is not None:
-        _drop_subscription(subscription)
-        db.session.commit()
+    subscriptions.unsubscribe(current_device(), data["endpoint"])
     # Unknown, or another device's: nothing to do, and nothing to reveal.
     return Response(status=204)
 
@@ -256,11 +197,9 @@ def unsubscribe(data):
 @device_token
 def get_quiet_hours():
     """This participant's quiet hours."""
-    device = current_device()
-    row = db.session.get(QuietHours, device.participant_id)
-    if row is None:
-        return {"start": DEFAULT_QUIET_START, "end": DEFAULT_QUIET_END, "timezone": DEFAULT_TIMEZONE}
-    return row
+    participant_id = current_device().participant_id
+    start, end, timezone = settings_for(db.session, [participant_id])[participant_id]
+    return {"start": start, "end": end, "timezone": timezone}
 
 
 @bp.put("/push/quiet-hours")
@@ -274,14 +213,8 @@ def put_quiet_hours(data):
 
     The answer's "released" counts held notifications the new hours let go sooner.
     """
-    device = current_device()
-    row = db.session.get(QuietHours, device.participant_id)
-    if row is None:
-        row = QuietHours(participant_id=device.participant_id)
-        db.session.add(row)
-    row.start, row.end, row.timezone = data["start"], data["end"], data["timezone"]
-    released = reschedule_held(
-        db.session, device.participant_id, data["start"], data["end"], data["timezone"], utcnow()
+    participant_id = current_device().participant_id
+    released = subscriptions.set_quiet_hours(
+        participant_id, data["start"], data["end"], data["timezone"]
     )
-    db.session.commit()
     return {**data, "released": released}

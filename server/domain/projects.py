@@ -129,6 +129,22 @@ def staff_project_ids(user: User) -> list[str]:
     return access.project_ids(_conn(), user)
 
 
+def staff_projects(user: User) -> list:
+    """(id, title) of the projects a staff member works on, by title."""
+    ids = staff_project_ids(user)
+    if not ids:
+        return []
+    query = select(Project.id, Project.title).where(Project.id.in_(ids)).order_by(Project.title)
+    return db.session.execute(query).all()
+
+
+def project_of(record_id: str) -> str | None:
+    """The project a stored record belongs to."""
+    return db.session.execute(
+        select(records.c.project_id).where(records.c.id == record_id)
+    ).scalar()
+
+
 def create_project(
     title: str,
     summary: str,
