@@ -10,11 +10,13 @@ document and checks that every /api/ route is in it.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app, jsonify
 from flask_smorest import Api
 
-from server.api.blueprint import ErrorSchema, bp
+from server.api.blueprint import ERRORS, ErrorSchema, bp
 from server.api.schemas import Hlc
 from server.domain import types
 
@@ -44,6 +46,12 @@ class DeviceApi(Api):
 
     def _register_error_handlers(self):
         """server/errors.py answers every error, for pages and API alike."""
+
+    def _register_responses(self):
+        super()._register_responses()
+        # The answer @bp.arguments documents for a body that fails its schema.
+        invalid = self.spec.components.responses_lazy[HTTPStatus(422).name]
+        invalid["description"] = ERRORS[422]
 
 
 def init_app(app) -> DeviceApi:

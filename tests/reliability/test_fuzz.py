@@ -186,3 +186,10 @@ def test_openapi_json_served(api_app):
     answer = document["components"]["schemas"]["RecordChecklistAnswer"]
     value = answer["properties"]["fields"]["properties"]["value"]["properties"]["v"]
     assert value["enum"] == ["agree", "not_sure", "disagree"]
+    # Request bodies and answers come from the schemas declared beside each route.
+    join = document["paths"]["/api/join"]["post"]
+    assert join["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Code"}
+    assert document["components"]["schemas"]["Code"]["required"] == ["code"]
+    invalid = document["components"]["responses"][join["responses"]["422"]["$ref"].split("/")[-1]]
+    assert invalid["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
