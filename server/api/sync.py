@@ -112,10 +112,7 @@ def _read_push_body():
 @fails(400, 401, 413, 426, 429)
 @device_token
 def push():
-    """Merge a batch of records from a device (docs/sync-protocol.md).
-
-    Each record is applied, unchanged or rejected.
-    """
+    """Merge a batch of records from a device; each record is applied, unchanged or rejected."""
     device = current_device()
     raw_records, error = _read_push_body()
     if error is not None:
@@ -178,10 +175,7 @@ def _int_arg(name: str, default: int, low: int, high: int | None):
 @fails(400, 401, 410, 429)
 @device_token
 def pull():
-    """Records changed after the cursor.
-
-    The records this device may see that changed after the cursor, and its removals.
-    """
+    """Return the records this device may see that changed after the cursor, and its removals."""
     # A pull writes down what the device now holds, so on SQLite it takes the write lock
     # like a push (a read that later writes could fail against a concurrent writer).
     device = current_device()
