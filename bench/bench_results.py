@@ -59,7 +59,7 @@ def seed(
     from sqlalchemy import insert, text
 
     from server.auth.models import User, utcnow
-    from server.checklist import DEFAULT_STATEMENTS
+    from server.domain.checklist import DEFAULT_STATEMENTS
     from server.domain.models import (
         Action,
         ActionFeedback,

@@ -41,7 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     _trust_proxies(app)
 
-    from server import converters, database, errors, models, security  # noqa: F401  (models registers tables)
+    from server import converters, database, errors, security
     from server.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
@@ -76,16 +76,10 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server import admin, api, auth, health, home, openapi, push, pwa, staff
-    from server.domain import api as domain_api
-    from server.extensions import csrf
+    from server import admin, api, auth, health, home, push, pwa, staff
     from server.public import views as public
-    from server.push.api import push_api
 
-    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, admin.bp, pwa.bp, openapi.bp, public.bp):
+    for blueprint in (home.bp, health.bp, auth.bp, staff.bp, admin.bp, pwa.bp, public.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (api.bp, domain_api.bp, push_api):
-        app.register_blueprint(blueprint)
-        # Devices authenticate with bearer tokens, never cookies, so CSRF cannot apply.
-        csrf.exempt(blueprint)
+    api.init_app(app)  # everything under /api
     push.init_app(app)  # its CLI commands (push-worker, push-keys)

@@ -35,8 +35,20 @@ def _postgresql_timeouts(app):
     return _on_connect
 
 
+def register_models() -> None:
+    """Import every ORM model, so migrations and create_app see all the tables."""
+    from server.auth import links, models, two_step  # noqa: F401
+    from server.devices import Device  # noqa: F401
+    from server.domain import models as domain_models  # noqa: F401
+    from server.public import models as public_models  # noqa: F401
+    from server.push import models as push_models  # noqa: F401
+    from server.staff import models as staff_models  # noqa: F401
+    from server.staff import retention  # noqa: F401
+
+
 def init_app(app):
-    """Install backend hooks once the engine exists."""
+    """Register the models and install backend hooks once the engine exists."""
+    register_models()
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":

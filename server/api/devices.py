@@ -1,9 +1,10 @@
-"""Device tokens for staff phones and tablets."""
+"""POST /api/devices and DELETE /api/devices/current: device tokens for staff phones and tablets."""
 
-from flask import jsonify, request
+from flask import Response
 from marshmallow import Schema, fields, validate
 
-from server.api import bp
+from server.api.blueprint import bp, device_token, fails
+from server.api.schemas import UserSchema
 from server.auth import two_step
 from server.auth.models import User, utcnow
 from server.devices import STAFF, current_device, issue_device
@@ -20,12 +21,23 @@ class DeviceSignInSchema(Schema):
     code = fields.String(load_default="", validate=validate.Length(max=20))
 
 
+class StaffDeviceSchema(Schema):
+    token = fields.String(required=True)
+    device_id = fields.String(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
 @bp.post("/devices")
 @limiter.limit("10 per minute; 50 per hour")
 @limiter.limit("5 per minute; 20 per hour", key_func=account_key, deduct_when=failed_sign_in)
-def create_device():
-    """Sign a staff member in on a device and issue its token (shown once)."""
-    data = DeviceSignInSchema().load(request.get_json(silent=True) or {})
+@bp.arguments(DeviceSignInSchema)
+@bp.response(201, StaffDeviceSchema, description="A staff device token.")
+@fails(400, 401, 429, e401="Wrong email, password or two-step code.")
+def create_device(data):
+    """Sign a staff member in on a device.
+
+    Issues the device's token, shown this once.
+    """
     user = User.authenticate(data["email"], data["password"])
     if user is None:
         return error_response(
@@ -47,20 +59,22 @@ def create_device():
             )
     device, token = issue_device(kind=STAFF, user_id=user.id, label=data["label"])
     db.session.commit()
-    return jsonify(
-        token=token,
-        device_id=device.id,
-        user={"id": user.id, "role": user.role, "name": user.name},
-    ), 201
+    return {"token": token, "device_id": device.id, "user": user}
 
 
 @bp.delete("/devices/current")
+@bp.response(204, description="Revoked.")
+@fails(401)
+@device_token
 def revoke_current_device():
-    """Revoke this device's token (signing out, or a lost phone)."""
+    """Revoke this device's token.
+
+    Signing out, or a lost phone.
+    """
     from server.staff.models import audit
 
     device = current_device()
     device.revoked_at = utcnow()
     audit("device_revoked", "device", device.id, user_id=device.user_id, kind=device.kind)
     db.session.commit()
-    return "", 204
+    return Response(status=204)

@@ -4,8 +4,10 @@ import json
 import time
 
 from flask import Response, current_app, jsonify, request
+from marshmallow import Schema, fields, validate
 
-from server.api import bp
+from server.api.blueprint import bp, device_token, fails
+from server.api.schemas import Hlc
 from server.devices import bearer_token, current_device
 from server.domain import access
 from server.domain.actors import STAFF_KIND, who_is
@@ -20,6 +22,54 @@ from sync.records import Record, WireError
 from sync.store import Outcome, Rejection
 
 CLOCK_AHEAD_LIMIT_MS = 5 * 60 * 1000
+
+# The bodies below are read and written by hand, for speed and for the protocol's own
+# status codes; these schemas describe them in the OpenAPI document only.
+# The push request (PushRequest, one Record<Type> per record type) is in server/api/openapi.py.
+
+
+class RejectionSchema(Schema):
+    code = fields.String(
+        required=True, validate=validate.OneOf(["invalid", "forbidden", "unknown_type", "clock_ahead"])
+    )
+    field = fields.String(allow_none=True)
+    message = fields.String(required=True)
+    server_time = fields.Integer()
+
+
+class PushResultSchema(Schema):
+    id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(["applied", "unchanged", "rejected"]))
+    error = fields.Nested(RejectionSchema)
+
+
+# The cursor is opaque to the app: a number (the global feed) or a string (the parallel
+# one, "txid.number.ack"): sync/cursor.py.
+CURSOR_DOC = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]}
+
+
+class PushResponseSchema(Schema):
+    results = fields.List(fields.Nested(PushResultSchema), required=True)
+    server_hlc = Hlc(required=True)
+    server_time = fields.Integer(required=True)
+    cursor = fields.Raw(required=True, metadata=CURSOR_DOC)
+
+
+class PullQuerySchema(Schema):
+    cursor = fields.String(
+        load_default="0",
+        validate=validate.Regexp(r"^[0-9]{1,18}(\.[0-9]{1,18}\.[0-9]{1,18})?$"),
+    )
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
+
+
+class PullResponseSchema(Schema):
+    records = fields.List(fields.Raw(), required=True)
+    # Ids of records that left this device's view (docs/access.md): not deletions.
+    removals = fields.List(fields.String(), required=True)
+    cursor = fields.Raw(required=True, metadata=CURSOR_DOC)
+    more = fields.Boolean(required=True)
+    server_hlc = Hlc(required=True)
 
 
 def _device_key() -> str:
@@ -65,6 +115,10 @@ def _read_push_body():
 
 @bp.post("/sync/push")
 @limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
+@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "PushRequest"}}})
+@bp.response(200, PushResponseSchema, description="One result per record, in order.")
+@fails(400, 401, 413, 426, 429)
+@device_token
 def push():
     """Merge a batch of records from a device; each record is applied, unchanged or rejected."""
     device = current_device()
@@ -142,6 +196,10 @@ def _int_arg(name: str, default: int, low: int, high: int | None):
 
 @bp.get("/sync/pull")
 @limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
+@bp.doc(parameters=[{"in": "query", "schema": PullQuerySchema}])
+@bp.response(200, PullResponseSchema, description="A page of records.")
+@fails(400, 401, 410, 429)
+@device_token
 def pull():
     """Return the records this device may see that changed after the cursor, and its removals."""
     # A pull writes down what the device now holds, so on SQLite it takes the write lock

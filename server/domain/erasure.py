@@ -1,6 +1,7 @@
 """What erasure does beyond tombstones: actions forget the ids, SQLite forgets the text.
 
-``server.domain.api.erase_participant`` calls these. An erased participant's
+``erase_participant`` is the whole erasure: the participant's own phone asks for it
+(POST /api/me/erase), staff on request, retention when a project's time is up. An erased participant's
 feedback ids leave every action's ``feedback_ids`` through the merge engine, as
 a server write, so every device that holds the action pulls the shorter list.
 On SQLite the old values would otherwise survive in the write-ahead log and in
@@ -14,14 +15,71 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select, update
 
+from server.auth.models import utcnow
+from server.devices import PARTICIPANT, Device
 from server.domain.actors import SYSTEM
-from server.domain.models import ActionFeedback
+from server.domain.models import ActionFeedback, ClaimCode
 from server.domain.projects import read_record, write_records
 from server.extensions import db
+from server.staff.models import audit
+from sync.schema import records
 
 log = logging.getLogger(__name__)
+
+
+def subject_rows(participant_id: str):
+    """(type, id, fields, deleted) of every record about a participant, in change order."""
+    return db.session.execute(
+        select(records.c.type, records.c.id, records.c.fields, records.c.deleted)
+        .where(records.c.subject_id == participant_id)
+        .order_by(records.c.change_no)
+    ).all()
+
+
+def erase_participant(participant_id: str) -> int:
+    """Tombstone every live record of a participant and revoke their devices; return the count.
+
+    Also removes their feedback ids from every action, and on SQLite empties the
+    write-ahead log once the caller commits. Does not commit.
+    """
+    rows = subject_rows(participant_id)
+    live = [(rtype, rid, {}) for rtype, rid, _, deleted in rows if deleted is None]
+    # Before the tombstones: the links are looked up through the feedback still on file.
+    unlink_feedback([rid for rtype, rid, _, _ in rows if rtype == "feedback"])
+    if live:
+        write_records(live, SYSTEM, delete=True)
+    now = utcnow()
+    db.session.execute(
+        update(Device)
+        .where(
+            Device.participant_id == participant_id,
+            Device.kind == PARTICIPANT,
+            Device.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(ClaimCode)
+        .where(ClaimCode.participant_id == participant_id, ClaimCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    _forget_push(participant_id)
+    audit("erasure", "participant", participant_id, records=len(live))
+    checkpoint_wal_after_commit()
+    return len(live)
+
+
+def _forget_push(participant_id: str) -> None:
+    """Drop the participant's push subscriptions, queued notifications and quiet hours."""
+    from server.push.models import Notification, PushSubscription, QuietHours
+
+    devices = select(Device.id).where(Device.participant_id == participant_id)
+    db.session.execute(delete(Notification).where(Notification.participant_id == participant_id))
+    db.session.execute(delete(PushSubscription).where(PushSubscription.device_id.in_(devices)))
+    db.session.execute(delete(QuietHours).where(QuietHours.participant_id == participant_id))
 
 
 def unlink_feedback(feedback_ids: list[str]) -> int:

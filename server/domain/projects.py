@@ -14,9 +14,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from server.auth.models import User
-from server.checklist import DEFAULT_STATEMENTS, STAGES, default_translations
 from server.domain import access
 from server.domain.actors import SYSTEM
+from server.domain.checklist import DEFAULT_STATEMENTS, STAGES, default_translations
 from server.domain.clock import catch_up, server_clock
 from server.domain.codes import find_join_code, new_join_code  # noqa: F401  (re-exported)
 from server.domain.hooks import DomainHooks
@@ -127,6 +127,22 @@ def remove_staff(project_id: str, user: User | int) -> None:
 def staff_project_ids(user: User) -> list[str]:
     """The projects a staff member works on (an admin: every project)."""
     return access.project_ids(_conn(), user)
+
+
+def staff_projects(user: User) -> list:
+    """(id, title) of the projects a staff member works on, by title."""
+    ids = staff_project_ids(user)
+    if not ids:
+        return []
+    query = select(Project.id, Project.title).where(Project.id.in_(ids)).order_by(Project.title)
+    return db.session.execute(query).all()
+
+
+def project_of(record_id: str) -> str | None:
+    """The project a stored record belongs to."""
+    return db.session.execute(
+        select(records.c.project_id).where(records.c.id == record_id)
+    ).scalar()
 
 
 def create_project(

@@ -19,21 +19,31 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from server.checklist import PRINCIPLES, STAGES
 from server.domain import models
+from server.domain.checklist import PRINCIPLES, STAGES
+from server.domain.words import (
+    ACTION_STATUSES,
+    AGE_BANDS,
+    EASY_READ_MAX,
+    GIVEN_BY,
+    MODES,
+    NOTE_MAX,
+    ORDER_MAX,
+    PROJECT_STATUSES,
+    REFLECTION_MAX,
+    ROLES,
+    STATEMENT_MAX,
+    SUMMARY_MAX,
+    SYMBOL_MAX,
+    TITLE_MAX,
+    VALUES,
+    YOU_SAID_MAX,
+)
 from server.errors import first_error
 from server.languages import PROJECT_TEXTS, STATEMENT_TEXTS, check_translations
 
 NS = uuid.UUID("5b0c1f7e-3d6a-4f1b-9c2e-7a4d8e6f1b20")
 
-ROLES = ("child", "young_person", "parent_carer", "professional", "other")
-AGE_BANDS = ("under_13", "13_to_17", "18_to_25", "26_or_over", "prefer_not_to_say")
-MODES = ("self", "assisted", "proxy")
-VALUES = ("agree", "not_sure", "disagree")
-GIVEN_BY = ("self", "parent_carer")
-PROJECT_STATUSES = ("active", "closed")
-ACTION_STATUSES = ("planned", "in_progress", "done", "not_possible")
-RESIDENT_ROLES = ("child", "young_person", "parent_carer")
 
 _UUID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
@@ -218,7 +228,7 @@ class FeedbackSchema(_Strict):
     participant_id = Id()
     project_id = Id()
     stage = _choice(STAGES)
-    text = fields.String(validate=validate.Length(min=1, max=2000))
+    text = fields.String(validate=validate.Length(min=1, max=NOTE_MAX))
     principle = _choice(PRINCIPLES, allow_none=True)
     mode = _choice(MODES)
     recorded_by = _recorded_by()
@@ -256,26 +266,26 @@ def _empty_or_url(value: str) -> None:
 
 
 class ProjectSchema(_Strict):
-    title = fields.String(validate=validate.Length(min=1, max=200))
-    summary = fields.String(validate=validate.Length(max=4000))
+    title = fields.String(validate=validate.Length(min=1, max=TITLE_MAX))
+    summary = fields.String(validate=validate.Length(max=SUMMARY_MAX))
     current_stage = _choice(STAGES)
     target_rung = StrictInt(validate=validate.Range(min=0, max=4))
     status = _choice(PROJECT_STATUSES)
     # Shown on the app's consent screen (empty: the app's own words).
-    organisation = fields.String(validate=validate.Length(max=200))
-    contact = fields.String(validate=validate.Length(max=200))
+    organisation = fields.String(validate=validate.Length(max=TITLE_MAX))
+    contact = fields.String(validate=validate.Length(max=TITLE_MAX))
     privacy_url = fields.String(validate=_empty_or_url)
-    consent_text = fields.String(validate=validate.Length(max=4000))
+    consent_text = fields.String(validate=validate.Length(max=SUMMARY_MAX))
     translations = Translations(PROJECT_TEXTS)
 
 
 class StatementSchema(_Strict):
     project_id = Id()
-    text = fields.String(validate=validate.Length(min=1, max=500))
-    easy_read = fields.String(validate=validate.Length(max=200))
-    symbol = fields.String(validate=validate.Length(max=40))
+    text = fields.String(validate=validate.Length(min=1, max=STATEMENT_MAX))
+    easy_read = fields.String(validate=validate.Length(max=EASY_READ_MAX))
+    symbol = fields.String(validate=validate.Length(max=SYMBOL_MAX))
     principle = _choice(PRINCIPLES)
-    order = StrictInt(validate=validate.Range(min=0, max=100_000))
+    order = StrictInt(validate=validate.Range(min=0, max=ORDER_MAX))
     version = StrictInt(validate=validate.Range(min=1, max=100_000))
     active = StrictBool()
     replaces = Id(allow_none=True)
@@ -285,16 +295,16 @@ class StatementSchema(_Strict):
 class TimelineEntrySchema(_Strict):
     at = IsoDateTime(required=True)
     status = _choice(ACTION_STATUSES)
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=NOTE_MAX))
 
 
 class ActionSchema(_Strict):
     project_id = Id()
     stage = _choice(STAGES)
-    heard = fields.String(validate=validate.Length(max=4000))
-    done = fields.String(validate=validate.Length(max=4000))
+    heard = fields.String(validate=validate.Length(max=YOU_SAID_MAX))
+    done = fields.String(validate=validate.Length(max=YOU_SAID_MAX))
     status = _choice(ACTION_STATUSES)
-    reason = _text(2000)
+    reason = _text(NOTE_MAX)
     feedback_ids = fields.List(Id(), validate=validate.Length(max=1000))
     timeline = fields.List(fields.Nested(TimelineEntrySchema), validate=validate.Length(max=500))
 
@@ -303,13 +313,13 @@ class ReviewSchema(_Strict):
     project_id = Id()
     stage = _choice(STAGES)
     date = IsoDate()
-    set_out = fields.String(validate=validate.Length(max=8000))
-    happened = fields.String(validate=validate.Length(max=8000))
-    together = fields.String(validate=validate.Length(max=8000))
-    worked = fields.String(validate=validate.Length(max=8000))
-    barriers = fields.String(validate=validate.Length(max=8000))
-    learned = fields.String(validate=validate.Length(max=8000))
-    next_steps = fields.String(validate=validate.Length(max=8000))
+    set_out = fields.String(validate=validate.Length(max=REFLECTION_MAX))
+    happened = fields.String(validate=validate.Length(max=REFLECTION_MAX))
+    together = fields.String(validate=validate.Length(max=REFLECTION_MAX))
+    worked = fields.String(validate=validate.Length(max=REFLECTION_MAX))
+    barriers = fields.String(validate=validate.Length(max=REFLECTION_MAX))
+    learned = fields.String(validate=validate.Length(max=REFLECTION_MAX))
+    next_steps = fields.String(validate=validate.Length(max=REFLECTION_MAX))
     roles = fields.Dict(keys=_choice(ROLES), values=StrictInt(validate=validate.Range(min=0)))
     snapshot = fields.Dict(keys=fields.String())
 

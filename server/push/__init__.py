@@ -3,7 +3,7 @@
 Wiring (in the app factory)::
 
     from server import push
-    push.init_app(app)   # registers the push_api blueprint and the CLI commands
+    push.init_app(app)   # the CLI commands (its routes are in server/api/push.py)
 
 Domain code calls :func:`server.push.outbox.enqueue` inside the transaction that
 links feedback to an action or changes an action's status. ``flask push-worker``
@@ -16,12 +16,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from server.push import models  # noqa: F401  (tables on the shared metadata)
-    from server.push.api import push_api
     from server.push.cli import push_keys_command, push_worker_command
 
-    app.config.setdefault("PUSH_ALLOW_TEST_SERVICE", False)
-    if push_api.name not in app.blueprints:
-        app.register_blueprint(push_api)
     app.cli.add_command(push_keys_command)
     app.cli.add_command(push_worker_command)

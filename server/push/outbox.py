@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from server.devices import PARTICIPANT, Device
+from server.domain.words import ACTION_STATUSES
 from server.push.models import (
     EVENTS,
     PENDING,
@@ -17,8 +18,6 @@ from server.push.models import (
     utcnow,
 )
 from server.push.quiet import quiet_until, settings_for
-
-ACTION_STATUSES = ("planned", "in_progress", "done", "not_possible")
 
 
 def enqueue(

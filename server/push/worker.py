@@ -211,7 +211,7 @@ class Worker:
             keys=keys,
             timeout=self.timeout,
             ttl=int(setting(app, "PUSH_TTL_SECONDS")),
-            allow_test_service=bool(app.config.get("PUSH_ALLOW_TEST_SERVICE", False)),
+            allow_test_service=bool(app.config["PUSH_ALLOW_TEST_SERVICE"]),
         )
         # Sends in flight at once: encryption here overlaps the push service's work there.
         self.concurrency = max(1, int(setting(app, "PUSH_SEND_CONCURRENCY")))

@@ -14,8 +14,8 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from server.auth.models import Role
-from server.checklist import STAGES
 from server.domain import access
+from server.domain.checklist import STAGES
 from server.domain.models import Project
 from server.extensions import db, login_manager
 

@@ -6,8 +6,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from server.checklist import PRINCIPLES
 from server.domain import projects
+from server.domain.checklist import PRINCIPLES
 from server.domain.models import Statement
 from server.extensions import db
 from server.staff import bp

@@ -67,8 +67,8 @@ def erase_participant(project_id, participant_id):
     participant = _participant_or_404(project.id, participant_id)
     form = EraseForm()
     if form.validate_on_submit():
-        # Imported here: server.domain.api imports the staff package (for audit) as it loads.
-        from server.domain.api import erase_participant
+        # Imported here: server.domain.erasure imports the staff package (for audit) as it loads.
+        from server.domain.erasure import erase_participant
 
         count = erase_participant(participant.id)
         # The reason is recorded; nothing the person said is.

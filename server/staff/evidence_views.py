@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
-from server.checklist import STAGES
+from server.domain.checklist import STAGES
 from server.domain.models import Review
 from server.extensions import db
 from server.public.content import project_loop, public_actions

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, func, select
 
 from server.attachment import attachment
-from server.checklist import LADDER, PRINCIPLE_NAMES, STAGES
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, STAGES
 from server.domain.models import (
     Action,
     ActionFeedback,

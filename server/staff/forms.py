@@ -20,9 +20,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
+from server.domain.words import ROLE_NAMES, ROLES
 from server.staff.form_base import StaffForm
-from server.staff.results import ROLE_NAMES, ROLES
 
 EASY_READ_MAX_WORDS = 15
 STAGE_CHOICES = [(s, s.title()) for s in STAGES]

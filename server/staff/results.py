@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, case, distinct, func, literal, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
-from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
 from server.domain import tallies
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
 from server.domain.models import (
     Action,
     ActionFeedback,
@@ -34,19 +34,9 @@ from server.domain.models import (
     PartnerTally,
     Statement,
 )
+from server.domain.words import PROFESSIONAL_ROLES, RESIDENT_ROLES, ROLE_NAMES, ROLES, VALUES
 from server.staff.verdict import RoleCount, StatementCount, Verdict, decide, flagged
 
-RESIDENT_ROLES = ("child", "young_person", "parent_carer")
-PROFESSIONAL_ROLES = ("professional",)
-ROLES = ("child", "young_person", "parent_carer", "professional", "other")
-ROLE_NAMES = {
-    "child": "Children",
-    "young_person": "Young people",
-    "parent_carer": "Parents and carers",
-    "professional": "Professionals",
-    "other": "Other partners",
-}
-VALUES = ("agree", "not_sure", "disagree")
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 EQUALITY_NAMES = {
     "gender": "Gender",

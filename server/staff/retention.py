@@ -120,7 +120,7 @@ def closed_projects() -> list[Due]:
 
 def purge_due(now: datetime | None = None) -> list[tuple[Due, int, int]]:
     """Erase the participants of every project past its retention; return (project, participants, records)."""
-    from server.domain.api import erase_participant
+    from server.domain.erasure import erase_participant
     from server.staff.models import audit
 
     now = now or utcnow()

@@ -8,11 +8,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from server.domain.models import Review
+from server.domain.words import ROLES
 from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.forms import REVIEW_TEXT_FIELDS, ROLE_FIELDS, ReviewForm
-from server.staff.results import ROLES, stage_results
+from server.staff.results import stage_results
 from server.staff.writes import create_review
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from server.checklist import LADDER, PRINCIPLE_NAMES, STAGES
+from server.domain.checklist import LADDER, PRINCIPLE_NAMES, STAGES
+from server.domain.words import ROLE_NAMES
 from server.staff import bp
 from server.staff.forms import STATUS_NAMES
-from server.staff.results import ROLE_NAMES
 from server.staff.verdict import RoleCount, StatementCount, Verdict, decide
 
 # One person's role, for lists of feedback (ROLE_NAMES are the plural group names).

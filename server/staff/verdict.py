@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.domain.words import PROFESSIONAL_ROLES, RESIDENT_ROLES
+
 YES, PARTLY, NOT_YET, NO_ANSWERS = "yes", "partly", "not_yet", "no_answers"
 VERDICT_NAMES = {YES: "Yes", PARTLY: "Partly", NOT_YET: "Not yet", NO_ANSWERS: "No answers yet"}
 RULE = (
     "Co-production is achieved when every partner agrees with all or most of the "
     "statements, and both residents and professionals have answered."
 )
-RESIDENT_ROLES = ("child", "young_person", "parent_carer")
-PROFESSIONAL_ROLES = ("professional",)
 # Singular and plural names for the sentence that says who is not yet agreeing.
 ROLE_WORDS = {
     "child": ("child", "children"),

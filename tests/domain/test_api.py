@@ -49,9 +49,20 @@ def test_join_with_a_code_typed_any_way(world, client):
     assert again["participant_id"] != body["participant_id"]
 
 
+@pytest.mark.parametrize("body", [["K7MR-X2QH"], "K7MR-X2QH", None])
+def test_join_body_must_be_a_json_object(world, client, body):
+    response = client.post("/api/join", json=body)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": {"code": "invalid_json", "message": "Send a JSON object.", "field": None}
+    }
+
+
 def test_join_errors_name_the_field(world, client):
     response = client.post("/api/join", json={})
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "code"
+    response = client.post("/api/join", json={"code": "ZZZZ-ZZZZ", "name": "Sam"})
+    assert response.status_code == 422 and response.get_json()["error"]["field"] == "name"
     response = client.post("/api/join", json={"code": "ZZZZ-ZZZZ"})
     assert response.status_code == 404
     assert response.get_json()["error"] == {

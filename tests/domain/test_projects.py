@@ -2,8 +2,8 @@
 
 import pytest
 
-from server.checklist import DEFAULT_STATEMENTS
 from server.domain import projects
+from server.domain.checklist import DEFAULT_STATEMENTS
 from server.domain.clock import server_clock
 from server.domain.models import ChecklistAnswer, JoinCode, Project, ProjectStaff, Statement
 from server.extensions import db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.checklist import DEFAULT_STATEMENTS, default_translations
+from server.domain.checklist import DEFAULT_STATEMENTS, default_translations
 from server.languages import PROJECT_TEXTS, STATEMENT_TEXTS, check_translations
 
 
