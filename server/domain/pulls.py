@@ -25,7 +25,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from server.devices import Device
+from server.auth.devices import Device
 from server.domain import access
 from server.domain.actors import STAFF_KIND, who_is
 from server.domain.models import DeviceHolding
