@@ -55,7 +55,7 @@ def _setup(app, service, subscribers: int):
     """Participants with a device and a real test-service subscription each; quiet hours off."""
     from flask_migrate import upgrade
 
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
     from server.push.models import PushSubscription, QuietHours
     from server.push.vapid import get_keys

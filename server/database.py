@@ -38,7 +38,7 @@ def _postgresql_timeouts(app):
 def register_models() -> None:
     """Import every ORM model, so migrations and create_app see all the tables."""
     from server.auth import links, models, two_step  # noqa: F401
-    from server.devices import Device  # noqa: F401
+    from server.auth.devices import Device  # noqa: F401
     from server.domain import models as domain_models  # noqa: F401
     from server.public import models as public_models  # noqa: F401
     from server.push import models as push_models  # noqa: F401

@@ -7,8 +7,8 @@ from marshmallow import Schema, fields, validate
 from server.api.blueprint import before_body, bp, device_token, fails
 from server.api.join import code_for_a_device, code_gone, new_participant_device, unknown_code
 from server.api.schemas import ClaimCodeSchema
+from server.auth.devices import STAFF, Device, current_device
 from server.auth.models import utcnow
-from server.devices import STAFF, Device, current_device
 from server.domain import access, codes
 from server.domain.models import ClaimCode
 from server.domain.projects import project_of

@@ -6,8 +6,8 @@ from marshmallow import Schema, fields, validate
 from server.api.blueprint import bp, device_token, fails
 from server.api.schemas import UserSchema
 from server.auth import two_step
+from server.auth.devices import STAFF, current_device, issue_device
 from server.auth.models import User, utcnow
-from server.devices import STAFF, current_device, issue_device
 from server.errors import error_response
 from server.extensions import db, limiter
 from server.limits import account_key, failed_sign_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.api.blueprint import bp, fails
 from server.api.schemas import CodeSchema, DeviceTokenSchema
-from server.devices import PARTICIPANT, issue_device
+from server.auth.devices import PARTICIPANT, issue_device
 from server.domain import codes, types
 from server.domain.models import Project
 from server.errors import error_response

@@ -12,8 +12,8 @@ from marshmallow import Schema, fields, validate
 
 from server.api.blueprint import bp, device_token, fails
 from server.api.schemas import ClaimCodeSchema, ProjectRefSchema, UserSchema, UtcStamp
+from server.auth.devices import PARTICIPANT, current_device
 from server.auth.models import utcnow
-from server.devices import PARTICIPANT, current_device
 from server.domain import codes
 from server.domain.erasure import erase_participant, subject_rows
 from server.domain.models import Project

@@ -17,7 +17,7 @@ from flask import Response, current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
 from server.api.blueprint import before_body, bp, device_token, fails
-from server.devices import PARTICIPANT, current_device
+from server.auth.devices import PARTICIPANT, current_device
 from server.errors import error_response
 from server.extensions import db
 from server.push import subscriptions

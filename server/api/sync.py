@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from server.api.blueprint import bp, device_token, fails
 from server.api.schemas import Hlc
-from server.devices import bearer_token, current_device
+from server.auth.devices import bearer_token, current_device
 from server.domain import access
 from server.domain.actors import STAFF_KIND, who_is
 from server.domain.clock import server_clock

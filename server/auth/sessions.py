@@ -42,7 +42,7 @@ def end_sessions(user: User) -> None:
 
 def end_sessions_and_devices(user: User) -> int:
     """End every session and revoke every staff device token of ``user``; return the devices revoked."""
-    from server.devices import STAFF, Device
+    from server.auth.devices import STAFF, Device
 
     end_sessions(user)
     result = db.session.execute(

@@ -24,7 +24,7 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from server.devices import PARTICIPANT, Device
+from server.auth.devices import PARTICIPANT, Device
 from server.domain import types
 from server.domain.actors import (
     NOBODY,

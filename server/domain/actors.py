@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from server.auth.devices import PARTICIPANT, STAFF, Device
 from server.auth.models import Role, User
-from server.devices import PARTICIPANT, STAFF, Device
 
 
 class _System:

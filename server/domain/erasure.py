@@ -17,8 +17,8 @@ import logging
 
 from sqlalchemy import delete, event, select, update
 
+from server.auth.devices import PARTICIPANT, Device
 from server.auth.models import utcnow
-from server.devices import PARTICIPANT, Device
 from server.domain.actors import SYSTEM
 from server.domain.models import ActionFeedback, ClaimCode
 from server.domain.projects import read_record, write_records

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.engine import Connection
 
-from server.devices import PARTICIPANT, Device
+from server.auth.devices import PARTICIPANT, Device
 from server.domain import access, types
 from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
 from server.domain.models import Participant, Project, ProjectStaff, Statement

@@ -31,7 +31,7 @@ from sqlalchemy import String, and_, delete, exists, literal, not_, null, or_, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from server.devices import Device
+from server.auth.devices import Device
 from server.domain import access
 from server.domain.actors import PARTICIPANT_KIND, STAFF_KIND, who_is
 from server.domain.models import AccessEpoch, DeviceAccess, DeviceHolding, ProjectStaff

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from server.devices import PARTICIPANT, Device
+from server.auth.devices import PARTICIPANT, Device
 from server.domain.words import ACTION_STATUSES
 from server.push.models import (
     EVENTS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.devices import Device
+from server.auth.devices import Device
 from server.extensions import db
 from server.push.models import Notification, PushSubscription, QuietHours, utcnow
 from server.push.quiet import reschedule_held

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from server.devices import PARTICIPANT, Device
+from server.auth.devices import PARTICIPANT, Device
 from server.domain.models import Feedback, Participant
 from server.extensions import db
 from server.staff import bp

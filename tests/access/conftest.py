@@ -71,7 +71,7 @@ class Replica(Phone):
 @pytest.fixture
 def phones(app, client, project):  # noqa: F811  (the fixture imported above)
     """Make phones: phones.family() joins on its own; phones.staff(user) signs a staff member in."""
-    from server.devices import PARTICIPANT, STAFF, issue_device
+    from server.auth.devices import PARTICIPANT, STAFF, issue_device
     from server.extensions import db
 
     class Phones:

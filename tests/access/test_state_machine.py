@@ -170,7 +170,7 @@ class AccessMachine(RuleBasedStateMachine):
 
     @initialize(target=staff_phones)
     def staff_devices(self):
-        from server.devices import STAFF, issue_device
+        from server.auth.devices import STAFF, issue_device
         from server.extensions import db
 
         out = []
@@ -184,7 +184,7 @@ class AccessMachine(RuleBasedStateMachine):
 
     @rule(target=families)
     def join(self):
-        from server.devices import PARTICIPANT, issue_device
+        from server.auth.devices import PARTICIPANT, issue_device
         from server.extensions import db
 
         pid = str(uuid.uuid4())

@@ -118,7 +118,7 @@ def statements(app, project):
 @pytest.fixture
 def family_phone(app, client, project):
     """A participant's phone joined to the project."""
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
 
     participant_id = str(uuid.uuid4())
@@ -139,7 +139,7 @@ def family_phone(app, client, project):
 @pytest.fixture
 def new_family_phone(app, client, project):
     """Make more participants' phones: new_family_phone() -> Phone."""
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
 
     def make(role="parent_carer"):

@@ -141,7 +141,7 @@ def deliveries(h, by_phone):
 @pytest.fixture
 def family(app, client, project):
     """Make a family with two phones: family() -> (participant_id, project_id, [Phone, Phone])."""
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
 
     def make():

@@ -12,7 +12,7 @@ IDENTIFYING = ("participant_id", "project_id", "stage", "statement_id")
 @pytest.fixture
 def second_phone(app, client, family_phone):
     """Another phone of the same family, as "Add another phone" gives."""
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
 
     _, token = issue_device(

@@ -212,7 +212,7 @@ def test_staff_device_sign_in(client, make_user):
 
 
 def test_device_tokens_are_stored_only_as_hashes(client, make_user, app):
-    from server.devices import Device
+    from server.auth.devices import Device
     from server.extensions import db
 
     user = make_user("worker")

@@ -43,7 +43,7 @@ _n = itertools.count(1)
 @pytest.fixture
 def world(app, make_user):
     """A project with a coordinator and a worker, a second project, and a participant device."""
-    from server.devices import PARTICIPANT, STAFF, issue_device
+    from server.auth.devices import PARTICIPANT, STAFF, issue_device
     from server.domain import projects, types
     from server.extensions import db
 

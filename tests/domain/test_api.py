@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
+from server.auth.devices import Device
 from server.auth.models import utcnow
-from server.devices import Device
 from server.domain import codes, projects, types
 from server.domain.access import visible_clause
 from server.domain.models import ChecklistAnswer, ClaimCode, Feedback, JoinCode, Participant

@@ -90,6 +90,6 @@ def test_sqlite_files_hold_no_erased_text(app, world, client, stamps):
 
 
 def _device(body):
-    from server.devices import Device
+    from server.auth.devices import Device
 
     return db.session.get(Device, body["device_id"])

@@ -56,7 +56,7 @@ def public_key(push_app, client):
 @pytest.fixture
 def make_participant(push_app):
     """A participant's device: make_participant() -> (participant_id, bearer headers, device)."""
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
 
     project_id = str(uuid.uuid4())

@@ -139,7 +139,7 @@ def test_needs_a_device_token(push_app, api):
 
 
 def test_staff_devices_do_not_subscribe(push_app, api, make_user):
-    from server.devices import STAFF, issue_device
+    from server.auth.devices import STAFF, issue_device
 
     user = make_user(role="worker")
     _, token = issue_device(kind=STAFF, user_id=user.id)

@@ -16,7 +16,7 @@ def api_app(app):
 @pytest.fixture
 def world(api_app, make_user):
     """A project, its coordinator and worker, their device tokens and a participant's phone."""
-    from server.devices import PARTICIPANT, STAFF, issue_device
+    from server.auth.devices import PARTICIPANT, STAFF, issue_device
     from server.domain import codes, projects
     from server.extensions import db
 

@@ -326,7 +326,7 @@ def issue_participant_tokens(database_url: str, workdir: Path, count: int) -> li
         "import json, sys, uuid\n"
         "from server import create_app\n"
         "from server.demo import DEMO_PROJECT_ID\n"
-        "from server.devices import PARTICIPANT, issue_device\n"
+        "from server.auth.devices import PARTICIPANT, issue_device\n"
         "from server.extensions import db\n"
         "app = create_app()\n"
         "out = []\n"

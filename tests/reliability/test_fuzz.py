@@ -73,7 +73,7 @@ def assert_error_shape(response, label: str) -> None:
 def fresh_token(who: str, world) -> str | None:
     import uuid
 
-    from server.devices import PARTICIPANT, STAFF, issue_device
+    from server.auth.devices import PARTICIPANT, STAFF, issue_device
     from server.extensions import db
 
     if who == "participant":

@@ -264,7 +264,7 @@ def _all_stored_text(db) -> str:
 
 
 def test_tokens_and_codes_are_stored_only_as_hashes(app, client, coordinator_project):
-    from server.devices import hash_token
+    from server.auth.devices import hash_token
     from server.domain import codes
     from server.extensions import db
 

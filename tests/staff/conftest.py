@@ -199,7 +199,7 @@ def add_answer(project_id, participant_id, statement_id, value, stage="design"):
 
 def subscribe(participant_id: str, project_id: str) -> int:
     """Give a participant a phone with a push subscription; return the subscription id."""
-    from server.devices import PARTICIPANT, issue_device
+    from server.auth.devices import PARTICIPANT, issue_device
     from server.extensions import db
     from server.push.models import PushSubscription
 

@@ -96,7 +96,7 @@ def test_edit_changes_the_words_and_is_audited(web, world):
 
 
 def test_unlink_takes_the_action_off_the_familys_view(web, world):
-    from server.devices import Device
+    from server.auth.devices import Device
     from server.domain.access import visible_clause
     from server.domain.models import ActionFeedback
     from server.extensions import db

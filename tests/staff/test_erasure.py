@@ -38,7 +38,7 @@ def _family(world):
 
 
 def test_a_coordinator_erases_a_participant_and_nothing_is_left(app, web, world):
-    from server.devices import Device
+    from server.auth.devices import Device
     from server.extensions import db
     from server.push.models import PushSubscription
     from server.staff.models import AuditLog
