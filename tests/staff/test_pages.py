@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.staff.conftest import add_answer, add_feedback, add_participant, subscribe
 
@@ -258,28 +260,54 @@ def test_status_changes_build_a_dated_timeline_and_notify(web, world):
     assert "The building is closed" in page and "Booked the room" in page and "A quiet room" in page
 
 
-def test_results_show_the_loop_closing(web, world):
-    from server.extensions import db
-    from server.staff.results import closing_the_loop
+def _rows_of_table(page: str, caption: str) -> dict[str, str]:
+    """A two-column table of a page as a coordinator reads it: row heading -> cell text."""
+    table = re.search(rf"<caption>{re.escape(caption)}</caption>(.*?)</table>", page, re.S)
+    assert table, f"no table {caption!r} on the page"
+    rows = re.findall(r"<th scope=\"row\">(.*?)</th>\s*<td>(.*?)</td>", table.group(1), re.S)
+    return {heading: cell.strip() for heading, cell in rows}
 
-    pid = world["project_id"]
+
+def test_results_show_the_loop_closing(web, world):
+    from server.domain.models import ActionFeedback, Feedback
+    from server.extensions import db
+
+    pid, coordinator = world["project_id"], world["coordinator"]
     child = add_participant(pid, "child")
-    f1, _ = add_feedback(pid, child, "One"), add_feedback(pid, child, "Two")
+    soon, later = add_feedback(pid, child, "One"), add_feedback(pid, child, "Two")
+    add_feedback(pid, child, "Three")  # never answered
     db.session.commit()
-    action_id = _new_action(web, world)
-    web.post(
-        f"/staff/projects/{pid}/stages/design/feedback/link",
-        world["coordinator"],
-        data={"action_id": action_id, "feedback_ids": [f1]},
-    )
-    web.post(
-        f"/staff/projects/{pid}/actions/{action_id}/status",
-        world["coordinator"],
-        data={"status": "done"},
-    )
-    loop = closing_the_loop(db.session, pid, "design")
-    assert (loop.feedback, loop.linked, loop.actions, loop.actions_done) == (2, 1, 1, 1)
-    assert loop.linked_share == 0.5 and loop.done_share == 1.0 and loop.median_seconds >= 0
+    # Each linked piece of feedback was received on the 1st at 10:00 and first linked to
+    # an action 12 and 60 hours later: the middle of the two is 36 hours.
+    received = datetime(2026, 11, 1, 10, 0)
+    for feedback_id, hours, status in ((soon, 12, "planned"), (later, 60, "done")):
+        action_id = _new_action(web, world)
+        web.post(
+            f"/staff/projects/{pid}/stages/design/feedback/link",
+            coordinator,
+            data={"action_id": action_id, "feedback_ids": [feedback_id]},
+        )
+        web.post(
+            f"/staff/projects/{pid}/actions/{action_id}/status", coordinator, data={"status": status}
+        )
+        db.session.get(Feedback, feedback_id).received_at = received
+        db.session.execute(
+            update(ActionFeedback)
+            .where(ActionFeedback.feedback_id == feedback_id)
+            .values(linked_at=received + timedelta(hours=hours))
+        )
+        db.session.commit()
+
+    page = web.get(f"/staff/projects/{pid}/stages/design/results", coordinator)
+    assert page.status_code == 200
+    loop = _rows_of_table(page.get_data(as_text=True), "Feedback in this stage and what came of it")
+    assert loop == {
+        "Feedback received": "3",
+        "Linked to an action": "2 (67%)",
+        "Actions answering it": "2",
+        "Of those, done": "1 (50%)",
+        "Middle time from feedback to its first action": "36.0 hours",
+    }
 
 
 # ---------------------------------------------------------------- privacy: audit and exports
