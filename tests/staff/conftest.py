@@ -225,8 +225,9 @@ def long_ago(days: float) -> datetime:
 
 @pytest.fixture
 def scene(app, world):
-    """The world plus a statement, feedback, an action and a review to point pages at."""
-    from server.domain import projects
+    """The world plus a statement, feedback, an action, a review and a join code to point
+    pages at."""
+    from server.domain import codes, projects
     from server.domain.models import Statement
     from server.extensions import db
 
@@ -270,6 +271,7 @@ def scene(app, world):
             "snapshot": {},
         },
     )
+    codes.new_join_code(pid)  # the poster shows it
     db.session.commit()
     return {
         **world,
