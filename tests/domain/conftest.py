@@ -6,6 +6,7 @@ import pytest
 
 from sync.hlc import Clock
 from sync.records import Record
+from tests.factories import wire
 
 NODE = "00000000000000aa"
 
@@ -27,14 +28,7 @@ def stamps():
 
 
 def rec(rtype, rid, values, stamp, deleted=None):
-    return Record.from_wire(
-        {
-            "type": rtype,
-            "id": rid,
-            "fields": {k: {"v": v, "t": stamp} for k, v in values.items()},
-            "deleted": deleted,
-        }
-    )
+    return Record.from_wire(wire(rtype, rid, values, stamp, deleted))
 
 
 _n = itertools.count(1)
@@ -101,26 +95,6 @@ def statuses(outcomes):
         (o.status, o.error.code if o.error else None, o.error.field if o.error else None)
         for o in outcomes
     ]
-
-
-def participant_values(project_id, **extra):
-    return {"project_id": project_id, "role": "young_person", "age_band": "13_to_17", **extra}
-
-
-def answer(participant_id, project_id, statement_id, value="agree", stage="design", **extra):
-    from server.domain.types import checklist_answer_id
-
-    rid = checklist_answer_id(participant_id, project_id, stage, statement_id)
-    values = {
-        "participant_id": participant_id,
-        "project_id": project_id,
-        "stage": stage,
-        "statement_id": statement_id,
-        "value": value,
-        "mode": "self",
-        **extra,
-    }
-    return rid, values
 
 
 def bearer(token):

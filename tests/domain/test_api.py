@@ -13,7 +13,8 @@ from server.domain.models import ChecklistAnswer, ClaimCode, Feedback, JoinCode,
 from server.extensions import db
 from sync import store
 from sync.schema import records
-from tests.domain.conftest import answer, bearer, participant_values, push, rec
+from tests.domain.conftest import bearer, push, rec
+from tests.factories import checklist_answer, participant_values
 
 CODE = re.compile(r"\A[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{4}-[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{4}\Z")
 
@@ -105,7 +106,7 @@ def test_staff_me_lists_their_projects(world, client):
 def _worker_records_family(w, stamps):
     family = types.uuid7()
     me = str(w.worker.id)
-    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid, values = checklist_answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
     push(
         w.worker_device,
         [
@@ -198,7 +199,7 @@ def _participant_with_data(w, client, stamps):
     body = client.post("/api/join", json={"code": code}).get_json()
     device = db.session.get(Device, body["device_id"])
     pid = body["participant_id"]
-    rid, values = answer(pid, w.project, w.statements[0], comment="Great")
+    rid, values = checklist_answer(pid, w.project, w.statements[0], comment="Great")
     fid = types.uuid7()
     push(
         device,

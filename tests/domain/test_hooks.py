@@ -1,8 +1,12 @@
 """DomainHooks: validation on push, natural ids, and who may write what."""
 
+import pytest
+
 from server.domain import types
 from server.domain.actors import SYSTEM
-from tests.domain.conftest import answer, participant_values, push, rec, statuses
+from server.extensions import db
+from tests.domain.conftest import bearer, push, rec, statuses
+from tests.factories import checklist_answer, participant_values, wire
 
 
 def _join(w, stamps):
@@ -16,9 +20,9 @@ def _join(w, stamps):
 def test_participant_writes_own_records_and_bad_ones_are_rejected_alone(world, stamps):
     w = world
     _join(w, stamps)
-    good_id, good = answer(w.participant_id, w.project, w.statements[0])
-    bad_id, bad = answer(w.participant_id, w.project, w.statements[1], value="yes")
-    other_id, other = answer(w.participant_id, w.project, w.statements[2])
+    good_id, good = checklist_answer(w.participant_id, w.project, w.statements[0])
+    bad_id, bad = checklist_answer(w.participant_id, w.project, w.statements[1], value="yes")
+    other_id, other = checklist_answer(w.participant_id, w.project, w.statements[2])
     out = push(
         w.device,
         [
@@ -54,7 +58,7 @@ def test_an_incomplete_record_is_kept_out_of_sight_until_it_is_complete(world, s
     """Protocol 1.1: a write missing required fields is stored, not rejected, and stays invisible."""
     w = world
     _join(w, stamps)
-    rid, values = answer(w.participant_id, w.project, w.statements[0], comment="Kind people")
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0], comment="Kind people")
     partial = {k: v for k, v in values.items() if k not in ("mode", "value")}
     assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [
         ("applied", None, None)
@@ -80,7 +84,7 @@ def _older_stamp(stamps):
 def test_every_write_to_an_unknown_record_carries_its_identifying_fields(world, stamps):
     w = world
     _join(w, stamps)
-    rid, _ = answer(w.participant_id, w.project, w.statements[0])
+    rid, _ = checklist_answer(w.participant_id, w.project, w.statements[0])
     bare = push(w.device, [rec("checklist_answer", rid, {}, None, deleted=stamps())])
     assert statuses(bare) == [("rejected", "invalid", "participant_id")]
     assert "identifying" in bare[0].error.message
@@ -91,7 +95,7 @@ def test_every_write_to_an_unknown_record_carries_its_identifying_fields(world, 
 def test_a_deletion_arriving_before_the_creation_still_wins(world, stamps):
     w = world
     _join(w, stamps)
-    rid, values = answer(w.participant_id, w.project, w.statements[0])
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0])
     identity = {k: values[k] for k in ("participant_id", "project_id", "stage", "statement_id")}
     created, gone = stamps(), stamps()
     deleted = push(w.device, [rec("checklist_answer", rid, identity, gone, deleted=gone)])
@@ -107,14 +111,14 @@ def test_a_deletion_arriving_before_the_creation_still_wins(world, stamps):
 def test_natural_id_must_match_the_natural_key(world, stamps):
     w = world
     _join(w, stamps)
-    _, values = answer(w.participant_id, w.project, w.statements[0])
+    _, values = checklist_answer(w.participant_id, w.project, w.statements[0])
     wrong = types.uuid7()
     assert statuses(push(w.device, [rec("checklist_answer", wrong, values, stamps())])) == [
         ("rejected", "invalid", "id")
     ]
     # Same key, different statement: the id of statement 0 does not fit statement 1.
-    rid0, _ = answer(w.participant_id, w.project, w.statements[0])
-    _, values1 = answer(w.participant_id, w.project, w.statements[1])
+    rid0, _ = checklist_answer(w.participant_id, w.project, w.statements[0])
+    _, values1 = checklist_answer(w.participant_id, w.project, w.statements[1])
     assert statuses(push(w.device, [rec("checklist_answer", rid0, values1, stamps())])) == [
         ("rejected", "invalid", "id")
     ]
@@ -167,12 +171,12 @@ def test_participant_cannot_write_anothers_records_or_move_them(world, stamps):
     w = world
     _join(w, stamps)
     stranger = types.uuid7()
-    rid, values = answer(stranger, w.project, w.statements[0])
+    rid, values = checklist_answer(stranger, w.project, w.statements[0])
     assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
         ("rejected", "forbidden", "participant_id")
     ]
     # Its own answer, but in a project it did not join.
-    rid, values = answer(w.participant_id, w.other_project, w.statements[0])
+    rid, values = checklist_answer(w.participant_id, w.other_project, w.statements[0])
     assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
         ("rejected", "forbidden", "project_id")
     ]
@@ -217,24 +221,24 @@ def test_worker_records_only_in_their_projects_assisted_and_as_themselves(world,
         [rec("participant", family, participant_values(w.project, role="parent_carer"), stamps())],
     )
     assert statuses(out) == [("applied", None, None)]
-    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid, values = checklist_answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid, values, stamps())])) == [
         ("applied", None, None)
     ]
     # Mode self is the family's own voice, not a worker's.
-    rid1, values = answer(family, w.project, w.statements[1], mode="self", recorded_by=me)
+    rid1, values = checklist_answer(family, w.project, w.statements[1], mode="self", recorded_by=me)
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid1, values, stamps())])) == [
         ("rejected", "forbidden", "mode")
     ]
     # recorded_by must be the worker's own id.
-    rid2, values = answer(
+    rid2, values = checklist_answer(
         family, w.project, w.statements[2], mode="proxy", recorded_by=str(w.coordinator.id)
     )
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid2, values, stamps())])) == [
         ("rejected", "forbidden", "recorded_by")
     ]
     # Missing recorded_by.
-    rid3, values = answer(family, w.project, w.statements[3], mode="proxy")
+    rid3, values = checklist_answer(family, w.project, w.statements[3], mode="proxy")
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid3, values, stamps())]))[0][
         :2
     ] == ("rejected", "forbidden")
@@ -253,7 +257,7 @@ def test_worker_records_only_in_their_projects_assisted_and_as_themselves(world,
     ]
     # Nor for a participant who is not in the project named.
     ghost = types.uuid7()
-    rid4, values = answer(ghost, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid4, values = checklist_answer(ghost, w.project, w.statements[0], mode="assisted", recorded_by=me)
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid4, values, stamps())])) == [
         ("rejected", "forbidden", "participant_id")
     ]
@@ -263,7 +267,7 @@ def test_worker_can_add_a_participant_and_answers_in_one_batch(world, stamps):
     w = world
     family = types.uuid7()
     me = str(w.worker.id)
-    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid, values = checklist_answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
     out = push(
         w.worker_device,
         [
@@ -375,17 +379,50 @@ def test_the_same_batch_sees_the_childs_age_band(world, stamps):
     assert statuses(out) == [("applied", None, None), ("rejected", "invalid", "given_by")]
 
 
-def test_revoked_or_inactive_staff_cannot_write(world, stamps):
+def _take_access_away(w, how):
+    from server.auth.models import utcnow
+    from server.domain import projects
     from server.extensions import db
 
-    w = world
-    w.worker.active = False
+    if how == "account made inactive":
+        w.worker.active = False
+    elif how == "device revoked":
+        w.worker_device.revoked_at = utcnow()
+    else:
+        projects.remove_staff(w.project, w.worker)
     db.session.commit()
-    out = push(
-        w.worker_device,
-        [rec("participant", types.uuid7(), participant_values(w.project), stamps())],
-    )
-    assert statuses(out)[0][:2] == ("rejected", "forbidden")
+
+
+@pytest.mark.parametrize("how", ["account made inactive", "device revoked", "taken off the project"])
+def test_revoked_or_inactive_staff_cannot_write(world, client, stamps, how):
+    """A worker whose access ends can write nothing more, however it ended."""
+    from sync.store import head
+
+    w = world
+
+    def record_a_family():
+        body = {"schema": 1, "records": [
+            wire("participant", types.uuid7(), participant_values(w.project), stamps())
+        ]}
+        return client.post("/api/sync/push", json=body, headers=bearer(w.worker_token))
+
+    before = record_a_family()  # the same write works while access lasts
+    assert before.status_code == 200 and before.get_json()["results"][0]["status"] == "applied"
+    _take_access_away(w, how)
+    changes = head(db.session.connection())
+    response = record_a_family()
+    if how == "taken off the project":
+        # The device still signs in (other projects), but may not write to this one.
+        assert response.status_code == 200
+        assert response.get_json()["results"][0]["error"]["code"] == "forbidden"
+    else:
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "device_revoked"
+    assert head(db.session.connection()) == changes
+    # The hooks refuse too, should a write reach them another way.
+    if how != "device revoked":
+        out = push(w.worker_device, [rec("participant", types.uuid7(), participant_values(w.project), stamps())])
+        assert statuses(out)[0][:2] == ("rejected", "forbidden")
 
 
 def test_system_writes_anything_valid(world):
@@ -416,7 +453,7 @@ def test_an_answer_names_a_statement_of_its_project(world, stamps):
         .first()
     )
     for statement in (elsewhere, types.uuid7()):
-        rid, values = answer(w.participant_id, w.project, statement)
+        rid, values = checklist_answer(w.participant_id, w.project, statement)
         out = push(w.device, [rec("checklist_answer", rid, values, stamps())])
         assert statuses(out) == [("rejected", "invalid", "statement_id")]
 
@@ -424,7 +461,7 @@ def test_an_answer_names_a_statement_of_its_project(world, stamps):
 def test_a_resent_deletion_is_unchanged(world, stamps):
     w = world
     _join(w, stamps)
-    rid, values = answer(w.participant_id, w.project, w.statements[0])
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0])
     push(w.device, [rec("checklist_answer", rid, values, stamps())])
     deletion = rec("checklist_answer", rid, {}, None, deleted=stamps())
     assert statuses(push(w.device, [deletion])) == [("applied", None, None)]

@@ -17,7 +17,8 @@ from server.domain.models import (
     Statement,
 )
 from server.extensions import db
-from tests.domain.conftest import Stamps, answer, participant_values, push, rec, statuses
+from tests.domain.conftest import Stamps, push, rec, statuses
+from tests.factories import checklist_answer, participant_values
 
 
 def _rows(model, **where):
@@ -29,7 +30,7 @@ def test_answers_follow_field_merges_and_tombstones(world):
     w = world
     phone, tablet = Stamps("00000000000000a1"), Stamps("00000000000000b2")
     push(w.device, [rec("participant", w.participant_id, participant_values(w.project), phone())])
-    rid, values = answer(w.participant_id, w.project, w.statements[0], comment="first")
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0], comment="first")
     push(w.device, [rec("checklist_answer", rid, values, phone())])
     [row] = _rows(ChecklistAnswer, id=rid)
     assert (row.value, row.comment, row.mode, row.stage) == ("agree", "first", "self", "design")
@@ -249,7 +250,7 @@ def test_projections_converge_whatever_the_order_and_batching(world):
     creations = [rec("participant", pid, participant_values(proj), phone())]
     edits = [rec("participant", pid, {"display_name": "Sam"}, tablet())]
     for n, statement in enumerate(w.statements[:4]):
-        rid, values = answer(pid, proj, statement, value="agree")
+        rid, values = checklist_answer(pid, proj, statement, value="agree")
         creations.append(rec("checklist_answer", rid, values, phone()))
         tablet.wall = phone.wall = phone.wall + 5
         edits.append(rec("checklist_answer", rid, {"value": "disagree"}, tablet()))

@@ -9,7 +9,8 @@ from server.domain.models import ChecklistAnswer, JoinCode, Project, ProjectStaf
 from server.extensions import db
 from sync.hlc import is_hlc, parse
 from sync.store import RecordRejected
-from tests.domain.conftest import answer, participant_values, push, rec
+from tests.domain.conftest import push, rec
+from tests.factories import checklist_answer, participant_values
 
 
 def test_create_project_writes_records_checklist_and_staff(app, make_user):
@@ -45,7 +46,7 @@ def test_edit_statement_makes_a_new_version_and_old_answers_keep_theirs(world, s
     w = world
     old = w.statements[3]
     push(w.device, [rec("participant", w.participant_id, participant_values(w.project), stamps())])
-    rid, values = answer(w.participant_id, w.project, old)
+    rid, values = checklist_answer(w.participant_id, w.project, old)
     push(w.device, [rec("checklist_answer", rid, values, stamps())])
 
     new = projects.edit_statement(old, w.coordinator, text="People really listened to me.")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import type_two_step_code
+from tests.factories import checklist_answer
 
 
 @pytest.fixture(autouse=True)
@@ -178,23 +179,14 @@ def add_feedback(project_id: str, participant_id: str, text: str, stage: str = "
     return fid
 
 
-def add_answer(project_id, participant_id, statement_id, value, stage="design"):
+def add_answer(project_id, participant_id, statement_id, value, stage="design", **extra):
+    """Write a checklist answer as the server would after a sync push."""
     from server.domain import projects
-    from server.domain.types import checklist_answer_id
 
-    projects.write_record(
-        "checklist_answer",
-        checklist_answer_id(participant_id, project_id, stage, statement_id),
-        {
-            "participant_id": participant_id,
-            "project_id": project_id,
-            "stage": stage,
-            "statement_id": statement_id,
-            "value": value,
-            "mode": "self",
-            "recorded_by": None,
-        },
+    rid, values = checklist_answer(
+        participant_id, project_id, statement_id, value, stage, recorded_by=None, **extra
     )
+    projects.write_record("checklist_answer", rid, values)
 
 
 def subscribe(participant_id: str, project_id: str) -> int:

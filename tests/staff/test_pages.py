@@ -467,29 +467,14 @@ def test_results_page_is_never_stale(web, world):
 
 
 def test_comments_page_shows_comments_and_is_audited(web, world):
-    from server.domain import projects
     from server.domain.models import Statement
-    from server.domain.types import checklist_answer_id
     from server.extensions import db
 
     pid, coordinator = world["project_id"], world["coordinator"]
     child = add_participant(pid, "child")
     query = select(Statement.id).where(Statement.project_id == pid)
     statement_id = db.session.execute(query).scalars().first()
-    projects.write_record(
-        "checklist_answer",
-        checklist_answer_id(child, pid, "design", statement_id),
-        {
-            "participant_id": child,
-            "project_id": pid,
-            "stage": "design",
-            "statement_id": statement_id,
-            "value": "disagree",
-            "comment": "Nobody asked me",
-            "mode": "self",
-            "recorded_by": None,
-        },
-    )
+    add_answer(pid, child, statement_id, "disagree", comment="Nobody asked me")
     db.session.commit()
     page = web.get(f"/staff/projects/{pid}/stages/design/comments", coordinator)
     text = page.get_data(as_text=True)
