@@ -35,7 +35,7 @@ _n = itertools.count(1)
 
 
 @pytest.fixture
-def world(app, make_user):
+def project_and_devices(app, make_user):
     """A project with a coordinator and a worker, a second project, and a participant device."""
     from server.devices import PARTICIPANT, STAFF, issue_device
     from server.domain import projects, types
@@ -64,10 +64,10 @@ def world(app, make_user):
         .all()
     )
 
-    class World:
+    class ProjectAndDevices:
         pass
 
-    w = World()
+    w = ProjectAndDevices()
     w.coordinator, w.worker, w.other_worker = coordinator, worker, other_worker
     w.project, w.other_project = project, other
     w.participant_id = pid

@@ -6,8 +6,8 @@ from tests.domain.conftest import bearer
 from tests.factories import checklist_answer, participant_values, wire
 
 
-def test_join_push_and_pull(world, client, stamps):
-    w = world
+def test_join_push_and_pull(project_and_devices, client, stamps):
+    w = project_and_devices
     code = projects.new_join_code(w.project)
     db.session.commit()
     joined = client.post("/api/join", json={"code": code}).get_json()

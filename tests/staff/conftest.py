@@ -35,7 +35,7 @@ def _requests_forget_the_signed_in_user(app):
 
 
 @pytest.fixture
-def world(app, make_user):
+def two_projects(app, make_user):
     """Two projects with their own coordinators; a worker on the first; an admin."""
     from server.domain import projects
     from server.extensions import db
@@ -159,6 +159,15 @@ def add_participant(project_id: str, role: str = "parent_carer", *, consent: boo
     return pid
 
 
+def statement_ids(project_id: str, limit: int | None = None) -> list[str]:
+    """The ids of the project's statements, in checklist order."""
+    from server.domain.models import Statement
+    from server.extensions import db
+
+    query = select(Statement.id).where(Statement.project_id == project_id).order_by(Statement.order)
+    return db.session.execute(query.limit(limit)).scalars().all()
+
+
 def add_feedback(project_id: str, participant_id: str, text: str, stage: str = "design") -> str:
     from server.domain import projects
 
@@ -216,24 +225,14 @@ def long_ago(days: float) -> datetime:
 
 
 @pytest.fixture
-def scene(app, world):
-    """The world plus a statement, feedback, an action, a review and a join code to point
+def scene(app, two_projects):
+    """Both projects plus a statement, feedback, an action, a review and a join code to point
     pages at."""
     from server.domain import codes, projects
-    from server.domain.models import Statement
     from server.extensions import db
 
-    pid = world["project_id"]
-    statement_id, second_id = (
-        db.session.execute(
-            select(Statement.id)
-            .where(Statement.project_id == pid)
-            .order_by(Statement.order)
-            .limit(2)
-        )
-        .scalars()
-        .all()
-    )
+    pid = two_projects["project_id"]
+    statement_id, second_id = statement_ids(pid, limit=2)
     child = add_participant(pid, "child")
     feedback_id = add_feedback(pid, child, "More Saturday clubs")
     action_id, review_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -266,7 +265,7 @@ def scene(app, world):
     codes.new_join_code(pid)  # the poster shows it
     db.session.commit()
     return {
-        **world,
+        **two_projects,
         "s": statement_id,
         "s2": second_id,
         "f": feedback_id,

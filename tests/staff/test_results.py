@@ -31,6 +31,33 @@ def _insert(model, rows):
             tallies.rebuild(db.session.connection())
 
 
+def _new_people(roles: list[str]) -> tuple[str, list[str]]:
+    """A new project with one participant of each role; its id and theirs."""
+    from server.domain.models import Participant
+
+    project_id = str(uuid.uuid4())
+    ids = [str(uuid.uuid4()) for _ in roles]
+    _insert(
+        Participant,
+        [
+            {"id": pid, "project_id": project_id, "role": role, "age_band": "26_or_over"}
+            for pid, role in zip(ids, roles, strict=True)
+        ],
+    )
+    return project_id, ids
+
+
+def _insert_each(model, project_id: str, people: list[str], values: list[dict]) -> None:
+    """One row of `model` for each person, with their own values."""
+    _insert(
+        model,
+        [
+            {"id": str(uuid.uuid4()), "participant_id": pid, "project_id": project_id, **mine}
+            for pid, mine in zip(people, values, strict=True)
+        ],
+    )
+
+
 # ---------------------------------------------------------------- scenarios
 
 
@@ -311,32 +338,13 @@ def test_the_three_verdicts(app):
     target=st.integers(0, 4),
 )
 def test_ladder_distribution_and_gap_match_the_oracle(app, ratings, target):
-    from server.domain.models import LadderRating, Participant
+    from server.domain.models import LadderRating
     from server.extensions import db
     from server.staff.results import ladder
 
-    project_id = str(uuid.uuid4())
-    people = [str(uuid.uuid4()) for _ in ratings]
-    _insert(
-        Participant,
-        [
-            {"id": pid, "project_id": project_id, "role": role, "age_band": "26_or_over"}
-            for pid, (role, _) in zip(people, ratings, strict=True)
-        ],
-    )
-    _insert(
-        LadderRating,
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "participant_id": pid,
-                "project_id": project_id,
-                "stage": "review",
-                "rung": rung,
-                "mode": "self",
-            }
-            for pid, (_, rung) in zip(people, ratings, strict=True)
-        ],
+    project_id, people = _new_people([role for role, _ in ratings])
+    _insert_each(
+        LadderRating, project_id, people, [{"stage": "review", "rung": rung, "mode": "self"} for _, rung in ratings]
     )
     result = ladder(db.session, project_id, "review", target)
     db.session.rollback()
@@ -374,45 +382,15 @@ def test_ladder_distribution_and_gap_match_the_oracle(app, ratings, target):
     )
 )
 def test_reach_never_shows_a_count_from_1_to_4(app, people):
-    from server.domain.models import EqualityAnswer, Feedback, Participant
+    from server.domain.models import EqualityAnswer, Feedback
     from server.extensions import db
     from server.staff.results import reach
 
-    project_id = str(uuid.uuid4())
-    ids = [str(uuid.uuid4()) for _ in people]
-    _insert(
-        Participant,
-        [
-            {"id": pid, "project_id": project_id, "role": role, "age_band": "26_or_over"}
-            for pid, (role, _) in zip(ids, people, strict=True)
-        ],
-    )
-    _insert(
-        Feedback,
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "participant_id": pid,
-                "project_id": project_id,
-                "stage": "design",
-                "text": "hi",
-                "mode": "self",
-            }
-            for pid in ids
-        ],
-    )
-    _insert(
-        EqualityAnswer,
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "participant_id": pid,
-                "project_id": project_id,
-                "gender": gender,
-            }
-            for pid, (_, gender) in zip(ids, people, strict=True)
-            if gender is not None
-        ],
+    project_id, ids = _new_people([role for role, _ in people])
+    _insert_each(Feedback, project_id, ids, [{"stage": "design", "text": "hi", "mode": "self"}] * len(ids))
+    answered = [(pid, gender) for pid, (_, gender) in zip(ids, people, strict=True) if gender is not None]
+    _insert_each(
+        EqualityAnswer, project_id, [pid for pid, _ in answered], [{"gender": gender} for _, gender in answered]
     )
     result = reach(db.session, project_id, "design")
     db.session.rollback()
@@ -439,16 +417,16 @@ def test_reach_never_shows_a_count_from_1_to_4(app, people):
     assert result.took_part == (len(people) if not 0 < len(people) < 5 else None)
 
 
-def test_reach_page_says_fewer_than_5(app, web, world):
+def test_reach_page_says_fewer_than_5(app, web, two_projects):
     from server.extensions import db
     from tests.staff.conftest import add_feedback, add_participant
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     for role, n in (("child", 3), ("parent_carer", 6), ("professional", 7)):
         for _ in range(n):
             add_feedback(pid, add_participant(pid, role), "Hello")
     db.session.commit()
-    page = web.get(f"/staff/projects/{pid}/stages/design/results", world["coordinator"]).get_data(
+    page = web.get(f"/staff/projects/{pid}/stages/design/results", two_projects["coordinator"]).get_data(
         as_text=True
     )
     reach_part = page[page.index('id="reach-heading"') : page.index('id="loop-heading"')]
@@ -540,12 +518,12 @@ def test_closing_the_loop_matches_the_oracle(app, entries):
         assert loop.median_seconds is None
 
 
-def test_snapshot_is_plain_json(app, world):
+def test_snapshot_is_plain_json(app, two_projects):
     import json
 
     from server.extensions import db
     from server.staff.results import stage_results
 
-    snapshot = stage_results(db.session, world["project_id"], "design", 4).snapshot()
+    snapshot = stage_results(db.session, two_projects["project_id"], "design", 4).snapshot()
     assert json.loads(json.dumps(snapshot)) == snapshot
     assert snapshot["achievement"]["level"] == "not_yet"
