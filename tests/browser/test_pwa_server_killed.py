@@ -4,14 +4,13 @@ answering: after a restart, every entry made on the phone is on the server exact
 import pytest
 
 from tests.browser.test_pwa import (
+    give_feedback,
     join_as_family,
-    open_app,
     rows,
     session,
     sync_now,
     wait_all_sent,
     wait_for_worker,
-    wait_heading,
 )
 
 pytestmark = pytest.mark.browser
@@ -41,10 +40,7 @@ def test_server_killed_during_a_push_loses_nothing(browser, own_server):
         context.set_offline(True)
         notes = [f"Written offline, number {n}" for n in range(5)]
         for note in notes:
-            open_app(page, own_server.url, "feedback")
-            page.get_by_label("What do you want to tell us?").fill(note)
-            page.get_by_role("button", name="Save and send").click()
-            wait_heading(page, "My contributions")
+            give_feedback(page, own_server.url, note)
 
         # The server takes the push and commits it, then dies before the app hears back.
         killed = []
