@@ -73,112 +73,99 @@ _SAMPLE_FEEDBACK = (
 )
 
 
+def _sample_id(*parts) -> str:
+    """A fixed id for each sample record, so a second run finds what the first wrote."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "https://withus.invalid/demo/" + "/".join(map(str, parts))))
+
+
 def _add_sample_contributions(project_id: str) -> bool:
     """Write the sample partners' answers, ratings, feedback and one action, once."""
-    from server.domain.models import Statement
     from server.domain.projects import read_record, write_records
-    from server.domain.types import (
-        checklist_answer_id,
-        consent_id,
-        ladder_rating_id,
-    )
 
-    def sample_id(*parts) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, "https://withus.invalid/demo/" + "/".join(map(str, parts))))
-
-    if read_record(sample_id("participant", 0)) is not None:
+    if read_record(_sample_id("participant", 0)) is not None:
         return False
-    statements = (
-        db.session.execute(
-            db.select(Statement.id)
-            .where(Statement.project_id == project_id, Statement.active)
-            .order_by(Statement.order)
-        )
-        .scalars()
-        .all()
-    )
-    values = {"A": _AGREE, "U": _UNSURE, "D": _DISAGREE}
+    statements = _active_statements(project_id)
     items = []
-    for n, (role, age_band, answers, rung) in enumerate(_SAMPLE_PARTNERS):
-        pid = sample_id("participant", n)
-        mine = {"participant_id": pid, "project_id": project_id}
-        items.append(("participant", pid, {"project_id": project_id, "role": role, "age_band": age_band}))
-        items.append(
-            (
-                "consent",
-                consent_id(pid, project_id),
-                {
-                    **mine,
-                    "notice_version": "1",
-                    "given_at": "2026-11-02T10:00:00+00:00",
-                    "given_by": "parent_carer" if age_band == "under_13" else "self",
-                },
-            )
-        )
-        for statement_id, letter in zip(statements, answers, strict=False):
-            items.append(
-                (
-                    "checklist_answer",
-                    checklist_answer_id(pid, project_id, "design", statement_id),
-                    {
-                        **mine,
-                        "stage": "design",
-                        "statement_id": statement_id,
-                        "value": values[letter],
-                        "mode": "self",
-                    },
-                )
-            )
-        items.append(
-            (
-                "ladder_rating",
-                ladder_rating_id(pid, project_id, "design"),
-                {
-                    **mine,
-                    "stage": "design",
-                    "rung": rung,
-                    "mode": "self",
-                },
-            )
-        )
-    feedback_ids = []
-    for n, (partner, text, principle) in enumerate(_SAMPLE_FEEDBACK):
-        fid = sample_id("feedback", n)
-        feedback_ids.append(fid)
-        items.append(
-            (
-                "feedback",
-                fid,
-                {
-                    "participant_id": sample_id("participant", partner),
-                    "project_id": project_id,
-                    "stage": "design",
-                    "text": text,
-                    "principle": principle,
-                    "mode": "self",
-                },
-            )
-        )
-    write_records(items)
-    write_records(
-        [
-            (
-                "action",
-                sample_id("action", 0),
-                {
-                    "project_id": project_id,
-                    "stage": "design",
-                    "heard": "Meetings in school hours shut out working parents.",
-                    "done": "From January, every other meeting is on a weekday evening.",
-                    "status": "in_progress",
-                    "reason": None,
-                    "feedback_ids": feedback_ids[:2],
-                    "timeline": [
-                        {"at": "2026-11-10T09:00:00+00:00", "status": "planned", "note": "Agreed at the parent forum."},
-                        {"at": "2026-11-20T09:00:00+00:00", "status": "in_progress", "note": "Evening rooms booked."},
-                    ],
-                },
-            )
-        ]
-    )
+    for n, partner in enumerate(_SAMPLE_PARTNERS):
+        items.extend(_partner_records(project_id, n, partner, statements))
+    feedback = _feedback_records(project_id)
+    write_records(items + feedback)
+    write_records([_sample_action(project_id, feedback_ids=[fid for _, fid, _ in feedback[:2]])])
     return True
+
+
+def _active_statements(project_id: str) -> list[str]:
+    from server.domain.models import Statement
+
+    query = (
+        db.select(Statement.id)
+        .where(Statement.project_id == project_id, Statement.active)
+        .order_by(Statement.order)
+    )
+    return db.session.execute(query).scalars().all()
+
+
+def _partner_records(project_id: str, n: int, partner: tuple, statements: list[str]) -> list[tuple]:
+    """One sample partner as their phone would have sent them: who they are, their consent,
+    their checklist answers (one letter a statement, in order) and their ladder rung."""
+    from server.domain.types import checklist_answer_id, consent_id, ladder_rating_id
+
+    role, age_band, answers, rung = partner
+    pid = _sample_id("participant", n)
+    mine = {"participant_id": pid, "project_id": project_id}
+    consent = {
+        **mine,
+        "notice_version": "1",
+        "given_at": "2026-11-02T10:00:00+00:00",
+        "given_by": "parent_carer" if age_band == "under_13" else "self",
+    }
+    items = [
+        ("participant", pid, {"project_id": project_id, "role": role, "age_band": age_band}),
+        ("consent", consent_id(pid, project_id), consent),
+    ]
+    values = {"A": _AGREE, "U": _UNSURE, "D": _DISAGREE}
+    for statement_id, letter in zip(statements, answers, strict=False):
+        answer = {**mine, "stage": "design", "statement_id": statement_id, "value": values[letter], "mode": "self"}
+        items.append(("checklist_answer", checklist_answer_id(pid, project_id, "design", statement_id), answer))
+    rating = {**mine, "stage": "design", "rung": rung, "mode": "self"}
+    items.append(("ladder_rating", ladder_rating_id(pid, project_id, "design"), rating))
+    return items
+
+
+def _feedback_records(project_id: str) -> list[tuple]:
+    return [
+        (
+            "feedback",
+            _sample_id("feedback", n),
+            {
+                "participant_id": _sample_id("participant", partner),
+                "project_id": project_id,
+                "stage": "design",
+                "text": text,
+                "principle": principle,
+                "mode": "self",
+            },
+        )
+        for n, (partner, text, principle) in enumerate(_SAMPLE_FEEDBACK)
+    ]
+
+
+def _sample_action(project_id: str, feedback_ids: list[str]) -> tuple:
+    """One action answering the first two pieces of feedback, under way."""
+    return (
+        "action",
+        _sample_id("action", 0),
+        {
+            "project_id": project_id,
+            "stage": "design",
+            "heard": "Meetings in school hours shut out working parents.",
+            "done": "From January, every other meeting is on a weekday evening.",
+            "status": "in_progress",
+            "reason": None,
+            "feedback_ids": feedback_ids,
+            "timeline": [
+                {"at": "2026-11-10T09:00:00+00:00", "status": "planned", "note": "Agreed at the parent forum."},
+                {"at": "2026-11-20T09:00:00+00:00", "status": "in_progress", "note": "Evening rooms booked."},
+            ],
+        },
+    )

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyotp
@@ -214,24 +215,32 @@ class Mailbox:
         return "/" + url.split("://", 1)[1].split("/", 1)[1]  # the path and query, for the test client
 
 
-@pytest.fixture
-def mailbox(app):
-    """Point the app's e-mail at a real SMTP server on loopback and return what it receives."""
+@contextmanager
+def smtp_server():
+    """A real SMTP server on a free loopback port; yields the Mailbox it delivers to."""
     import socket
 
     from aiosmtpd.controller import Controller
-
-    from server.extensions import mail
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     box = Mailbox()
+    box.port = port
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_BACKEND="smtp", MAIL_SUPPRESS_SEND=False)
-    mail.init_app(app)  # Flask-Mail reads its settings when bound
     try:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def mailbox(app):
+    """Point the app's e-mail at a real SMTP server on loopback and return what it receives."""
+    from server.extensions import mail
+
+    with smtp_server() as box:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port, MAIL_BACKEND="smtp", MAIL_SUPPRESS_SEND=False)
+        mail.init_app(app)  # Flask-Mail reads its settings when bound
+        yield box

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -19,6 +19,7 @@ from server.extensions import db
 from server.mail import send_mail
 from server.staff.access import roles_required
 from server.staff.models import audit
+from server.staff.pages import form_page, saved
 
 admin_required = roles_required("admin")
 
@@ -84,8 +85,7 @@ def invite():
             db.session.commit()
             _say_sent(user, send_invitation(user))
             return redirect(url_for("admin.accounts"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/invite.html", form=form), status
+    return form_page("admin/invite.html", form=form)
 
 
 def _set_projects(user: User, wanted: set[str]) -> None:
@@ -119,11 +119,8 @@ def account(user_id):
                 audit("role_change", "user", user.id, old=user.role, new=form.role.data)
                 user.role = form.role.data
             _set_projects(user, set(form.projects.data or ()))
-            db.session.commit()
-            flash(f"{user.name}'s account is saved.")
-            return redirect(url_for("admin.accounts"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/account.html", form=form, user=user), status
+            return saved(f"{user.name}'s account is saved.", "admin.accounts")
+    return form_page("admin/account.html", form=form, user=user)
 
 
 @bp.post("/accounts/<int:user_id>/deactivate")
@@ -136,9 +133,7 @@ def deactivate(user_id):
     user.active = False
     devices = end_sessions_and_devices(user)
     audit("deactivate", "user", user.id, devices=devices)
-    db.session.commit()
-    flash(f"{user.name} can no longer sign in. Their sessions and devices were signed out.")
-    return redirect(url_for("admin.accounts"))
+    return saved(f"{user.name} can no longer sign in. Their sessions and devices were signed out.", "admin.accounts")
 
 
 @bp.post("/accounts/<int:user_id>/reactivate")
@@ -148,9 +143,7 @@ def reactivate(user_id):
     user = _user_or_404(user_id)
     user.active = True
     audit("reactivate", "user", user.id)
-    db.session.commit()
-    flash(f"{user.name} can sign in again.")
-    return redirect(url_for("admin.accounts"))
+    return saved(f"{user.name} can sign in again.", "admin.accounts")
 
 
 @bp.post("/accounts/<int:user_id>/invite-again")

@@ -176,15 +176,7 @@ def create_project(
                 "statement",
                 str(uuid.uuid4()),
                 {
-                    "project_id": project_id,
-                    "text": text,
-                    "easy_read": easy_read,
-                    "symbol": symbol,
-                    "principle": principle,
-                    "order": order,
-                    "version": 1,
-                    "active": True,
-                    "replaces": None,
+                    **_first_version(project_id, text, easy_read, symbol, principle, order),
                     "translations": default_translations(text),
                 },
             )
@@ -227,6 +219,21 @@ def set_stage(project_id: str, stage: str, actor: Any = SYSTEM) -> Record:
     return write_record("project", project_id, {"current_stage": stage}, actor)
 
 
+def _first_version(project_id, text, easy_read, symbol, principle, order) -> dict:
+    """A new statement's fields: version 1, asked, replacing nothing."""
+    return {
+        "project_id": project_id,
+        "text": text,
+        "easy_read": easy_read,
+        "symbol": symbol,
+        "principle": principle,
+        "order": order,
+        "version": 1,
+        "active": True,
+        "replaces": None,
+    }
+
+
 def add_statement(
     project_id: str,
     text: str,
@@ -252,17 +259,7 @@ def add_statement(
     write_record(
         "statement",
         statement_id,
-        {
-            "project_id": project_id,
-            "text": text,
-            "easy_read": easy_read,
-            "symbol": symbol,
-            "principle": principle,
-            "order": order,
-            "version": 1,
-            "active": True,
-            "replaces": None,
-        },
+        _first_version(project_id, text, easy_read, symbol, principle, order),
         actor,
     )
     return statement_id

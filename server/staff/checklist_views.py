@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.forms import StatementForm
+from server.staff.pages import form_page, saved
 
 
 def _statements(project_id: str) -> dict[str, list[Statement]]:
@@ -69,13 +70,8 @@ def new_statement(project_id):
             order=form.order.data,
             actor=current_user._get_current_object(),
         )
-        db.session.commit()
-        flash("Statement added.")
-        return redirect(url_for("staff.statements", project_id=project.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
-        "staff/statement_form.html", project=project, form=form, statement=None
-    ), status
+        return saved("Statement added.", "staff.statements", project_id=project.id)
+    return form_page("staff/statement_form.html", project=project, form=form, statement=None)
 
 
 @bp.route("/projects/<project_id>/statements/<statement_id>/edit", methods=["GET", "POST"])
@@ -92,16 +88,11 @@ def edit_statement(project_id, statement_id):
             if getattr(form, name).data != getattr(statement, name)
         }
         if not changes:
-            flash("Nothing changed.")
-        else:
-            projects.edit_statement(statement.id, current_user._get_current_object(), **changes)
-            db.session.commit()
-            flash(f"Statement saved as version {statement.version + 1}.")
-        return redirect(url_for("staff.statements", project_id=project.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
-        "staff/statement_form.html", project=project, form=form, statement=statement
-    ), status
+            return saved("Nothing changed.", "staff.statements", project_id=project.id)
+        projects.edit_statement(statement.id, current_user._get_current_object(), **changes)
+        return saved(f"Statement saved as version {statement.version + 1}.", "staff.statements",
+                     project_id=project.id)
+    return form_page("staff/statement_form.html", project=project, form=form, statement=statement)
 
 
 @bp.post("/projects/<project_id>/statements/<statement_id>/deactivate")
@@ -111,6 +102,5 @@ def deactivate_statement(project_id, statement_id):
     project = project_or_404(project_id)
     statement = _statement_or_404(project.id, statement_id)
     projects.retire_statement(statement.id, current_user._get_current_object())
-    db.session.commit()
-    flash("Statement taken off the checklist. Its answers are kept.")
-    return redirect(url_for("staff.statements", project_id=project.id))
+    return saved("Statement taken off the checklist. Its answers are kept.", "staff.statements",
+                 project_id=project.id)

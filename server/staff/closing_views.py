@@ -10,6 +10,7 @@ from server.extensions import db
 from server.staff import bp, retention
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.models import audit
+from server.staff.pages import saved
 
 # What still works on a closed project: opening it again, archiving it, and erasure.
 ALLOWED_WHEN_CLOSED = {"staff.reopen_project", "staff.archive_project", "staff.erase_participant"}
@@ -32,45 +33,36 @@ def closed_projects_are_read_only():
     return render_template("staff/closed.html", project=project), 409
 
 
+def _change_state(project_id: str, change, action: str, done: str, *, then: str = "staff.project"):
+    """Close, reopen or archive the project (``change(project_id, by)``); say why when refused."""
+    project = project_or_404(project_id)
+    try:
+        change(project.id, current_user._get_current_object())
+    except ValueError as err:
+        flash(str(err))
+        return redirect(url_for("staff.project", project_id=project.id))
+    audit(action, "project", project.id)
+    return saved(done, then, **({"project_id": project.id} if then == "staff.project" else {}))
+
+
 @bp.post("/projects/<project_id>/close")
 @coordinator_required
 def close_project(project_id):
     """Close the project: families can no longer add to it and its pages become read-only."""
-    project = project_or_404(project_id)
-    retention.close_project(project.id, current_user._get_current_object())
-    audit("project_close", "project", project.id)
-    db.session.commit()
-    flash("The project is closed. Its pages are read-only now.")
-    return redirect(url_for("staff.project", project_id=project.id))
+    done = "The project is closed. Its pages are read-only now."
+    return _change_state(project_id, retention.close_project, "project_close", done)
 
 
 @bp.post("/projects/<project_id>/reopen")
 @coordinator_required
 def reopen_project(project_id):
     """Open a closed project again (not once its personal data was erased)."""
-    project = project_or_404(project_id)
-    try:
-        retention.reopen_project(project.id, current_user._get_current_object())
-    except ValueError as err:
-        flash(str(err))
-        return redirect(url_for("staff.project", project_id=project.id))
-    audit("project_reopen", "project", project.id)
-    db.session.commit()
-    flash("The project is open again.")
-    return redirect(url_for("staff.project", project_id=project.id))
+    return _change_state(project_id, retention.reopen_project, "project_reopen", "The project is open again.")
 
 
 @bp.post("/projects/<project_id>/archive")
 @coordinator_required
 def archive_project(project_id):
     """Archive a closed project: it leaves the list of projects."""
-    project = project_or_404(project_id)
-    try:
-        retention.archive_project(project.id)
-    except ValueError as err:
-        flash(str(err))
-        return redirect(url_for("staff.project", project_id=project.id))
-    audit("project_archive", "project", project.id)
-    db.session.commit()
-    flash("The project is archived.")
-    return redirect(url_for("staff.index"))
+    archive = lambda pid, _by: retention.archive_project(pid)  # noqa: E731  (who archives is audited here)
+    return _change_state(project_id, archive, "project_archive", "The project is archived.", then="staff.index")

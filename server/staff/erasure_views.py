@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, TextAreaField
@@ -15,6 +15,7 @@ from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.forms import _stripped
 from server.staff.models import audit
+from server.staff.pages import form_page, saved
 
 
 class EraseForm(FlaskForm):
@@ -73,8 +74,6 @@ def erase_participant(project_id, participant_id):
         count = erase_participant(participant.id)
         # The reason is recorded; nothing the person said is.
         audit("erase", "participant", participant.id, reason=form.reason.data, records=count)
-        db.session.commit()
-        flash(f"Participant {participant_id[:8]} is erased ({count} entries).")
-        return redirect(url_for("staff.participants", project_id=project.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("staff/erase.html", project=project, participant=participant, form=form), status
+        return saved(f"Participant {participant_id[:8]} is erased ({count} entries).", "staff.participants",
+                     project_id=project.id)
+    return form_page("staff/erase.html", project=project, participant=participant, form=form)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from server.domain.models import Action, ActionFeedback, Feedback, Participant
@@ -14,6 +14,7 @@ from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404, stage_or_404
 from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, StatusForm, options
 from server.staff.models import audit
+from server.staff.pages import form_page, saved
 from server.staff.results import consent_not_withdrawn
 from server.staff.writes import change_status, create_action, link_feedback
 
@@ -128,17 +129,12 @@ def link(project_id, stage):
     if not valid or feedback_error:
         return _render_feedback(project, stage, form, chosen, feedback_error, status=400)
     added = link_feedback(project.id, form.action_id.data, chosen)
-    db.session.commit()
-    flash(
+    done = (
         f"Linked {added} piece{'s' if added != 1 else ''} of feedback to the action."
         if added
         else "That feedback was already linked to the action."
     )
-    return redirect(
-        url_for(
-            "staff.feedback", project_id=project.id, stage=stage, page=request.args.get("page", 1)
-        )
-    )
+    return saved(done, "staff.feedback", project_id=project.id, stage=stage, page=request.args.get("page", 1))
 
 
 @bp.get("/projects/<project_id>/actions")
@@ -185,17 +181,13 @@ def new_action(project_id):
         )
         if reply_to:
             link_feedback(project.id, action_id, [reply_to.id])
-        db.session.commit()
-        flash(
+        done = (
             "Action recorded and linked to the feedback it answers."
             if reply_to
             else "Action recorded. Now link the feedback it answers."
         )
-        return redirect(url_for("staff.action", project_id=project.id, action_id=action_id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
-        "staff/action_new.html", project=project, form=form, reply_to=reply_to
-    ), status
+        return saved(done, "staff.action", project_id=project.id, action_id=action_id)
+    return form_page("staff/action_new.html", project=project, form=form, reply_to=reply_to)
 
 
 def _reply_to(project_id: str, feedback_id: str | None) -> Feedback | None:
@@ -271,7 +263,6 @@ def action_status(project_id, action_id):
         change_status(
             project.id, act.id, form.status.data, form.note.data or "", form.reason.data or None
         )
-        db.session.commit()
-        flash(f"Status changed to “{STATUS_NAMES[form.status.data]}”.")
-        return redirect(url_for("staff.action", project_id=project.id, action_id=act.id))
+        done = f"Status changed to “{STATUS_NAMES[form.status.data]}”."
+        return saved(done, "staff.action", project_id=project.id, action_id=act.id)
     return _render_action(project, act, form, status=400)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -20,6 +20,7 @@ from server.staff.access import (
 from server.staff.forms import AddStaffForm, ProjectForm, StageForm
 from server.staff.join_qr import join_url, qr_svg
 from server.staff.models import audit
+from server.staff.pages import form_page, saved
 
 
 @bp.get("/")
@@ -47,11 +48,9 @@ def new_project():
             current_user._get_current_object(),
         )
         codes.new_join_code(project_id)
-        db.session.commit()
-        flash(f"Project “{form.title.data}” created with the default checklist.")
-        return redirect(url_for("staff.project", project_id=project_id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("staff/project_new.html", form=form), status
+        done = f"Project “{form.title.data}” created with the default checklist."
+        return saved(done, "staff.project", project_id=project_id)
+    return form_page("staff/project_new.html", form=form)
 
 
 def _staff_of(project_id: str) -> list[User]:
@@ -98,9 +97,7 @@ def set_stage(project_id):
     if not form.validate_on_submit():
         return _render_project(project, stage_form=form, status=400)
     projects.set_stage(project.id, form.stage.data, current_user._get_current_object())
-    db.session.commit()
-    flash(f"The current stage is now {form.stage.data}.")
-    return redirect(url_for("staff.project", project_id=project.id))
+    return saved(f"The current stage is now {form.stage.data}.", "staff.project", project_id=project.id)
 
 
 @bp.get("/projects/<project_id>/join-code")
@@ -137,9 +134,7 @@ def rotate_join_code(project_id):
     """Replace the join code: the old one stops working at once."""
     project = project_or_404(project_id)
     code = codes.new_join_code(project.id)
-    db.session.commit()
-    flash(f"New join code: {code}. The old code no longer works.")
-    return redirect(url_for("staff.project", project_id=project.id))
+    return saved(f"New join code: {code}. The old code no longer works.", "staff.project", project_id=project.id)
 
 
 @bp.post("/projects/<project_id>/staff")
@@ -160,9 +155,7 @@ def add_staff(project_id):
         else:
             projects.add_staff(project.id, [user])
             audit("assign", "user", user.id)
-            db.session.commit()
-            flash(f"{user.name} now works on this project.")
-            return redirect(url_for("staff.project", project_id=project.id))
+            return saved(f"{user.name} now works on this project.", "staff.project", project_id=project.id)
     return _render_project(project, staff_form=form, status=400)
 
 
@@ -178,6 +171,4 @@ def remove_staff(project_id, user_id):
         abort(404)
     projects.remove_staff(project.id, user_id)
     audit("unassign", "user", user_id)
-    db.session.commit()
-    flash(f"{user.name} no longer works on this project.")
-    return redirect(url_for("staff.project", project_id=project.id))
+    return saved(f"{user.name} no longer works on this project.", "staff.project", project_id=project.id)

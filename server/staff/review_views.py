@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 from sqlalchemy import select
 
 from server.domain.models import Review
@@ -13,6 +13,7 @@ from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.forms import REVIEW_TEXT_FIELDS, ROLE_FIELDS, ReviewForm
+from server.staff.pages import form_page, saved
 from server.staff.results import stage_results
 from server.staff.writes import create_review
 
@@ -54,17 +55,15 @@ def new_review(project_id):
             {role: n for role, n in roles.items() if n},
             snapshot,
         )
-        db.session.commit()
-        flash("Review added to the learning log, with a snapshot of the results.")
-        return redirect(url_for("staff.reviews", project_id=project.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
+        done = "Review added to the learning log, with a snapshot of the results."
+        return saved(done, "staff.reviews", project_id=project.id)
+    return form_page(
         "staff/review_new.html",
         project=project,
         form=form,
         text_fields=REVIEW_TEXT_FIELDS,
         role_fields=ROLE_FIELDS,
-    ), status
+    )
 
 
 @bp.get("/projects/<project_id>/reviews/<review_id>")

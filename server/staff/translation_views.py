@@ -6,16 +6,16 @@ the next pull; a translation is no new version of a statement.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, request
 from flask_login import current_user
 
 from server.domain import projects
 from server.domain.projects import read_record
-from server.extensions import db
 from server.languages import LANGUAGES, PROJECT_TEXTS, STATEMENT_TEXTS
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.checklist_views import _statement_or_404
+from server.staff.pages import form_page, saved
 from server.staff.translation_forms import (
     ProjectDetailsForm,
     ProjectTranslationForm,
@@ -34,6 +34,11 @@ def _values(record_id: str) -> dict:
     return record.values()
 
 
+def _set_translations(kind: str, record_id: str, form, texts: dict[str, int]) -> None:
+    me = current_user._get_current_object()
+    projects.set_translations(kind, record_id, translations_from(form, texts), me)
+
+
 @bp.route("/projects/<project_id>/details", methods=["GET", "POST"])
 @coordinator_required
 def project_details(project_id):
@@ -47,16 +52,12 @@ def project_details(project_id):
     elif details.validate_on_submit() & words.validate():
         values = {k: getattr(details, k).data or "" for k in DETAILS}
         projects.update_project(project.id, current_user._get_current_object(), **values)
-        projects.set_translations(
-            "project", project.id, translations_from(words, PROJECT_TEXTS), current_user._get_current_object()
-        )
-        db.session.commit()
-        flash("Saved. Phones get the change the next time they sync.")
-        return redirect(url_for("staff.project_details", project_id=project.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
+        _set_translations("project", project.id, words, PROJECT_TEXTS)
+        return saved("Saved. Phones get the change the next time they sync.", "staff.project_details",
+                     project_id=project.id)
+    return form_page(
         "staff/project_details.html", project=project, details=details, words=words, languages=LANGUAGES
-    ), status
+    )
 
 
 @bp.route("/projects/<project_id>/statements/<statement_id>/translations", methods=["GET", "POST"])
@@ -69,13 +70,9 @@ def statement_translations(project_id, statement_id):
     if request.method == "GET":
         fill(form, _values(statement.id).get("translations"), STATEMENT_TEXTS)
     elif form.validate_on_submit():
-        projects.set_translations(
-            "statement", statement.id, translations_from(form, STATEMENT_TEXTS), current_user._get_current_object()
-        )
-        db.session.commit()
-        flash("Translations saved. Phones get them the next time they sync.")
-        return redirect(url_for("staff.statements", project_id=project.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
+        _set_translations("statement", statement.id, form, STATEMENT_TEXTS)
+        return saved("Translations saved. Phones get them the next time they sync.", "staff.statements",
+                     project_id=project.id)
+    return form_page(
         "staff/statement_translations.html", project=project, statement=statement, form=form, languages=LANGUAGES
-    ), status
+    )

@@ -1,20 +1,13 @@
 """Browser tests: the real app under gunicorn on 127.0.0.1, driven in Debian's Chromium."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.reliability.harness import AppServer
+
 ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 AXE_JS = ROOT / "tests" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,26 +21,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
+class LiveServer(AppServer):
     """WithUs served by gunicorn from a fresh SQLite database with the demo data."""
 
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-    join_code: str = "KIND-RIVER"
-    password: str = "withus-demo-2026"
-    extra_env: dict = field(default_factory=dict)
+    join_code = "KIND-RIVER"
+    password = "withus-demo-2026"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, workdir: Path, extra_env: dict | None = None):
+        workdir = Path(workdir)
+        # Every browser test joins from 127.0.0.1; the limits have their own tests.
+        env = {"RATELIMIT_ENABLED": "0", **(extra_env or {})}
+        super().__init__(workdir, f"sqlite:///{workdir / 'withus.sqlite'}", workers=1, threads=8, extra_env=env)
 
     @property
     def db_path(self) -> Path:
@@ -55,75 +39,6 @@ class LiveServer:
 
     def __str__(self) -> str:
         return self.url
-
-    def env(self) -> dict:
-        env = dict(os.environ)
-        env.update(
-            WITHUS_INSTANCE_PATH=str(self.workdir),
-            DATABASE_URL=f"sqlite:///{self.db_path}",
-            WITHUS_ENV="development",
-            FLASK_APP="server",
-            # Every browser test joins from 127.0.0.1; the limits have their own tests.
-            RATELIMIT_ENABLED="0",
-        )
-        env.update(self.extra_env)
-        return env
-
-    def prepare(self) -> None:
-        for args in (["db", "upgrade"], ["seed-demo"]):
-            subprocess.run([str(VENV_BIN / "flask"), *args], env=self.env(), cwd=ROOT, check=True, capture_output=True)
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "--workers",
-                "1",
-                "--threads",
-                "8",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "server:create_app()",
-            ],
-            env=self.env(),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            # Its own process group, so a crash can take the master and its worker together.
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stderr.read().decode()[-2000:]
-                raise RuntimeError("gunicorn exited: " + output)
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if json.load(response)["status"] == "ok":
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("WithUs did not answer on " + self.url)
-
-    def kill(self) -> None:
-        """Kill the server at once, master and worker, as a machine crash would (SIGKILL).
-
-        Killing only the master left its worker holding the port until it noticed,
-        so a quick restart could fail with "address already in use".
-        """
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        if self.process and self.process.stderr:
-            self.process.stderr.close()
 
     def restart(self) -> None:
         self.stop()

@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
 
 import pyotp
 import pytest
 
 from tests.browser.conftest import LiveServer, assert_no_axe_violations
-from tests.conftest import Mailbox
+from tests.conftest import Mailbox, smtp_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def smtp():
-    from aiosmtpd.controller import Controller
+    with smtp_server() as box:
+        yield box
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    box.port = port
-    yield box
-    controller.stop()
+
+def _choose_password(page, password: str) -> None:
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("Type the new password again").fill(password)
+    page.get_by_role("button", name="Save my password").click()
+    page.wait_for_load_state()
 
 
 @pytest.fixture(scope="module")
@@ -103,16 +100,10 @@ def test_invite_set_password_and_two_step_sign_in(browser, mail_server, smtp):
     invitee.goto(link)
     assert invitee.get_by_role("heading", name="Welcome to WithUs, Asha Admin").is_visible()
     assert_no_axe_violations(invitee)
-    invitee.get_by_label("New password", exact=True).fill("too short")
-    invitee.get_by_label("Type the new password again").fill("too short")
-    invitee.get_by_role("button", name="Save my password").click()
-    invitee.wait_for_load_state()
+    _choose_password(invitee, "too short")
     assert "Use at least 12 characters" in invitee.get_by_role("alert").inner_text()
     assert_no_axe_violations(invitee)
-    invitee.get_by_label("New password", exact=True).fill("copper lantern winter")
-    invitee.get_by_label("Type the new password again").fill("copper lantern winter")
-    invitee.get_by_role("button", name="Save my password").click()
-    invitee.wait_for_load_state()
+    _choose_password(invitee, "copper lantern winter")
     assert "Your password is set" in invitee.get_by_role("status").inner_text()
 
     # An admin must set up two steps on first sign-in, then gives a code every time.

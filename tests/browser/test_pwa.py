@@ -117,6 +117,30 @@ def join_as_family(page, live_server, *, age="13 to 17", role="A young person") 
     wait_all_sent(page)
 
 
+def give_feedback(page, base, note) -> None:
+    """Write feedback on the phone and save it (it is sent when a sync round runs)."""
+    open_app(page, base, "feedback")
+    page.get_by_label("What do you want to tell us?").fill(note)
+    page.get_by_role("button", name="Save and send").click()
+    wait_heading(page, "My contributions")
+
+
+def make_claim_code(page, base) -> str:
+    """Make a claim code on the phone's Claim screen and return it as shown."""
+    open_app(page, base, "claim")
+    page.get_by_role("button", name="Make a code").click()
+    shown = page.locator(".code")
+    shown.wait_for(timeout=LONG)
+    return shown.inner_text().removeprefix("Code: ").strip()
+
+
+def first_question_answered(page, base, answer: str) -> bool:
+    """Open the checklist's first question: is `answer` the one chosen?"""
+    open_app(page, base, "checklist/1")
+    wait_heading(page, "Question 1 of")
+    return page.get_by_role("radio", name=answer, exact=True).is_checked()
+
+
 def sign_in_worker(page, live_server) -> None:
     open_app(page, live_server.url, "signin")
     page.get_by_label("Email").fill("worker@demo.withus")
@@ -332,9 +356,7 @@ def test_two_devices_editing_one_answer_offline_converge(browser, live_server):
         assert server_fields(live_server, answer["id"])["value"] == "disagree"
         assert server_fields(live_server, answer["id"])["comment"] == "Said on phone A"
         for page in (a, b):
-            open_app(page, live_server.url, "checklist/1")
-            wait_heading(page, "Question 1 of")
-            assert page.get_by_role("radio", name="Disagree", exact=True).is_checked()
+            assert first_question_answered(page, live_server.url, "Disagree")
     finally:
         a_ctx.close()
         b_ctx.close()
@@ -541,10 +563,7 @@ def test_phone_clock_hours_ahead_is_corrected_and_entries_still_arrive(page, liv
     real_now = time.time()
     page.clock.set_system_time(real_now + 3 * 3600)  # the phone's clock runs 3 hours fast
     join_as_family(page, live_server)  # consent and participant went through a clock_ahead round
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Sent from a fast clock")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "Sent from a fast clock")
     sync_now(page)
     wait_all_sent(page)
     me = session(page)
@@ -566,10 +585,7 @@ def test_entries_unsent_for_over_a_day_are_flagged(page, context, live_server):
     join_as_family(page, live_server)
     context.set_offline(True)
     page.clock.set_system_time(time.time() - 25 * 3600)
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Written on a visit without signal")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "Written on a visit without signal")
     wait_status(page, "1 entry waiting to send.")
     assert "more than a day" not in page.locator("#status").inner_text()
     page.clock.set_system_time(time.time())
@@ -673,10 +689,7 @@ def coordinator_acts_on(live_server, monkeypatch, tmp_path, project_id, feedback
 
 def test_contributions_show_linked_actions_after_a_pull(page, live_server, monkeypatch, tmp_path):
     join_as_family(page, live_server)
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("The form is far too long")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "The form is far too long")
     assert "Nobody has answered this yet." in page.locator("main").inner_text()
     sync_now(page)
     wait_all_sent(page)
@@ -713,11 +726,7 @@ def test_worker_hands_over_to_the_familys_own_phone_with_a_claim_code(browser, l
         worker.get_by_role("button", name="Next").click()
         wait_heading(worker, "Question 2 of")
 
-        open_app(worker, live_server.url, "claim")
-        worker.get_by_role("button", name="Make a code").click()
-        shown = worker.locator(".code")
-        shown.wait_for(timeout=LONG)
-        code = shown.inner_text().removeprefix("Code: ").strip()
+        code = make_claim_code(worker, live_server.url)
         assert code
         assert_no_axe_violations(worker)
 
@@ -726,9 +735,7 @@ def test_worker_hands_over_to_the_familys_own_phone_with_a_claim_code(browser, l
         family.get_by_role("button", name="Use this code").click()
         # The consent the worker recorded came with the pull: straight to the menu.
         wait_heading(family, "What would you like to do?")
-        open_app(family, live_server.url, "checklist/1")
-        wait_heading(family, "Question 1 of")
-        assert family.get_by_role("radio", name="Disagree", exact=True).is_checked()
+        assert first_question_answered(family, live_server.url, "Disagree")
     finally:
         worker_ctx.close()
         family_ctx.close()
@@ -738,10 +745,7 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(
     page, context, live_server, monkeypatch, tmp_path
 ):
     join_as_family(page, live_server)
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Please open on Saturdays")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "Please open on Saturdays")
     sync_now(page)
     wait_all_sent(page)
     me = session(page)
@@ -752,10 +756,7 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(
     # Tombstones were purged past this phone's cursor (as after 180 days away).
     with sqlite3.connect(live_server.db_path) as db:
         db.execute("UPDATE sync_counter SET value = value + 1, purged_through = value + 1")
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Written before the resync")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "Written before the resync")
     pulls = []
     # The context sees the service worker's fetches too (a Background Sync may pull first).
     context.on(

@@ -3,6 +3,8 @@
 from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_pwa import (
     LONG,
+    give_feedback,
+    make_claim_code,
     open_app,
     rows,
     session,
@@ -35,11 +37,7 @@ def test_a_worker_phone_that_handed_a_family_over_no_longer_shows_them(browser, 
         wait_all_sent(worker)
         assert pid in local_ids(worker, "participant") and local_ids(worker, "consent")
 
-        open_app(worker, live_server.url, "claim")
-        worker.get_by_role("button", name="Make a code").click()
-        shown = worker.locator(".code")
-        shown.wait_for(timeout=LONG)
-        code = shown.inner_text().removeprefix("Code: ").strip()
+        code = make_claim_code(worker, live_server.url)
 
         open_app(family, live_server.url, "join")
         family.get_by_label("Code from the worker").fill(code)
@@ -77,10 +75,7 @@ def test_a_revoked_phone_is_emptied_and_says_why(page, live_server):
 
     # Offline, so the app's own sync at start cannot meet the revocation before the entry is typed.
     page.context.set_offline(True)
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("Written after the token was revoked")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "Written after the token was revoked")
     page.context.set_offline(False)
     sync_now(page)
     page.get_by_role("heading", name="This phone was signed out").wait_for(timeout=LONG)

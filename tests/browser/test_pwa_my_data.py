@@ -7,6 +7,7 @@ import pytest
 from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_pwa import (
     LONG,
+    give_feedback,
     join_as_family,
     local_values,
     open_app,
@@ -18,7 +19,6 @@ from tests.browser.test_pwa import (
     wait_until,
 )
 from tests.browser.test_pwa_my_entries import switch_language
-from tests.browser.test_pwa_poor_network import give_feedback
 
 pytestmark = pytest.mark.browser
 

@@ -4,6 +4,7 @@ import pytest
 
 from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_pwa import (
+    give_feedback,
     join_as_family,
     local_values,
     open_app,
@@ -47,10 +48,7 @@ def test_check_my_answers_reaches_a_skipped_question(page, live_server):
 
 def test_feedback_is_edited_and_deleted_on_the_phone_and_the_server(page, live_server):
     join_as_family(page, live_server)
-    open_app(page, live_server.url, "feedback")
-    page.get_by_label("What do you want to tell us?").fill("The room was too loud")
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
+    give_feedback(page, live_server.url, "The room was too loud")
     sync_now(page)
     wait_all_sent(page)
     (fid,) = [f["id"] for f in local_values(page, "feedback")]

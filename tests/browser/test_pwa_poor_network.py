@@ -6,6 +6,7 @@ import pytest
 
 from tests.browser.test_pwa import (
     LONG,
+    give_feedback,
     join_as_family,
     open_app,
     rows,
@@ -29,13 +30,6 @@ def family(browser, own_server):
     wait_for_worker(page)
     yield context, page
     context.close()
-
-
-def give_feedback(page, base, note) -> None:
-    open_app(page, base, "feedback")
-    page.get_by_label("What do you want to tell us?").fill(note)
-    page.get_by_role("button", name="Save and send").click()
-    wait_heading(page, "My contributions")
 
 
 def wait_rows(page, server, sql, args, count, timeout_s) -> list:

@@ -6,6 +6,7 @@ import pytest
 
 from sync.hlc import Clock
 from sync.records import Record
+from tests.factories import wire
 
 NODE = "00000000000000aa"
 
@@ -27,21 +28,14 @@ def stamps():
 
 
 def rec(rtype, rid, values, stamp, deleted=None):
-    return Record.from_wire(
-        {
-            "type": rtype,
-            "id": rid,
-            "fields": {k: {"v": v, "t": stamp} for k, v in values.items()},
-            "deleted": deleted,
-        }
-    )
+    return Record.from_wire(wire(rtype, rid, values, stamp, deleted))
 
 
 _n = itertools.count(1)
 
 
 @pytest.fixture
-def world(app, make_user):
+def project_and_devices(app, make_user):
     """A project with a coordinator and a worker, a second project, and a participant device."""
     from server.auth.devices import PARTICIPANT, STAFF, issue_device
     from server.domain import projects, types
@@ -70,10 +64,10 @@ def world(app, make_user):
         .all()
     )
 
-    class World:
+    class ProjectAndDevices:
         pass
 
-    w = World()
+    w = ProjectAndDevices()
     w.coordinator, w.worker, w.other_worker = coordinator, worker, other_worker
     w.project, w.other_project = project, other
     w.participant_id = pid
@@ -101,26 +95,6 @@ def statuses(outcomes):
         (o.status, o.error.code if o.error else None, o.error.field if o.error else None)
         for o in outcomes
     ]
-
-
-def participant_values(project_id, **extra):
-    return {"project_id": project_id, "role": "young_person", "age_band": "13_to_17", **extra}
-
-
-def answer(participant_id, project_id, statement_id, value="agree", stage="design", **extra):
-    from server.domain.types import checklist_answer_id
-
-    rid = checklist_answer_id(participant_id, project_id, stage, statement_id)
-    values = {
-        "participant_id": participant_id,
-        "project_id": project_id,
-        "stage": stage,
-        "statement_id": statement_id,
-        "value": value,
-        "mode": "self",
-        **extra,
-    }
-    return rid, values
 
 
 def bearer(token):

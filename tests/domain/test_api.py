@@ -13,7 +13,8 @@ from server.domain.models import ChecklistAnswer, ClaimCode, Feedback, JoinCode,
 from server.extensions import db
 from sync import store
 from sync.schema import records
-from tests.domain.conftest import answer, bearer, participant_values, push, rec
+from tests.domain.conftest import bearer, push, rec
+from tests.factories import checklist_answer, participant_values
 
 CODE = re.compile(r"\A[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{4}-[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{4}\Z")
 
@@ -27,8 +28,8 @@ def test_codes_are_short_readable_and_normalised():
     assert codes.hash_code("k7mr-x2qh") == codes.hash_code("K7MR X2QH")
 
 
-def test_join_with_a_code_typed_any_way(world, client):
-    code = projects.new_join_code(world.project)
+def test_join_with_a_code_typed_any_way(project_and_devices, client):
+    code = projects.new_join_code(project_and_devices.project)
     db.session.commit()
     assert CODE.match(code)
     typed = code.lower().replace("-", " ")
@@ -36,13 +37,13 @@ def test_join_with_a_code_typed_any_way(world, client):
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert set(body) == {"token", "device_id", "participant_id", "project_id"}
-    assert body["project_id"] == world.project and types.is_uuid(body["participant_id"])
+    assert body["project_id"] == project_and_devices.project and types.is_uuid(body["participant_id"])
     me = client.get("/api/me", headers=bearer(body["token"])).get_json()
     assert me == {
         "kind": "participant",
         "participant_id": body["participant_id"],
-        "project_id": world.project,
-        "projects": [{"id": world.project, "title": "Short breaks"}],
+        "project_id": project_and_devices.project,
+        "projects": [{"id": project_and_devices.project, "title": "Short breaks"}],
     }
     # Two joins are two different people.
     again = client.post("/api/join", json={"code": code}).get_json()
@@ -50,7 +51,7 @@ def test_join_with_a_code_typed_any_way(world, client):
 
 
 @pytest.mark.parametrize("body", [["K7MR-X2QH"], "K7MR-X2QH", None])
-def test_join_body_must_be_a_json_object(world, client, body):
+def test_join_body_must_be_a_json_object(project_and_devices, client, body):
     response = client.post("/api/join", json=body)
     assert response.status_code == 400
     assert response.get_json() == {
@@ -58,7 +59,7 @@ def test_join_body_must_be_a_json_object(world, client, body):
     }
 
 
-def test_join_errors_name_the_field(world, client):
+def test_join_errors_name_the_field(project_and_devices, client):
     response = client.post("/api/join", json={})
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "code"
     response = client.post("/api/join", json={"code": "ZZZZ-ZZZZ", "name": "Sam"})
@@ -72,51 +73,51 @@ def test_join_errors_name_the_field(world, client):
     }
 
 
-def test_join_codes_expire_and_rotate(world, client):
-    old = projects.new_join_code(world.project)
-    new = projects.new_join_code(world.project)  # rotation revokes the old one
+def test_join_codes_expire_and_rotate(project_and_devices, client):
+    old = projects.new_join_code(project_and_devices.project)
+    new = projects.new_join_code(project_and_devices.project)  # rotation revokes the old one
     db.session.commit()
     assert old != new
     assert client.post("/api/join", json={"code": old}).status_code == 410
     assert client.post("/api/join", json={"code": new}).status_code == 201
-    assert codes.active_join_code(world.project).code == new
+    assert codes.active_join_code(project_and_devices.project).code == new
     row = codes.find_join_code(new)
     row.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     response = client.post("/api/join", json={"code": new})
     assert response.status_code == 410 and response.get_json()["error"]["code"] == "code_expired"
-    assert codes.active_join_code(world.project) is None
-    short = projects.new_join_code(world.project, days=30)
+    assert codes.active_join_code(project_and_devices.project) is None
+    short = projects.new_join_code(project_and_devices.project, days=30)
     db.session.commit()
     expires = db.session.get(JoinCode, short).expires_at
     assert timedelta(days=29, hours=23) < expires - utcnow() <= timedelta(days=30)
 
 
-def test_join_to_a_closed_project_is_refused(world, client):
-    code = projects.new_join_code(world.project)
-    projects.update_project(world.project, status="closed")
+def test_join_to_a_closed_project_is_refused(project_and_devices, client):
+    code = projects.new_join_code(project_and_devices.project)
+    projects.update_project(project_and_devices.project, status="closed")
     db.session.commit()
     assert client.post("/api/join", json={"code": code}).status_code == 410
 
 
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)
-def test_join_is_rate_limited(world, client):
+def test_join_is_rate_limited(project_and_devices, client):
     answers = [client.post("/api/join", json={"code": "WXYZ-WXYZ"}).status_code for _ in range(11)]
     assert answers[:10] == [404] * 10
     assert answers[10] == 429
 
 
-def test_staff_me_lists_their_projects(world, client):
-    me = client.get("/api/me", headers=bearer(world.worker_token)).get_json()
-    assert me["kind"] == "staff" and me["user"]["id"] == world.worker.id
-    assert me["projects"] == [{"id": world.project, "title": "Short breaks"}]
+def test_staff_me_lists_their_projects(project_and_devices, client):
+    me = client.get("/api/me", headers=bearer(project_and_devices.worker_token)).get_json()
+    assert me["kind"] == "staff" and me["user"]["id"] == project_and_devices.worker.id
+    assert me["projects"] == [{"id": project_and_devices.project, "title": "Short breaks"}]
     assert client.get("/api/me").status_code == 401
 
 
 def _worker_records_family(w, stamps):
     family = types.uuid7()
     me = str(w.worker.id)
-    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid, values = checklist_answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
     push(
         w.worker_device,
         [
@@ -129,8 +130,8 @@ def _worker_records_family(w, stamps):
     return family, rid
 
 
-def test_claim_flow(world, client, stamps):
-    w = world
+def test_claim_flow(project_and_devices, client, stamps):
+    w = project_and_devices
     family, rid = _worker_records_family(w, stamps)
     response = client.post(
         "/api/claims", json={"participant_id": family}, headers=bearer(w.worker_token)
@@ -169,8 +170,8 @@ def test_claim_flow(world, client, stamps):
     assert db.session.get(ChecklistAnswer, rid).value == "disagree"
 
 
-def test_claims_are_for_staff_in_the_project_and_expire(world, client, stamps):
-    w = world
+def test_claims_are_for_staff_in_the_project_and_expire(project_and_devices, client, stamps):
+    w = project_and_devices
     family, _ = _worker_records_family(w, stamps)
     assert (
         client.post(
@@ -209,7 +210,7 @@ def _participant_with_data(w, client, stamps):
     body = client.post("/api/join", json={"code": code}).get_json()
     device = db.session.get(Device, body["device_id"])
     pid = body["participant_id"]
-    rid, values = answer(pid, w.project, w.statements[0], comment="Great")
+    rid, values = checklist_answer(pid, w.project, w.statements[0], comment="Great")
     fid = types.uuid7()
     push(
         device,
@@ -239,8 +240,8 @@ def _participant_with_data(w, client, stamps):
     return body, pid, rid, fid
 
 
-def test_export_has_everything_about_the_participant(world, client, stamps):
-    w = world
+def test_export_has_everything_about_the_participant(project_and_devices, client, stamps):
+    w = project_and_devices
     body, pid, rid, fid = _participant_with_data(w, client, stamps)
     response = client.get("/api/me/export", headers=bearer(body["token"]))
     assert response.status_code == 200
@@ -253,8 +254,8 @@ def test_export_has_everything_about_the_participant(world, client, stamps):
     assert client.get("/api/me/export", headers=bearer(w.worker_token)).status_code == 403
 
 
-def test_erasure_leaves_only_tombstones(world, client, stamps):
-    w = world
+def test_erasure_leaves_only_tombstones(project_and_devices, client, stamps):
+    w = project_and_devices
     body, pid, rid, fid = _participant_with_data(w, client, stamps)
     from server.push.models import PushSubscription, QuietHours
 
@@ -305,8 +306,8 @@ def test_erasure_leaves_only_tombstones(world, client, stamps):
     assert db.session.get(Participant, pid) is None
 
 
-def test_pull_scopes(world, client, stamps):
-    w = world
+def test_pull_scopes(project_and_devices, client, stamps):
+    w = project_and_devices
     body, pid, rid, fid = _participant_with_data(w, client, stamps)
     family, family_answer = _worker_records_family(w, stamps)
     aid = types.uuid7()

@@ -36,8 +36,8 @@ def _action_values(action_id):
     return read_record(action_id).values()
 
 
-def test_erased_feedback_leaves_every_action_and_devices_hear_of_it(world, client, stamps):
-    w = world
+def test_erased_feedback_leaves_every_action_and_devices_hear_of_it(project_and_devices, client, stamps):
+    w = project_and_devices
     body, pid, _, erased_fid = _participant_with_data(w, client, stamps)
     kept_fid = _other_feedback(w, stamps)
     action_id = types.uuid7()
@@ -74,8 +74,8 @@ def _files_hold(app, text: str) -> bool:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL: docs/operations.md
-def test_sqlite_files_hold_no_erased_text(app, world, client, stamps):
-    w = world
+def test_sqlite_files_hold_no_erased_text(app, project_and_devices, client, stamps):
+    w = project_and_devices
     body, pid, _, fid = _participant_with_data(w, client, stamps)
     push(_device(body), [rec("feedback", fid, {"text": SECRET}, stamps())])
     db.session.rollback()

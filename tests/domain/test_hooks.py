@@ -1,8 +1,12 @@
 """DomainHooks: validation on push, natural ids, and who may write what."""
 
+import pytest
+
 from server.domain import types
 from server.domain.actors import SYSTEM
-from tests.domain.conftest import answer, participant_values, push, rec, statuses
+from server.extensions import db
+from tests.domain.conftest import bearer, push, rec, statuses
+from tests.factories import checklist_answer, participant_values, wire
 
 
 def _join(w, stamps):
@@ -13,12 +17,12 @@ def _join(w, stamps):
     assert statuses(out) == [("applied", None, None)]
 
 
-def test_participant_writes_own_records_and_bad_ones_are_rejected_alone(world, stamps):
-    w = world
+def test_participant_writes_own_records_and_bad_ones_are_rejected_alone(project_and_devices, stamps):
+    w = project_and_devices
     _join(w, stamps)
-    good_id, good = answer(w.participant_id, w.project, w.statements[0])
-    bad_id, bad = answer(w.participant_id, w.project, w.statements[1], value="yes")
-    other_id, other = answer(w.participant_id, w.project, w.statements[2])
+    good_id, good = checklist_answer(w.participant_id, w.project, w.statements[0])
+    bad_id, bad = checklist_answer(w.participant_id, w.project, w.statements[1], value="yes")
+    other_id, other = checklist_answer(w.participant_id, w.project, w.statements[2])
     out = push(
         w.device,
         [
@@ -50,11 +54,11 @@ def _pulled_ids(actor):
     return {r.id: r for r in page.records}
 
 
-def test_an_incomplete_record_is_kept_out_of_sight_until_it_is_complete(world, stamps):
+def test_an_incomplete_record_is_kept_out_of_sight_until_it_is_complete(project_and_devices, stamps):
     """Protocol 1.1: a write missing required fields is stored, not rejected, and stays invisible."""
-    w = world
+    w = project_and_devices
     _join(w, stamps)
-    rid, values = answer(w.participant_id, w.project, w.statements[0], comment="Kind people")
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0], comment="Kind people")
     partial = {k: v for k, v in values.items() if k not in ("mode", "value")}
     assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [
         ("applied", None, None)
@@ -77,10 +81,10 @@ def _older_stamp(stamps):
     return f"{int(wall) - 60_000:013d}-0000-00000000000000bb"
 
 
-def test_every_write_to_an_unknown_record_carries_its_identifying_fields(world, stamps):
-    w = world
+def test_every_write_to_an_unknown_record_carries_its_identifying_fields(project_and_devices, stamps):
+    w = project_and_devices
     _join(w, stamps)
-    rid, _ = answer(w.participant_id, w.project, w.statements[0])
+    rid, _ = checklist_answer(w.participant_id, w.project, w.statements[0])
     bare = push(w.device, [rec("checklist_answer", rid, {}, None, deleted=stamps())])
     assert statuses(bare) == [("rejected", "invalid", "participant_id")]
     assert "identifying" in bare[0].error.message
@@ -88,10 +92,10 @@ def test_every_write_to_an_unknown_record_carries_its_identifying_fields(world, 
     assert statuses(edit) == [("rejected", "invalid", "participant_id")]
 
 
-def test_a_deletion_arriving_before_the_creation_still_wins(world, stamps):
-    w = world
+def test_a_deletion_arriving_before_the_creation_still_wins(project_and_devices, stamps):
+    w = project_and_devices
     _join(w, stamps)
-    rid, values = answer(w.participant_id, w.project, w.statements[0])
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0])
     identity = {k: values[k] for k in ("participant_id", "project_id", "stage", "statement_id")}
     created, gone = stamps(), stamps()
     deleted = push(w.device, [rec("checklist_answer", rid, identity, gone, deleted=gone)])
@@ -104,17 +108,17 @@ def test_a_deletion_arriving_before_the_creation_still_wins(world, stamps):
     assert pulled.deleted is not None and pulled.fields == {}
 
 
-def test_natural_id_must_match_the_natural_key(world, stamps):
-    w = world
+def test_natural_id_must_match_the_natural_key(project_and_devices, stamps):
+    w = project_and_devices
     _join(w, stamps)
-    _, values = answer(w.participant_id, w.project, w.statements[0])
+    _, values = checklist_answer(w.participant_id, w.project, w.statements[0])
     wrong = types.uuid7()
     assert statuses(push(w.device, [rec("checklist_answer", wrong, values, stamps())])) == [
         ("rejected", "invalid", "id")
     ]
     # Same key, different statement: the id of statement 0 does not fit statement 1.
-    rid0, _ = answer(w.participant_id, w.project, w.statements[0])
-    _, values1 = answer(w.participant_id, w.project, w.statements[1])
+    rid0, _ = checklist_answer(w.participant_id, w.project, w.statements[0])
+    _, values1 = checklist_answer(w.participant_id, w.project, w.statements[1])
     assert statuses(push(w.device, [rec("checklist_answer", rid0, values1, stamps())])) == [
         ("rejected", "invalid", "id")
     ]
@@ -134,8 +138,8 @@ def test_natural_id_must_match_the_natural_key(world, stamps):
     ]
 
 
-def test_unknown_and_server_only_types(world, stamps):
-    w = world
+def test_unknown_and_server_only_types(project_and_devices, stamps):
+    w = project_and_devices
     project = {"title": "Mine now", "current_stage": "design", "target_rung": 4, "status": "active"}
     for actor in (w.device, w.worker_device, w.coordinator_device):
         out = push(
@@ -163,16 +167,16 @@ def test_unknown_and_server_only_types(world, stamps):
         ] * 4
 
 
-def test_participant_cannot_write_anothers_records_or_move_them(world, stamps):
-    w = world
+def test_participant_cannot_write_anothers_records_or_move_them(project_and_devices, stamps):
+    w = project_and_devices
     _join(w, stamps)
     stranger = types.uuid7()
-    rid, values = answer(stranger, w.project, w.statements[0])
+    rid, values = checklist_answer(stranger, w.project, w.statements[0])
     assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
         ("rejected", "forbidden", "participant_id")
     ]
     # Its own answer, but in a project it did not join.
-    rid, values = answer(w.participant_id, w.other_project, w.statements[0])
+    rid, values = checklist_answer(w.participant_id, w.other_project, w.statements[0])
     assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
         ("rejected", "forbidden", "project_id")
     ]
@@ -208,8 +212,8 @@ def test_participant_cannot_write_anothers_records_or_move_them(world, stamps):
     ) == [("rejected", "forbidden", "recorded_by")]
 
 
-def test_worker_records_only_in_their_projects_assisted_and_as_themselves(world, stamps):
-    w = world
+def test_worker_records_only_in_their_projects_assisted_and_as_themselves(project_and_devices, stamps):
+    w = project_and_devices
     family = types.uuid7()
     me = str(w.worker.id)
     out = push(
@@ -217,24 +221,24 @@ def test_worker_records_only_in_their_projects_assisted_and_as_themselves(world,
         [rec("participant", family, participant_values(w.project, role="parent_carer"), stamps())],
     )
     assert statuses(out) == [("applied", None, None)]
-    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid, values = checklist_answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid, values, stamps())])) == [
         ("applied", None, None)
     ]
     # Mode self is the family's own voice, not a worker's.
-    rid1, values = answer(family, w.project, w.statements[1], mode="self", recorded_by=me)
+    rid1, values = checklist_answer(family, w.project, w.statements[1], mode="self", recorded_by=me)
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid1, values, stamps())])) == [
         ("rejected", "forbidden", "mode")
     ]
     # recorded_by must be the worker's own id.
-    rid2, values = answer(
+    rid2, values = checklist_answer(
         family, w.project, w.statements[2], mode="proxy", recorded_by=str(w.coordinator.id)
     )
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid2, values, stamps())])) == [
         ("rejected", "forbidden", "recorded_by")
     ]
     # Missing recorded_by.
-    rid3, values = answer(family, w.project, w.statements[3], mode="proxy")
+    rid3, values = checklist_answer(family, w.project, w.statements[3], mode="proxy")
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid3, values, stamps())]))[0][
         :2
     ] == ("rejected", "forbidden")
@@ -253,17 +257,17 @@ def test_worker_records_only_in_their_projects_assisted_and_as_themselves(world,
     ]
     # Nor for a participant who is not in the project named.
     ghost = types.uuid7()
-    rid4, values = answer(ghost, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid4, values = checklist_answer(ghost, w.project, w.statements[0], mode="assisted", recorded_by=me)
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid4, values, stamps())])) == [
         ("rejected", "forbidden", "participant_id")
     ]
 
 
-def test_worker_can_add_a_participant_and_answers_in_one_batch(world, stamps):
-    w = world
+def test_worker_can_add_a_participant_and_answers_in_one_batch(project_and_devices, stamps):
+    w = project_and_devices
     family = types.uuid7()
     me = str(w.worker.id)
-    rid, values = answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
+    rid, values = checklist_answer(family, w.project, w.statements[0], mode="assisted", recorded_by=me)
     out = push(
         w.worker_device,
         [
@@ -274,8 +278,8 @@ def test_worker_can_add_a_participant_and_answers_in_one_batch(world, stamps):
     assert statuses(out) == [("applied", None, None)] * 2
 
 
-def test_coordinator_records_in_their_projects_only(world, stamps):
-    w = world
+def test_coordinator_records_in_their_projects_only(project_and_devices, stamps):
+    w = project_and_devices
     me = str(w.coordinator.id)
     family = types.uuid7()
     assert statuses(
@@ -304,8 +308,8 @@ def test_coordinator_records_in_their_projects_only(world, stamps):
     ) == [("rejected", "forbidden", "project_id")]
 
 
-def test_staff_users_write_server_types_workers_do_not(world, stamps):
-    w = world
+def test_staff_users_write_server_types_workers_do_not(project_and_devices, stamps):
+    w = project_and_devices
     action = {"project_id": w.project, "stage": "design", "status": "planned", "feedback_ids": []}
     assert statuses(push(w.coordinator, [rec("action", types.uuid7(), action, stamps())])) == [
         ("applied", None, None)
@@ -318,22 +322,15 @@ def test_staff_users_write_server_types_workers_do_not(world, stamps):
     ) == [("rejected", "forbidden", "project_id")]
 
 
-def test_consent_for_a_child_under_13_is_given_by_a_parent_or_carer(world, stamps):
-    w = world
-    out = push(
-        w.device,
-        [
-            rec(
-                "participant",
-                w.participant_id,
-                participant_values(w.project, role="child", age_band="under_13"),
-                stamps(),
-            )
-        ],
-    )
-    assert statuses(out) == [("applied", None, None)]
-    cid = types.consent_id(w.participant_id, w.project)
-    consent = {
+def _child_under_13(w, stamps):
+    """The phone's participant record for a child under 13."""
+    values = participant_values(w.project, role="child", age_band="under_13")
+    return rec("participant", w.participant_id, values, stamps())
+
+
+def _consent_given_by_themselves(w):
+    """The consent record's id and fields, as if the participant consented for themselves."""
+    return types.consent_id(w.participant_id, w.project), {
         "participant_id": w.participant_id,
         "project_id": w.project,
         "notice_version": "2026-1",
@@ -341,6 +338,12 @@ def test_consent_for_a_child_under_13_is_given_by_a_parent_or_carer(world, stamp
         "given_at": "2026-11-26T10:00:00Z",
         "withdrawn_at": None,
     }
+
+
+def test_consent_for_a_child_under_13_is_given_by_a_parent_or_carer(project_and_devices, stamps):
+    w = project_and_devices
+    assert statuses(push(w.device, [_child_under_13(w, stamps)])) == [("applied", None, None)]
+    cid, consent = _consent_given_by_themselves(w)
     assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [
         ("rejected", "invalid", "given_by")
     ]
@@ -350,49 +353,64 @@ def test_consent_for_a_child_under_13_is_given_by_a_parent_or_carer(world, stamp
     ]
 
 
-def test_the_same_batch_sees_the_childs_age_band(world, stamps):
-    w = world
-    cid = types.consent_id(w.participant_id, w.project)
-    consent = {
-        "participant_id": w.participant_id,
-        "project_id": w.project,
-        "notice_version": "2026-1",
-        "given_by": "self",
-        "given_at": "2026-11-26T10:00:00Z",
-    }
-    out = push(
-        w.device,
-        [
-            rec(
-                "participant",
-                w.participant_id,
-                participant_values(w.project, role="child", age_band="under_13"),
-                stamps(),
-            ),
-            rec("consent", cid, consent, stamps()),
-        ],
-    )
+def test_the_same_batch_sees_the_childs_age_band(project_and_devices, stamps):
+    w = project_and_devices
+    cid, consent = _consent_given_by_themselves(w)
+    out = push(w.device, [_child_under_13(w, stamps), rec("consent", cid, consent, stamps())])
     assert statuses(out) == [("applied", None, None), ("rejected", "invalid", "given_by")]
 
 
-def test_revoked_or_inactive_staff_cannot_write(world, stamps):
+def _take_access_away(w, how):
+    from server.auth.models import utcnow
+    from server.domain import projects
     from server.extensions import db
 
-    w = world
-    w.worker.active = False
+    if how == "account made inactive":
+        w.worker.active = False
+    elif how == "device revoked":
+        w.worker_device.revoked_at = utcnow()
+    else:
+        projects.remove_staff(w.project, w.worker)
     db.session.commit()
-    out = push(
-        w.worker_device,
-        [rec("participant", types.uuid7(), participant_values(w.project), stamps())],
-    )
-    assert statuses(out)[0][:2] == ("rejected", "forbidden")
 
 
-def test_system_writes_anything_valid(world):
+@pytest.mark.parametrize("how", ["account made inactive", "device revoked", "taken off the project"])
+def test_revoked_or_inactive_staff_cannot_write(project_and_devices, client, stamps, how):
+    """A worker whose access ends can write nothing more, however it ended."""
+    from sync.store import head
+
+    w = project_and_devices
+
+    def record_a_family():
+        body = {"schema": 1, "records": [
+            wire("participant", types.uuid7(), participant_values(w.project), stamps())
+        ]}
+        return client.post("/api/sync/push", json=body, headers=bearer(w.worker_token))
+
+    before = record_a_family()  # the same write works while access lasts
+    assert before.status_code == 200 and before.get_json()["results"][0]["status"] == "applied"
+    _take_access_away(w, how)
+    changes = head(db.session.connection())
+    response = record_a_family()
+    if how == "taken off the project":
+        # The device still signs in (other projects), but may not write to this one.
+        assert response.status_code == 200
+        assert response.get_json()["results"][0]["error"]["code"] == "forbidden"
+    else:
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "device_revoked"
+    assert head(db.session.connection()) == changes
+    # The hooks refuse too, should a write reach them another way.
+    if how != "device revoked":
+        out = push(w.worker_device, [rec("participant", types.uuid7(), participant_values(w.project), stamps())])
+        assert statuses(out)[0][:2] == ("rejected", "forbidden")
+
+
+def test_system_writes_anything_valid(project_and_devices):
     from sync.hlc import now_ms
     from tests.domain.conftest import Stamps
 
-    w = world
+    w = project_and_devices
     stamps = Stamps(wall=now_ms() + 1000)  # after the server's own writes
     out = push(
         SYSTEM,
@@ -404,11 +422,11 @@ def test_system_writes_anything_valid(world):
     assert statuses(out) == [("applied", None, None), ("rejected", "invalid", "current_stage")]
 
 
-def test_an_answer_names_a_statement_of_its_project(world, stamps):
+def test_an_answer_names_a_statement_of_its_project(project_and_devices, stamps):
     from server.domain.models import Statement
     from server.extensions import db
 
-    w = world
+    w = project_and_devices
     _join(w, stamps)
     elsewhere = (
         db.session.execute(db.select(Statement.id).where(Statement.project_id == w.other_project))
@@ -416,15 +434,15 @@ def test_an_answer_names_a_statement_of_its_project(world, stamps):
         .first()
     )
     for statement in (elsewhere, types.uuid7()):
-        rid, values = answer(w.participant_id, w.project, statement)
+        rid, values = checklist_answer(w.participant_id, w.project, statement)
         out = push(w.device, [rec("checklist_answer", rid, values, stamps())])
         assert statuses(out) == [("rejected", "invalid", "statement_id")]
 
 
-def test_a_resent_deletion_is_unchanged(world, stamps):
-    w = world
+def test_a_resent_deletion_is_unchanged(project_and_devices, stamps):
+    w = project_and_devices
     _join(w, stamps)
-    rid, values = answer(w.participant_id, w.project, w.statements[0])
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0])
     push(w.device, [rec("checklist_answer", rid, values, stamps())])
     deletion = rec("checklist_answer", rid, {}, None, deleted=stamps())
     assert statuses(push(w.device, [deletion])) == [("applied", None, None)]

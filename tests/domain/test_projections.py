@@ -17,7 +17,8 @@ from server.domain.models import (
     Statement,
 )
 from server.extensions import db
-from tests.domain.conftest import Stamps, answer, participant_values, push, rec, statuses
+from tests.domain.conftest import Stamps, push, rec, statuses
+from tests.factories import checklist_answer, participant_values
 
 
 def _rows(model, **where):
@@ -25,11 +26,11 @@ def _rows(model, **where):
     return db.session.execute(db.select(model).filter_by(**where)).scalars().all()
 
 
-def test_answers_follow_field_merges_and_tombstones(world):
-    w = world
+def test_answers_follow_field_merges_and_tombstones(project_and_devices):
+    w = project_and_devices
     phone, tablet = Stamps("00000000000000a1"), Stamps("00000000000000b2")
     push(w.device, [rec("participant", w.participant_id, participant_values(w.project), phone())])
-    rid, values = answer(w.participant_id, w.project, w.statements[0], comment="first")
+    rid, values = checklist_answer(w.participant_id, w.project, w.statements[0], comment="first")
     push(w.device, [rec("checklist_answer", rid, values, phone())])
     [row] = _rows(ChecklistAnswer, id=rid)
     assert (row.value, row.comment, row.mode, row.stage) == ("agree", "first", "self", "design")
@@ -67,8 +68,8 @@ def test_answers_follow_field_merges_and_tombstones(world):
     assert _rows(ChecklistAnswer, id=rid) == []
 
 
-def test_every_participant_type_projects(world, stamps):
-    w = world
+def test_every_participant_type_projects(project_and_devices, stamps):
+    w = project_and_devices
     pid, proj = w.participant_id, w.project
     fid = types.uuid7()
     push(
@@ -138,8 +139,8 @@ def test_every_participant_type_projects(world, stamps):
     assert feedback.text.endswith("please") and feedback.received_at == received
 
 
-def test_project_statements_actions_and_reviews_project(world, stamps):
-    w = world
+def test_project_statements_actions_and_reviews_project(project_and_devices, stamps):
+    w = project_and_devices
     [project] = _rows(Project, id=w.project)
     assert (project.title, project.current_stage, project.target_rung, project.status) == (
         "Short breaks",
@@ -221,8 +222,8 @@ def test_project_statements_actions_and_reviews_project(world, stamps):
     assert review.worked == ""
 
 
-def test_projections_can_be_rebuilt_from_the_records(world, stamps):
-    w = world
+def test_projections_can_be_rebuilt_from_the_records(project_and_devices, stamps):
+    w = project_and_devices
     push(w.device, [rec("participant", w.participant_id, participant_values(w.project), stamps())])
     db.session.execute(db.delete(Participant))
     db.session.execute(db.delete(Statement))
@@ -232,7 +233,7 @@ def test_projections_can_be_rebuilt_from_the_records(world, stamps):
     assert len(_rows(Participant, id=w.participant_id)) == 1
 
 
-def test_projections_converge_whatever_the_order_and_batching(world):
+def test_projections_converge_whatever_the_order_and_batching(project_and_devices):
     """The same writes in any order and batches give the same projection rows.
 
     A record's first, complete write comes before its partial edits (a device edits
@@ -243,13 +244,13 @@ def test_projections_converge_whatever_the_order_and_batching(world):
     from server.domain.models import EqualityAnswer
     from sync.schema import records
 
-    w = world
+    w = project_and_devices
     pid, proj = w.participant_id, w.project
     phone, tablet = Stamps("00000000000000a1"), Stamps("00000000000000b2")
     creations = [rec("participant", pid, participant_values(proj), phone())]
     edits = [rec("participant", pid, {"display_name": "Sam"}, tablet())]
     for n, statement in enumerate(w.statements[:4]):
-        rid, values = answer(pid, proj, statement, value="agree")
+        rid, values = checklist_answer(pid, proj, statement, value="agree")
         creations.append(rec("checklist_answer", rid, values, phone()))
         tablet.wall = phone.wall = phone.wall + 5
         edits.append(rec("checklist_answer", rid, {"value": "disagree"}, tablet()))

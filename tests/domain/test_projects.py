@@ -9,7 +9,8 @@ from server.domain.models import ChecklistAnswer, JoinCode, Project, ProjectStaf
 from server.extensions import db
 from sync.hlc import is_hlc, parse
 from sync.store import RecordRejected
-from tests.domain.conftest import answer, participant_values, push, rec
+from tests.domain.conftest import push, rec
+from tests.factories import checklist_answer, participant_values
 
 
 def test_create_project_writes_records_checklist_and_staff(app, make_user):
@@ -41,11 +42,11 @@ def test_create_project_writes_records_checklist_and_staff(app, make_user):
     assert projects.read_record(pid).type == "project"
 
 
-def test_edit_statement_makes_a_new_version_and_old_answers_keep_theirs(world, stamps):
-    w = world
+def test_edit_statement_makes_a_new_version_and_old_answers_keep_theirs(project_and_devices, stamps):
+    w = project_and_devices
     old = w.statements[3]
     push(w.device, [rec("participant", w.participant_id, participant_values(w.project), stamps())])
-    rid, values = answer(w.participant_id, w.project, old)
+    rid, values = checklist_answer(w.participant_id, w.project, old)
     push(w.device, [rec("checklist_answer", rid, values, stamps())])
 
     new = projects.edit_statement(old, w.coordinator, text="People really listened to me.")
@@ -69,11 +70,11 @@ def test_edit_statement_makes_a_new_version_and_old_answers_keep_theirs(world, s
         projects.edit_statement(new, w.coordinator, version=9)
 
 
-def test_set_stage_and_server_writes_win_over_a_fast_phone_clock(world):
+def test_set_stage_and_server_writes_win_over_a_fast_phone_clock(project_and_devices):
     from sync.hlc import now_ms
     from tests.domain.conftest import Stamps
 
-    w = world
+    w = project_and_devices
     # A record stamped a little ahead of the server (allowed up to 5 minutes): the
     # server's next write must still win, because its clock catches up first.
     ahead = Stamps(wall=now_ms() + 120_000)
@@ -93,8 +94,8 @@ def test_set_stage_and_server_writes_win_over_a_fast_phone_clock(world):
         projects.set_stage(w.project, "design", w.other_worker)
 
 
-def test_add_and_retire_statement(world):
-    w = world
+def test_add_and_retire_statement(project_and_devices):
+    w = project_and_devices
     sid = projects.add_statement(
         w.project, "I could bring my brother.", "diversity", symbol="👦", actor=w.coordinator
     )

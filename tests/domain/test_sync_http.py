@@ -2,34 +2,26 @@
 
 from server.domain import projects, types
 from server.extensions import db
-from tests.domain.conftest import answer, bearer, participant_values
+from tests.domain.conftest import bearer
+from tests.factories import checklist_answer, participant_values, wire
 
 
-def _wire(rtype, rid, values, stamp):
-    return {
-        "type": rtype,
-        "id": rid,
-        "fields": {k: {"v": v, "t": stamp} for k, v in values.items()},
-        "deleted": None,
-    }
-
-
-def test_join_push_and_pull(world, client, stamps):
-    w = world
+def test_join_push_and_pull(project_and_devices, client, stamps):
+    w = project_and_devices
     code = projects.new_join_code(w.project)
     db.session.commit()
     joined = client.post("/api/join", json={"code": code}).get_json()
     token, pid = joined["token"], joined["participant_id"]
-    rid, values = answer(pid, w.project, w.statements[0])
-    stranger_id, stranger = answer(types.uuid7(), w.project, w.statements[0])
+    rid, values = checklist_answer(pid, w.project, w.statements[0])
+    stranger_id, stranger = checklist_answer(types.uuid7(), w.project, w.statements[0])
     body = {
         "schema": 1,
         "records": [
-            _wire("participant", pid, participant_values(w.project), stamps()),
-            _wire("checklist_answer", rid, {**values, "value": "maybe"}, stamps()),
-            _wire("checklist_answer", rid, values, stamps()),
-            _wire("checklist_answer", stranger_id, stranger, stamps()),
-            _wire("project", w.project, {"title": "Hijacked"}, stamps()),
+            wire("participant", pid, participant_values(w.project), stamps()),
+            wire("checklist_answer", rid, {**values, "value": "maybe"}, stamps()),
+            wire("checklist_answer", rid, values, stamps()),
+            wire("checklist_answer", stranger_id, stranger, stamps()),
+            wire("project", w.project, {"title": "Hijacked"}, stamps()),
         ],
     }
     response = client.post("/api/sync/push", json=body, headers=bearer(token))

@@ -125,3 +125,17 @@ def drain(push_app):
             worker.close()
 
     return run
+
+
+def action_done(*people: dict, now=None) -> int:
+    """Queue "the action answering your feedback is done" for each subscribed person (one
+    action each), and commit, as the staff pages do; return how many rows were written."""
+    from server.extensions import db
+    from server.push.outbox import enqueue
+
+    written = sum(
+        enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done", now=now)
+        for person in people
+    )
+    db.session.commit()
+    return written

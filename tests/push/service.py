@@ -53,7 +53,7 @@ class PushService:
         self.pid: int | None = None
 
     def _cli(self, command: str) -> subprocess.CompletedProcess:
-        # The CLI keeps the server's pid in ./.node-persist: a private folder per run.
+        # The CLI keeps the server's pid in .node-persist under its working folder, private to this run.
         return subprocess.run(
             [str(BIN), "--port", str(self.port), command],
             cwd=self.workdir,

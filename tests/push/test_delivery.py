@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.push.models import FAILED, SENT, SKIPPED, Notification, PushSubscription
 from server.push.outbox import enqueue
+from tests.push.conftest import action_done
 
 
 def test_linked_feedback_reaches_its_contributor_and_nobody_else(
@@ -115,8 +116,7 @@ def test_revoked_devices_get_nothing(push_app, drain, push_service, subscribed):
 
 def test_cli_once_sends_and_exits(push_app, drain, push_service, subscribed):
     person = subscribed()
-    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
-    db.session.commit()
+    action_done(person)
     from server import push
 
     push.init_app(push_app)  # what the app factory calls: the blueprint once, the commands
@@ -135,19 +135,10 @@ def test_settled_rows_are_purged_after_the_retention(push_app, drain, push_servi
     from server.push.worker import purge
 
     person = subscribed()
-    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
-    db.session.commit()
+    action_done(person)
     drain()
     # A pending row, however old, is kept: only settled rows go.
-    enqueue(
-        db.session,
-        [person["participant_id"]],
-        str(uuid.uuid4()),
-        "status",
-        "done",
-        now=utcnow() + timedelta(days=40),
-    )
-    db.session.commit()
+    action_done(person, now=utcnow() + timedelta(days=40))
     assert purge(db.engine, 30, now=utcnow() + timedelta(days=29)) == 0
     assert purge(db.engine, 30, now=utcnow() + timedelta(days=31)) == 1
     states = db.session.execute(select(Notification.state)).scalars().all()
@@ -168,8 +159,7 @@ def test_the_worker_loop_sends_as_rows_arrive_and_stops(push_app, push_service, 
     thread.start()
     try:
         for _ in range(3):
-            enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
-            db.session.commit()
+            action_done(person)
         deadline = time.monotonic() + 20
         while len(push_service.messages(person["client_hash"])) < 3:
             assert time.monotonic() < deadline, "the worker loop did not send"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,10 +9,16 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.push.models import PENDING, Notification, utcnow
-from server.push.outbox import enqueue
 from server.push.quiet import quiet_until
+from tests.push.conftest import action_done
 
 LONDON = "Europe/London"
+
+
+def _set_quiet_hours(api, person, start: str, end: str):
+    """The person's phone sets their quiet hours, London time (start == end: off)."""
+    return api("PUT", "/api/push/quiet-hours", headers=person["headers"],
+               json={"start": start, "end": end, "timezone": LONDON})
 
 
 def test_window_across_midnight():
@@ -66,8 +71,7 @@ def _window_around_now(hours_before: float, hours_after: float) -> tuple[str, st
 
 def test_notification_in_quiet_hours_waits(push_app, drain, push_service, subscribed):
     person = subscribed(quiet=_window_around_now(1, 2))
-    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
-    db.session.commit()
+    action_done(person)
     row = db.session.execute(select(Notification)).scalar_one()
     assert row.not_before > utcnow() + timedelta(minutes=100)
     assert row.next_attempt_at == row.not_before
@@ -86,15 +90,7 @@ def test_notification_from_a_past_quiet_window_is_sent_after_it(
 ):
     # Enqueued two hours ago inside a window that ended an hour ago: due now, and sent.
     person = subscribed(quiet=_window_around_now(2.5, -1))
-    enqueue(
-        db.session,
-        [person["participant_id"]],
-        str(uuid.uuid4()),
-        "status",
-        "done",
-        now=utcnow() - timedelta(hours=2),
-    )
-    db.session.commit()
+    action_done(person, now=utcnow() - timedelta(hours=2))
     row = db.session.execute(select(Notification)).scalar_one()
     assert row.not_before < utcnow() and row.not_before > row.created_at
     db.session.rollback()
@@ -107,15 +103,9 @@ def test_quiet_hours_set_after_enqueue_delay_at_send_time(
     push_app, drain, push_service, subscribed, api
 ):
     person = subscribed()  # no quiet hours when the action changed
-    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
-    db.session.commit()
+    action_done(person)
     start, end = _window_around_now(1, 2)
-    response = api(
-        "PUT",
-        "/api/push/quiet-hours",
-        headers=person["headers"],
-        json={"start": start, "end": end, "timezone": LONDON},
-    )
+    response = _set_quiet_hours(api, person, start, end)
     assert response.status_code == 200
 
     stats = drain()
@@ -142,16 +132,10 @@ def test_turning_quiet_hours_off_releases_what_they_held(
     push_app, drain, push_service, subscribed, api
 ):
     person = subscribed(quiet=_window_around_now(1, 2))
-    enqueue(db.session, [person["participant_id"]], str(uuid.uuid4()), "status", "done")
-    db.session.commit()
+    action_done(person)
     assert drain().sent == 0  # held until the window ends, two hours away
 
-    response = api(
-        "PUT",
-        "/api/push/quiet-hours",
-        headers=person["headers"],
-        json={"start": "00:00", "end": "00:00", "timezone": LONDON},  # off
-    )
+    response = _set_quiet_hours(api, person, "00:00", "00:00")  # off
     assert response.status_code == 200 and response.get_json()["released"] == 1
     assert drain().sent == 1
     assert len(push_service.messages(person["client_hash"])) == 1
@@ -162,16 +146,9 @@ def test_a_shorter_window_moves_held_notifications_to_its_new_end(
 ):
     person = subscribed(quiet=_window_around_now(1, 3))
     other = subscribed(quiet=_window_around_now(1, 3))
-    for who in (person, other):
-        enqueue(db.session, [who["participant_id"]], str(uuid.uuid4()), "status", "done")
-    db.session.commit()
+    action_done(person, other)
     start, end = _window_around_now(1, 1)
-    response = api(
-        "PUT",
-        "/api/push/quiet-hours",
-        headers=person["headers"],
-        json={"start": start, "end": end, "timezone": LONDON},
-    )
+    response = _set_quiet_hours(api, person, start, end)
     assert response.get_json()["released"] == 1
     db.session.expire_all()
     due = {

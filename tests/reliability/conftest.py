@@ -14,7 +14,7 @@ def api_app(app):
 
 
 @pytest.fixture
-def world(api_app, make_user):
+def joined_project(api_app, make_user):
     """A project, its coordinator and worker, their device tokens and a participant's phone."""
     from server.auth.devices import PARTICIPANT, STAFF, issue_device
     from server.domain import codes, projects

@@ -1,5 +1,6 @@
-"""Real processes for the fault tests and the load bench: gunicorn, a private PostgreSQL,
-a response-dropping TCP proxy, and simulated devices speaking the sync protocol over HTTP.
+"""Real processes for the fault, browser and rate-limit tests and the load bench: gunicorn,
+a private PostgreSQL, a response-dropping TCP proxy, and simulated devices speaking the sync
+protocol over HTTP.
 
 Everything binds to 127.0.0.1 on free ports and is stopped by its owner in a finally.
 """

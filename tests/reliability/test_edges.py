@@ -27,9 +27,9 @@ def _snapshot(db):
 
 
 @pytest.mark.parametrize("cursor", ["9223372036854775808", "99999999999999999999"])
-def test_pull_cursor_beyond_64_bits_is_400(world, cursor):
-    phone = world["phone"]
-    response = world["client"].get(f"/api/sync/pull?cursor={cursor}", headers=phone.headers)
+def test_pull_cursor_beyond_64_bits_is_400(joined_project, cursor):
+    phone = joined_project["phone"]
+    response = joined_project["client"].get(f"/api/sync/pull?cursor={cursor}", headers=phone.headers)
     assert_client_error(response, cursor)
     assert response.get_json()["error"]["field"] == "cursor"
 
@@ -44,24 +44,24 @@ def test_pull_cursor_beyond_64_bits_is_400(world, cursor):
     ("DELETE", "/api/push/subscriptions", "participant"),
     ("PUT", "/api/push/quiet-hours", "participant"),
 ])
-def test_deeply_nested_json_is_400(world, method, path, who):
+def test_deeply_nested_json_is_400(joined_project, method, path, who):
     """json.loads raises RecursionError, not ValueError: the API must still answer 400, never 500."""
     from server.extensions import db
 
-    headers = {"Authorization": f"Bearer {world['tokens'][who]}"} if who else {}
+    headers = {"Authorization": f"Bearer {joined_project['tokens'][who]}"} if who else {}
     before = _snapshot(db)
     body = '{"schema": 1, "records": ' + DEEP + "}" if path.endswith("push") else DEEP
-    response = world["client"].open(path, method=method, data=body,
+    response = joined_project["client"].open(path, method=method, data=body,
                                      content_type="application/json", headers=headers)
     assert_client_error(response, path)
     assert _snapshot(db) == before
 
 
-def test_nul_in_a_record_value_is_rejected_on_every_backend(world):
+def test_nul_in_a_record_value_is_rejected_on_every_backend(joined_project):
     """PostgreSQL text cannot hold NUL: the record must be rejected, not a 500 (and SQLite alike)."""
     from server.extensions import db
 
-    phone = world["phone"]
+    phone = joined_project["phone"]
     before = _snapshot(db)
     response = phone.push([phone.feedback("before\u0000after")])
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -80,19 +80,19 @@ def test_nul_in_a_record_value_is_rejected_on_every_backend(world):
     ("POST", "/api/devices", None, {"email": "a\u0000@example.org", "password": "x"}),
     ("DELETE", "/api/push/subscriptions", "participant", {"endpoint": "https://a\u0000b"}),
 ])
-def test_nul_in_a_request_field_is_4xx(world, method, path, who, body):
-    headers = {"Authorization": f"Bearer {world['tokens'][who]}"} if who else {}
-    response = world["client"].open(path, method=method, json=body, headers=headers)
+def test_nul_in_a_request_field_is_4xx(joined_project, method, path, who, body):
+    headers = {"Authorization": f"Bearer {joined_project['tokens'][who]}"} if who else {}
+    response = joined_project["client"].open(path, method=method, json=body, headers=headers)
     if method == "DELETE" and response.status_code == 204:
         return  # forgetting an unknown subscription is a success by design
     assert_client_error(response, path)
 
 
-def test_resent_batch_is_unchanged_and_cursor_does_not_move(world):
+def test_resent_batch_is_unchanged_and_cursor_does_not_move(joined_project):
     """The in-process twin of the lost-answer fault test: resending changes nothing at all."""
     from server.extensions import db
 
-    phone = world["phone"]
+    phone = joined_project["phone"]
     batch = [phone.feedback(f"resend {n}") for n in range(5)]
     batch.append(phone.record("feedback", str(uuid.uuid4()), participant_id=str(uuid.uuid4()),
                               project_id=phone.project_id, stage="design", text="not mine",

@@ -70,7 +70,7 @@ def assert_error_shape(response, label: str) -> None:
     assert error["field"] is None or isinstance(error["field"], str), (label, body)
 
 
-def fresh_token(who: str, world) -> str | None:
+def fresh_token(who: str, joined_project) -> str | None:
     import uuid
 
     from server.auth.devices import PARTICIPANT, STAFF, issue_device
@@ -78,9 +78,9 @@ def fresh_token(who: str, world) -> str | None:
 
     if who == "participant":
         _, token = issue_device(kind=PARTICIPANT, participant_id=str(uuid.uuid4()),
-                                project_id=world["project_id"])
+                                project_id=joined_project["project_id"])
     elif who in ("coordinator", "worker"):
-        _, token = issue_device(kind=STAFF, user_id=world[who].id)
+        _, token = issue_device(kind=STAFF, user_id=joined_project[who].id)
     else:
         return {"bogus": "wu_not-a-token", "none": None}[who]
     db.session.commit()
@@ -107,10 +107,10 @@ def own_records(body, phone) -> None:
             record["deleted"] = stamp
 
 
-def fuzz(world, label: str, mode: GenerationMode) -> list[int]:
+def fuzz(joined_project, label: str, mode: GenerationMode) -> list[int]:
     from server.extensions import db
 
-    app = world["app"]
+    app = joined_project["app"]
     operation = OPERATIONS[label]
     strategy = operation.as_strategy(generation_mode=mode)
     sent = []
@@ -122,11 +122,11 @@ def fuzz(world, label: str, mode: GenerationMode) -> list[int]:
         case = data.draw(strategy, label="case")
         who = data.draw(st.sampled_from(WHO), label="who")
         if label in SELF_REVOKING:
-            token = fresh_token(who, world)
+            token = fresh_token(who, joined_project)
         else:
-            token = {"bogus": "wu_not-a-token", "none": None}.get(who, world["tokens"].get(who))
+            token = {"bogus": "wu_not-a-token", "none": None}.get(who, joined_project["tokens"].get(who))
         if label == "POST /api/sync/push" and who == "participant" and data.draw(st.booleans()):
-            own_records(case.body, world["phone"])
+            own_records(case.body, joined_project["phone"])
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         before = stored_state(db)
         response = case.call(app=app, headers=headers)
@@ -152,12 +152,12 @@ def fuzz(world, label: str, mode: GenerationMode) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_fuzz(world, label):
+def test_fuzz(joined_project, label):
     statuses = []
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         if mode is GenerationMode.NEGATIVE and not _has_inputs(OPERATIONS[label]):
             continue  # nothing to break: no body, no parameters
-        statuses += fuzz(world, label, mode)
+        statuses += fuzz(joined_project, label, mode)
     # The fuzzing reached the endpoint's own logic, not only the token check.
     assert any(status != 401 for status in statuses), statuses
 

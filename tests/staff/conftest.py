@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import type_two_step_code
+from tests.factories import checklist_answer
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +35,7 @@ def _requests_forget_the_signed_in_user(app):
 
 
 @pytest.fixture
-def world(app, make_user):
+def two_projects(app, make_user):
     """Two projects with their own coordinators; a worker on the first; an admin."""
     from server.domain import projects
     from server.extensions import db
@@ -158,6 +159,15 @@ def add_participant(project_id: str, role: str = "parent_carer", *, consent: boo
     return pid
 
 
+def statement_ids(project_id: str, limit: int | None = None) -> list[str]:
+    """The ids of the project's statements, in checklist order."""
+    from server.domain.models import Statement
+    from server.extensions import db
+
+    query = select(Statement.id).where(Statement.project_id == project_id).order_by(Statement.order)
+    return db.session.execute(query.limit(limit)).scalars().all()
+
+
 def add_feedback(project_id: str, participant_id: str, text: str, stage: str = "design") -> str:
     from server.domain import projects
 
@@ -178,23 +188,14 @@ def add_feedback(project_id: str, participant_id: str, text: str, stage: str = "
     return fid
 
 
-def add_answer(project_id, participant_id, statement_id, value, stage="design"):
+def add_answer(project_id, participant_id, statement_id, value, stage="design", **extra):
+    """Write a checklist answer as the server would after a sync push."""
     from server.domain import projects
-    from server.domain.types import checklist_answer_id
 
-    projects.write_record(
-        "checklist_answer",
-        checklist_answer_id(participant_id, project_id, stage, statement_id),
-        {
-            "participant_id": participant_id,
-            "project_id": project_id,
-            "stage": stage,
-            "statement_id": statement_id,
-            "value": value,
-            "mode": "self",
-            "recorded_by": None,
-        },
+    rid, values = checklist_answer(
+        participant_id, project_id, statement_id, value, stage, recorded_by=None, **extra
     )
+    projects.write_record("checklist_answer", rid, values)
 
 
 def subscribe(participant_id: str, project_id: str) -> int:
@@ -224,23 +225,14 @@ def long_ago(days: float) -> datetime:
 
 
 @pytest.fixture
-def scene(app, world):
-    """The world plus a statement, feedback, an action and a review to point pages at."""
-    from server.domain import projects
-    from server.domain.models import Statement
+def scene(app, two_projects):
+    """Both projects plus a statement, feedback, an action, a review and a join code to point
+    pages at."""
+    from server.domain import codes, projects
     from server.extensions import db
 
-    pid = world["project_id"]
-    statement_id, second_id = (
-        db.session.execute(
-            select(Statement.id)
-            .where(Statement.project_id == pid)
-            .order_by(Statement.order)
-            .limit(2)
-        )
-        .scalars()
-        .all()
-    )
+    pid = two_projects["project_id"]
+    statement_id, second_id = statement_ids(pid, limit=2)
     child = add_participant(pid, "child")
     feedback_id = add_feedback(pid, child, "More Saturday clubs")
     action_id, review_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -270,9 +262,10 @@ def scene(app, world):
             "snapshot": {},
         },
     )
+    codes.new_join_code(pid)  # the poster shows it
     db.session.commit()
     return {
-        **world,
+        **two_projects,
         "s": statement_id,
         "s2": second_id,
         "f": feedback_id,

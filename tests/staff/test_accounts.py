@@ -19,16 +19,16 @@ def _user(email):
     return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
-def _invite(web, world, email="new.worker@example.org", role="worker"):
+def _invite(web, two_projects, email="new.worker@example.org", role="worker"):
     return web.post(
         "/staff/admin/accounts/invite",
-        world["admin"],
-        data={"name": "Nia New", "email": email, "role": role, "projects": [world["project_id"]]},
+        two_projects["admin"],
+        data={"name": "Nia New", "email": email, "role": role, "projects": [two_projects["project_id"]]},
     )
 
 
-def test_invite_set_password_then_sign_in(app, web, world, mailbox):
-    assert _invite(web, world).status_code == 302
+def test_invite_set_password_then_sign_in(app, web, two_projects, mailbox):
+    assert _invite(web, two_projects).status_code == 302
     [message] = mailbox.wait_for("new.worker@example.org")
     assert message["Subject"] == "You are invited to WithUs"
     assert "72 hours" in mailbox.body(message)
@@ -58,8 +58,8 @@ BAD_PASSWORDS = [
 ]
 
 
-def test_a_bad_password_is_refused_by_the_field_and_nothing_saved(app, web, world, mailbox):
-    _invite(web, world)
+def test_a_bad_password_is_refused_by_the_field_and_nothing_saved(app, web, two_projects, mailbox):
+    _invite(web, two_projects)
     link = mailbox.link("new.worker@example.org")
     client = app.test_client()
     for password, says in BAD_PASSWORDS:
@@ -74,8 +74,8 @@ def test_a_bad_password_is_refused_by_the_field_and_nothing_saved(app, web, worl
     assert client.post(link, data={"password": GOOD_PASSWORD, "confirm": GOOD_PASSWORD}).status_code == 302
 
 
-def test_an_invitation_expires_after_72_hours(app, web, world, mailbox):
-    _invite(web, world)
+def test_an_invitation_expires_after_72_hours(app, web, two_projects, mailbox):
+    _invite(web, two_projects)
     link = mailbox.link("new.worker@example.org")
     with time_machine.travel(utcnow() + timedelta(hours=71), tick=False):
         assert app.test_client().get(link).status_code == 200
@@ -85,19 +85,19 @@ def test_an_invitation_expires_after_72_hours(app, web, world, mailbox):
         assert "This link has expired" in response.get_data(as_text=True)
 
 
-def test_inviting_an_existing_address_says_so_and_adds_nobody(app, web, world, mailbox):
+def test_inviting_an_existing_address_says_so_and_adds_nobody(app, web, two_projects, mailbox):
     from server.extensions import db
 
     before = db.session.execute(select(func.count()).select_from(User)).scalar()
-    response = _invite(web, world, email=world["worker"].email.upper())
+    response = _invite(web, two_projects, email=two_projects["worker"].email.upper())
     assert response.status_code == 400
     assert "already an account with that email" in response.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(User)).scalar() == before
     assert mailbox.messages == []
 
 
-def test_stopping_an_account_ends_its_live_session_and_device(app, web, world, client):
-    worker = world["worker"]
+def test_stopping_an_account_ends_its_live_session_and_device(app, web, two_projects, client):
+    worker = two_projects["worker"]
     browser = web.client(worker)
     assert web.get("/staff/", worker).status_code == 200
     token = client.post("/api/devices", json={"email": worker.email, "password": "correct horse battery"}).get_json()[
@@ -106,7 +106,7 @@ def test_stopping_an_account_ends_its_live_session_and_device(app, web, world, c
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/me", headers=bearer).status_code == 200
 
-    assert web.post(f"/staff/admin/accounts/{worker.id}/deactivate", world["admin"]).status_code == 302
+    assert web.post(f"/staff/admin/accounts/{worker.id}/deactivate", two_projects["admin"]).status_code == 302
 
     assert web.get("/staff/", worker).status_code == 302
     assert client.get("/api/me", headers=bearer).status_code == 401
@@ -115,7 +115,7 @@ def test_stopping_an_account_ends_its_live_session_and_device(app, web, world, c
         == 401
     )
 
-    assert web.post(f"/staff/admin/accounts/{worker.id}/reactivate", world["admin"]).status_code == 302
+    assert web.post(f"/staff/admin/accounts/{worker.id}/reactivate", two_projects["admin"]).status_code == 302
     fresh = app.test_client()
     assert (
         fresh.post("/staff/sign-in", data={"email": worker.email, "password": "correct horse battery"}).status_code
@@ -125,15 +125,15 @@ def test_stopping_an_account_ends_its_live_session_and_device(app, web, world, c
     assert client.get("/api/me", headers=bearer).status_code == 401
 
 
-def test_role_and_projects_change_and_are_audited(app, web, world):
+def test_role_and_projects_change_and_are_audited(app, web, two_projects):
     from server.extensions import db
     from server.staff.models import AuditLog
 
-    worker = world["worker"]
+    worker = two_projects["worker"]
     response = web.post(
         f"/staff/admin/accounts/{worker.id}",
-        world["admin"],
-        data={"role": "coordinator", "projects": [world["other_project_id"]]},
+        two_projects["admin"],
+        data={"role": "coordinator", "projects": [two_projects["other_project_id"]]},
     )
     assert response.status_code == 302
     assert _user(worker.email).role == "coordinator"
@@ -142,24 +142,26 @@ def test_role_and_projects_change_and_are_audited(app, web, world):
     ).all()
     assert set(actions) == {
         ("role_change", None),
-        ("assign", world["other_project_id"]),
-        ("unassign", world["project_id"]),
+        ("assign", two_projects["other_project_id"]),
+        ("unassign", two_projects["project_id"]),
     }
-    bad = web.post(f"/staff/admin/accounts/{worker.id}", world["admin"], data={"role": "owner", "projects": ["nope"]})
+    bad = web.post(
+        f"/staff/admin/accounts/{worker.id}", two_projects["admin"], data={"role": "owner", "projects": ["nope"]}
+    )
     assert bad.status_code == 400
     page = bad.get_data(as_text=True)
     assert "Choose a role from the list" in page and "Choose projects from the list" in page
     assert _user(worker.email).role == "coordinator"
 
 
-def test_a_coordinator_adds_workers_to_their_own_projects_only(app, web, world, make_user):
+def test_a_coordinator_adds_workers_to_their_own_projects_only(app, web, two_projects, make_user):
     new_worker = make_user("worker")
     coordinator = make_user("coordinator")
-    own = f"/staff/projects/{world['project_id']}/staff"
-    refused = web.post(own, world["coordinator"], data={"email": coordinator.email})
+    own = f"/staff/projects/{two_projects['project_id']}/staff"
+    refused = web.post(own, two_projects["coordinator"], data={"email": coordinator.email})
     assert refused.status_code == 400
     assert "add outreach workers only" in refused.get_data(as_text=True)
-    assert web.post(own, world["coordinator"], data={"email": new_worker.email}).status_code == 302
-    others = f"/staff/projects/{world['other_project_id']}/staff"
-    assert web.post(others, world["coordinator"], data={"email": new_worker.email}).status_code == 404
-    assert web.post(own, world["admin"], data={"email": coordinator.email}).status_code == 302
+    assert web.post(own, two_projects["coordinator"], data={"email": new_worker.email}).status_code == 302
+    others = f"/staff/projects/{two_projects['other_project_id']}/staff"
+    assert web.post(others, two_projects["coordinator"], data={"email": new_worker.email}).status_code == 404
+    assert web.post(own, two_projects["admin"], data={"email": coordinator.email}).status_code == 302

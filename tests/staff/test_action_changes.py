@@ -10,10 +10,10 @@ from server.push.sender import payload_for
 from tests.staff.conftest import add_feedback, add_participant, subscribe
 
 
-def _action(web, world, **extra):
-    pid = world["project_id"]
+def _action(web, two_projects, **extra):
+    pid = two_projects["project_id"]
     data = {"stage": "design", "heard": "Saturdays", "done": "", "status": "planned", **extra}
-    response = web.post(f"/staff/projects/{pid}/actions/new", world["coordinator"], data=data)
+    response = web.post(f"/staff/projects/{pid}/actions/new", two_projects["coordinator"], data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     return response.headers["Location"].rsplit("/", 1)[-1]
 
@@ -36,8 +36,8 @@ def _audits(action):
     return db.session.execute(select(AuditLog.action).where(AuditLog.action == action)).scalars().all()
 
 
-def _family(world, text="More Saturday clubs"):
-    pid = world["project_id"]
+def _family(two_projects, text="More Saturday clubs"):
+    pid = two_projects["project_id"]
     person = add_participant(pid, "parent_carer")
     subscribe(person, pid)
     fid = add_feedback(pid, person, text)
@@ -47,18 +47,18 @@ def _family(world, text="More Saturday clubs"):
     return person, fid
 
 
-def test_reply_with_an_action_links_the_feedback_and_says_only_heard(web, world):
+def test_reply_with_an_action_links_the_feedback_and_says_only_heard(web, two_projects):
     """An action recorded as Done and linked today sends the 'heard' message, never the done one."""
     from server.domain.models import ActionFeedback
     from server.extensions import db
 
-    person, fid = _family(world)
-    pid = world["project_id"]
-    form = web.get(f"/staff/projects/{pid}/actions/new?feedback={fid}", world["coordinator"])
+    person, fid = _family(two_projects)
+    pid = two_projects["project_id"]
+    form = web.get(f"/staff/projects/{pid}/actions/new?feedback={fid}", two_projects["coordinator"])
     assert "More Saturday clubs" in form.get_data(as_text=True)
     response = web.post(
         f"/staff/projects/{pid}/actions/new?feedback={fid}",
-        world["coordinator"],
+        two_projects["coordinator"],
         data={"stage": "design", "heard": "Saturdays", "done": "We opened a club", "status": "done"},
     )
     assert response.status_code == 302
@@ -77,17 +77,17 @@ def test_done_message_says_the_contribution_made_a_difference():
     assert sent["title"] == "Your contribution made a difference"
 
 
-def test_edit_changes_the_words_and_is_audited(web, world):
+def test_edit_changes_the_words_and_is_audited(web, two_projects):
     from server.domain.models import Action
     from server.extensions import db
 
-    aid = _action(web, world)
-    url = f"/staff/projects/{world['project_id']}/actions/{aid}/edit"
-    bad = web.post(url, world["coordinator"], data={"heard": "  ", "done": "x"})
+    aid = _action(web, two_projects)
+    url = f"/staff/projects/{two_projects['project_id']}/actions/{aid}/edit"
+    bad = web.post(url, two_projects["coordinator"], data={"heard": "  ", "done": "x"})
     assert bad.status_code == 400 and 'id="heard-error"' in bad.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Action, aid).heard == "Saturdays"
-    good = web.post(url, world["coordinator"], data={"heard": "Weekend clubs", "done": "Booked"})
+    good = web.post(url, two_projects["coordinator"], data={"heard": "Weekend clubs", "done": "Booked"})
     assert good.status_code == 302
     db.session.expire_all()
     act = db.session.get(Action, aid)
@@ -95,19 +95,19 @@ def test_edit_changes_the_words_and_is_audited(web, world):
     assert _audits("edit") == ["edit"]
 
 
-def test_unlink_takes_the_action_off_the_familys_view(web, world):
+def test_unlink_takes_the_action_off_the_familys_view(web, two_projects):
     from server.auth.devices import Device
     from server.domain.access import visible_clause
     from server.domain.models import ActionFeedback
     from server.extensions import db
     from sync.schema import records
 
-    person, fid = _family(world)
-    pid = world["project_id"]
-    aid = _action(web, world)
+    person, fid = _family(two_projects)
+    pid = two_projects["project_id"]
+    aid = _action(web, two_projects)
     link = web.post(
         f"/staff/projects/{pid}/stages/design/feedback/link",
-        world["coordinator"],
+        two_projects["coordinator"],
         data={"feedback_ids": [fid], "action_id": aid},
     )
     assert link.status_code == 302
@@ -119,7 +119,7 @@ def test_unlink_takes_the_action_off_the_familys_view(web, world):
         ).first() is not None
 
     assert family_sees_action()
-    response = web.post(f"/staff/projects/{pid}/actions/{aid}/unlink/{fid}", world["coordinator"])
+    response = web.post(f"/staff/projects/{pid}/actions/{aid}/unlink/{fid}", two_projects["coordinator"])
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(ActionFeedback, (aid, fid)) is None
@@ -127,38 +127,38 @@ def test_unlink_takes_the_action_off_the_familys_view(web, world):
     assert _audits("unlink") == ["unlink"]
 
 
-def test_delete_asks_first_then_deletes_and_is_audited(web, world):
+def test_delete_asks_first_then_deletes_and_is_audited(web, two_projects):
     from server.domain.models import Action
     from server.extensions import db
 
-    aid = _action(web, world)
-    url = f"/staff/projects/{world['project_id']}/actions/{aid}/delete"
-    ask = web.get(url, world["coordinator"])
+    aid = _action(web, two_projects)
+    url = f"/staff/projects/{two_projects['project_id']}/actions/{aid}/delete"
+    ask = web.get(url, two_projects["coordinator"])
     assert ask.status_code == 200 and "Delete this action?" in ask.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Action, aid) is not None
-    assert web.post(url, world["coordinator"]).status_code == 302
+    assert web.post(url, two_projects["coordinator"]).status_code == 302
     db.session.expire_all()
     assert db.session.get(Action, aid) is None
     assert _audits("delete") == ["delete"]
 
 
-def test_progress_update_goes_on_the_timeline_and_notifies_contributors(web, world):
+def test_progress_update_goes_on_the_timeline_and_notifies_contributors(web, two_projects):
     from server.domain.models import Action
     from server.extensions import db
 
-    person, fid = _family(world)
-    pid = world["project_id"]
-    aid = _action(web, world)
+    person, fid = _family(two_projects)
+    pid = two_projects["project_id"]
+    aid = _action(web, two_projects)
     web.post(
         f"/staff/projects/{pid}/stages/design/feedback/link",
-        world["coordinator"],
+        two_projects["coordinator"],
         data={"feedback_ids": [fid], "action_id": aid},
     )
     url = f"/staff/projects/{pid}/actions/{aid}/progress"
-    empty = web.post(url, world["coordinator"], data={"note": " "})
+    empty = web.post(url, two_projects["coordinator"], data={"note": " "})
     assert empty.status_code == 400 and "Write what happened." in empty.get_data(as_text=True)
-    assert web.post(url, world["coordinator"], data={"note": "We booked the room."}).status_code == 302
+    assert web.post(url, two_projects["coordinator"], data={"note": "We booked the room."}).status_code == 302
     db.session.expire_all()
     timeline = json.loads(db.session.get(Action, aid).timeline)
     assert [(e["status"], e["note"]) for e in timeline] == [
@@ -166,15 +166,15 @@ def test_progress_update_goes_on_the_timeline_and_notifies_contributors(web, wor
         ("planned", "We booked the room."),
     ]
     assert _notifications() == [(person, "linked", "planned"), (person, "progress", "planned")]
-    page = web.get(f"/staff/projects/{pid}/actions/{aid}", world["coordinator"]).get_data(as_text=True)
+    page = web.get(f"/staff/projects/{pid}/actions/{aid}", two_projects["coordinator"]).get_data(as_text=True)
     assert "We booked the room." in page
     sent = json.loads(payload_for("progress", "planned", fid, aid))
     assert "We booked the room." not in json.dumps(sent) and sent["title"] == "News about your feedback"
 
 
-def test_another_projects_coordinator_cannot_change_the_action(web, world):
-    aid = _action(web, world)
-    pid = world["project_id"]
+def test_another_projects_coordinator_cannot_change_the_action(web, two_projects):
+    aid = _action(web, two_projects)
+    pid = two_projects["project_id"]
     for url in (f"/actions/{aid}/edit", f"/actions/{aid}/delete", f"/actions/{aid}/progress"):
-        response = web.post(f"/staff/projects/{pid}{url}", world["other"], data={"note": "x", "heard": "x"})
+        response = web.post(f"/staff/projects/{pid}{url}", two_projects["other"], data={"note": "x", "heard": "x"})
         assert response.status_code in (403, 404), url

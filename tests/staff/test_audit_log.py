@@ -10,15 +10,15 @@ import pytest
 
 
 @pytest.fixture
-def log(app, world):
+def log(app, two_projects):
     """A hand-made log: (subject id, who, what, project, when), with the admin's own rows apart."""
     from server.extensions import db
     from server.staff.models import AuditLog
 
-    # Setting up the world is audited too (staff put on projects); start from an empty log.
+    # Setting up the projects is audited too (staff put on projects); start from an empty log.
     db.session.execute(db.delete(AuditLog))
-    c, o = world["coordinator"].id, world["other"].id
-    p, q = world["project_id"], world["other_project_id"]
+    c, o = two_projects["coordinator"].id, two_projects["other"].id
+    p, q = two_projects["project_id"], two_projects["other_project_id"]
     rows = [
         ("s01", c, "view", p, datetime(2026, 11, 1, 9)),
         ("s02", c, "export", p, datetime(2026, 11, 2, 9)),
@@ -30,7 +30,7 @@ def log(app, world):
     for sid, who, what, project, at in rows:
         db.session.add(AuditLog(at=at, user_id=who, action=what, subject_type="t", subject_id=sid, project_id=project))
     db.session.commit()
-    return world
+    return two_projects
 
 
 def _csv_ids(web, admin, **query) -> list[str]:

@@ -22,35 +22,35 @@ def _everything_stored_as_text() -> str:
     return "\n".join(parts)
 
 
-def _family(world):
+def _family(two_projects):
     from server.domain.models import Statement
     from server.extensions import db
 
-    pid = add_participant(world["project_id"], "parent_carer")
+    pid = add_participant(two_projects["project_id"], "parent_carer")
     statement_id = db.session.execute(
-        sa.select(Statement.id).where(Statement.project_id == world["project_id"]).limit(1)
+        sa.select(Statement.id).where(Statement.project_id == two_projects["project_id"]).limit(1)
     ).scalar()
-    add_answer(world["project_id"], pid, statement_id, "disagree")
-    add_feedback(world["project_id"], pid, SECRET_TEXT)
-    sub_id = subscribe(pid, world["project_id"])
+    add_answer(two_projects["project_id"], pid, statement_id, "disagree")
+    add_feedback(two_projects["project_id"], pid, SECRET_TEXT)
+    sub_id = subscribe(pid, two_projects["project_id"])
     db.session.commit()
     return pid, sub_id
 
 
-def test_a_coordinator_erases_a_participant_and_nothing_is_left(app, web, world):
+def test_a_coordinator_erases_a_participant_and_nothing_is_left(app, web, two_projects):
     from server.auth.devices import Device
     from server.extensions import db
     from server.push.models import PushSubscription
     from server.staff.models import AuditLog
     from sync.schema import records
 
-    pid, sub_id = _family(world)
-    coordinator = world["coordinator"]
-    listing = web.get(f"/staff/projects/{world['project_id']}/participants", coordinator)
+    pid, sub_id = _family(two_projects)
+    coordinator = two_projects["coordinator"]
+    listing = web.get(f"/staff/projects/{two_projects['project_id']}/participants", coordinator)
     assert listing.status_code == 200 and f"<code>{pid[:8]}</code>" in listing.get_data(as_text=True)
     assert SECRET_TEXT in _everything_stored_as_text()
 
-    url = f"/staff/projects/{world['project_id']}/participants/{pid}/erase"
+    url = f"/staff/projects/{two_projects['project_id']}/participants/{pid}/erase"
     refused = web.post(url, coordinator, data={"reason": "", "confirm": ""})
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)
@@ -73,28 +73,28 @@ def test_a_coordinator_erases_a_participant_and_nothing_is_left(app, web, world)
     # Audited with the reason, and without the person's data.
     entry = db.session.execute(sa.select(AuditLog).where(AuditLog.action == "erase")).scalar_one()
     assert entry.subject_id == pid and entry.user_id == coordinator.id
-    assert reason in entry.detail and entry.project_id == world["project_id"]
+    assert reason in entry.detail and entry.project_id == two_projects["project_id"]
     # Gone from the list; a second erasure finds nobody.
     assert f"<code>{pid[:8]}</code>" not in web.get(
-        f"/staff/projects/{world['project_id']}/participants", coordinator
+        f"/staff/projects/{two_projects['project_id']}/participants", coordinator
     ).get_data(as_text=True)
     assert web.post(url, coordinator, data={"reason": reason, "confirm": "y"}).status_code == 404
 
 
-def test_only_the_projects_coordinators_may_erase(app, web, world):
+def test_only_the_projects_coordinators_may_erase(app, web, two_projects):
     from server.domain.models import Participant
     from server.extensions import db
 
-    pid, _ = _family(world)
-    url = f"/staff/projects/{world['project_id']}/participants/{pid}/erase"
+    pid, _ = _family(two_projects)
+    url = f"/staff/projects/{two_projects['project_id']}/participants/{pid}/erase"
     data = {"reason": "asked", "confirm": "y"}
-    assert web.post(url, world["worker"], data=data).status_code == 403
-    assert web.post(url, world["other"], data=data).status_code == 404
+    assert web.post(url, two_projects["worker"], data=data).status_code == 403
+    assert web.post(url, two_projects["other"], data=data).status_code == 404
     assert web.post(url, None, data=data).status_code == 302
     # A participant of another project, through this project's address: not found.
-    stranger = add_participant(world["other_project_id"])
+    stranger = add_participant(two_projects["other_project_id"])
     db.session.commit()
-    wrong = f"/staff/projects/{world['project_id']}/participants/{stranger}/erase"
-    assert web.post(wrong, world["coordinator"], data=data).status_code == 404
+    wrong = f"/staff/projects/{two_projects['project_id']}/participants/{stranger}/erase"
+    assert web.post(wrong, two_projects["coordinator"], data=data).status_code == 404
     db.session.expire_all()
     assert db.session.get(Participant, pid) is not None and db.session.get(Participant, stranger) is not None

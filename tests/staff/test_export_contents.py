@@ -6,26 +6,22 @@ import csv
 import io
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 
-from tests.staff.conftest import add_answer, add_participant
+from tests.staff.conftest import add_answer, add_participant, statement_ids
 from tests.staff.test_verdict_pages import _rate
 
 
-def _csv(web, world, kind):
-    response = web.get(f"/staff/projects/{world['project_id']}/export/{kind}.csv", world["coordinator"])
+def _csv(web, two_projects, kind):
+    response = web.get(f"/staff/projects/{two_projects['project_id']}/export/{kind}.csv", two_projects["coordinator"])
     assert response.status_code == 200
     return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def _scene(world):
-    from server.domain.models import Statement
+def _scene(two_projects):
     from server.extensions import db
 
-    pid = world["project_id"]
-    statement = db.session.execute(
-        select(Statement.id).where(Statement.project_id == pid).order_by(Statement.order).limit(1)
-    ).scalar_one()
+    pid = two_projects["project_id"]
+    [statement] = statement_ids(pid, limit=1)
     parent, pro = add_participant(pid, "parent_carer"), add_participant(pid, "professional")
     add_answer(pid, parent, statement, "not_sure")
     add_answer(pid, pro, statement, "agree")
@@ -34,9 +30,9 @@ def _scene(world):
     return parent, pro
 
 
-def test_ladder_ratings_export_with_plain_labels(web, world):
-    parent, _ = _scene(world)
-    rows = _csv(web, world, "ladder")
+def test_ladder_ratings_export_with_plain_labels(web, two_projects):
+    parent, _ = _scene(two_projects)
+    rows = _csv(web, two_projects, "ladder")
     assert rows[0] == [
         "Rating id", "Participant (pseudonymous id)", "Role", "Stage", "Rung", "Rung name",
         "Comment", "How it was recorded",
@@ -44,17 +40,17 @@ def test_ladder_ratings_export_with_plain_labels(web, world):
     assert rows[1][1:] == [parent, "Parent or carer", "Design", "2", "Consultation", "", "By themselves"]
 
 
-def test_answers_use_words_not_codes(web, world):
-    _scene(world)
-    body = "\n".join(",".join(r) for r in _csv(web, world, "answers")[1:])
+def test_answers_use_words_not_codes(web, two_projects):
+    _scene(two_projects)
+    body = "\n".join(",".join(r) for r in _csv(web, two_projects, "answers")[1:])
     for code in ("parent_carer", "not_sure", ",self", ",design,"):
         assert code not in body
     assert "Not sure" in body and "Parent or carer" in body and "Professional" in body
 
 
-def test_summary_gives_each_stage_its_verdict_and_statement_counts(web, world):
-    _scene(world)
-    rows = _csv(web, world, "summary")
+def test_summary_gives_each_stage_its_verdict_and_statement_counts(web, two_projects):
+    _scene(two_projects)
+    rows = _csv(web, two_projects, "summary")
     assert rows[0][:3] == ["Stage", "Verdict", "Why"]
     verdicts = {r[0]: r[1] for r in rows[1:] if r[1]}
     # The parent is not sure of the only answered statement: 0 of 12 agreed, so not yet.
@@ -64,9 +60,9 @@ def test_summary_gives_each_stage_its_verdict_and_statement_counts(web, world):
     assert [int(design[0][5]), int(design[0][6]), int(design[0][7])] == [1, 1, 0]
 
 
-def test_workbook_has_widths_and_a_frozen_header(web, world):
-    _scene(world)
-    response = web.get(f"/staff/projects/{world['project_id']}/export/project.xlsx", world["coordinator"])
+def test_workbook_has_widths_and_a_frozen_header(web, two_projects):
+    _scene(two_projects)
+    response = web.get(f"/staff/projects/{two_projects['project_id']}/export/project.xlsx", two_projects["coordinator"])
     book = load_workbook(io.BytesIO(response.get_data()))
     assert book.sheetnames == ["Summary", "Answers", "Ladder ratings", "Feedback", "Actions"]
     for sheet in book.worksheets:

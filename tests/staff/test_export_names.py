@@ -18,11 +18,11 @@ def _export_audits():
     return [(a.subject_type, json.loads(a.detail)["format"]) for a in rows]
 
 
-def test_urdu_title_downloads_as_csv_and_xlsx(web, world):
+def test_urdu_title_downloads_as_csv_and_xlsx(web, two_projects):
     from server.domain import projects
     from server.extensions import db
 
-    coordinator = world["coordinator"]
+    coordinator = two_projects["coordinator"]
     pid = projects.create_project(URDU, "Family views.", 3, coordinator)
     db.session.commit()
 
@@ -41,11 +41,12 @@ def test_urdu_title_downloads_as_csv_and_xlsx(web, world):
     assert _export_audits() == [("feedback", "csv"), ("project", "xlsx")]
 
 
-def test_an_export_that_is_not_served_is_not_audited(web, world):
-    coordinator = world["coordinator"]
-    pid = world["project_id"]
+def test_an_export_that_is_not_served_is_not_audited(web, two_projects):
+    coordinator = two_projects["coordinator"]
+    pid = two_projects["project_id"]
 
     assert web.get(f"/staff/projects/{pid}/export/nothing.csv", coordinator).status_code == 404
-    assert web.get(f"/staff/projects/{world['other_project_id']}/export/feedback.csv", coordinator).status_code == 404
+    elsewhere = two_projects["other_project_id"]
+    assert web.get(f"/staff/projects/{elsewhere}/export/feedback.csv", coordinator).status_code == 404
 
     assert _export_audits() == []

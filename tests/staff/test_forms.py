@@ -19,152 +19,71 @@ GOOD_STATEMENT = {
     "order": "3",
 }
 
-# (url template, form data, field id the summary links to, message shown)
+RUNG_MESSAGE = "Choose the rung of the ladder you aim for, from 0 to 4."
+NOT_POSSIBLE_MESSAGE = "Enter the reason it is not possible."
+EASY_READ_MESSAGE = "The easy-read version must be 15 words or fewer (it has 16)."
+
+
+def _cases(url: str, good: dict, *bad: tuple[dict, str, str]) -> list[tuple]:
+    """(url template, form data, field id the summary links to, message shown) for each
+    (what is changed in the good data, field id, message)."""
+    return [(url, {**good, **changes}, field_id, message) for changes, field_id, message in bad]
+
+
 CASES = [
-    (
+    *_cases(
         "/staff/projects/new",
-        {"title": "", "summary": "", "target_rung": "4"},
-        "title",
-        "Enter a title for the project.",
-    ),
-    (
-        "/staff/projects/new",
-        {"title": "T" * 201, "target_rung": "4"},
-        "title",
-        "The title must be 200 characters or fewer.",
-    ),
-    (
-        "/staff/projects/new",
-        {"title": "Buses", "target_rung": "9"},
-        "target_rung",
-        "Choose the rung of the ladder you aim for, from 0 to 4.",
-    ),
-    (
-        "/staff/projects/new",
-        {"title": "Buses", "target_rung": "high"},
-        "target_rung",
-        "Choose the rung of the ladder you aim for, from 0 to 4.",
+        {"title": "Buses", "summary": "", "target_rung": "4"},
+        ({"title": ""}, "title", "Enter a title for the project."),
+        ({"title": "T" * 201}, "title", "The title must be 200 characters or fewer."),
+        ({"target_rung": "9"}, "target_rung", RUNG_MESSAGE),
+        ({"target_rung": "high"}, "target_rung", RUNG_MESSAGE),
     ),
     ("/staff/projects/{p}/stage", {"stage": "final"}, "stage", "Choose the current stage."),
-    (
+    *_cases(
         "/staff/projects/{p}/staff",
-        {"email": ""},
-        "email",
-        "Enter the email address of a staff member.",
+        {},
+        ({"email": ""}, "email", "Enter the email address of a staff member."),
+        ({"email": "nobody@example.org"}, "email", "There is no active staff account with that email address."),
     ),
-    (
-        "/staff/projects/{p}/staff",
-        {"email": "nobody@example.org"},
-        "email",
-        "There is no active staff account with that email address.",
-    ),
-    (
+    *_cases(
         "/staff/projects/{p}/statements/new",
-        {**GOOD_STATEMENT, "easy_read": SIXTEEN_WORDS},
-        "easy_read",
-        "The easy-read version must be 15 words or fewer (it has 16).",
+        GOOD_STATEMENT,
+        ({"easy_read": SIXTEEN_WORDS}, "easy_read", EASY_READ_MESSAGE),
+        ({"text": "  "}, "text", "Enter the statement."),
+        ({"symbol": ""}, "symbol", "Enter a symbol, such as an emoji."),
+        ({"order": "first"}, "order", "Enter the position as a whole number, such as 1."),
+        ({"principle": "kindness"}, "principle", "Choose the principle the statement belongs to."),
     ),
-    (
-        "/staff/projects/{p}/statements/new",
-        {**GOOD_STATEMENT, "text": "  "},
-        "text",
-        "Enter the statement.",
-    ),
-    (
-        "/staff/projects/{p}/statements/new",
-        {**GOOD_STATEMENT, "symbol": ""},
-        "symbol",
-        "Enter a symbol, such as an emoji.",
-    ),
-    (
-        "/staff/projects/{p}/statements/new",
-        {**GOOD_STATEMENT, "order": "first"},
-        "order",
-        "Enter the position as a whole number, such as 1.",
-    ),
-    (
-        "/staff/projects/{p}/statements/new",
-        {**GOOD_STATEMENT, "principle": "kindness"},
-        "principle",
-        "Choose the principle the statement belongs to.",
-    ),
-    (
-        "/staff/projects/{p}/statements/{s}/edit",
-        {**GOOD_STATEMENT, "easy_read": SIXTEEN_WORDS},
-        "easy_read",
-        "The easy-read version must be 15 words or fewer (it has 16).",
-    ),
-    (
+    ("/staff/projects/{p}/statements/{s}/edit", {**GOOD_STATEMENT, "easy_read": SIXTEEN_WORDS}, "easy_read",
+     EASY_READ_MESSAGE),
+    *_cases(
         "/staff/projects/{p}/actions/new",
-        {"stage": "design", "heard": "", "status": "planned"},
-        "heard",
-        "Enter what you heard.",
+        {"stage": "design", "heard": "Buses", "status": "planned"},
+        ({"heard": ""}, "heard", "Enter what you heard."),
+        ({"status": "not_possible"}, "reason", NOT_POSSIBLE_MESSAGE),
+        ({"stage": "autumn"}, "stage", "Choose the stage."),
     ),
-    (
-        "/staff/projects/{p}/actions/new",
-        {"stage": "design", "heard": "Buses", "status": "not_possible"},
-        "reason",
-        "Enter the reason it is not possible.",
-    ),
-    (
-        "/staff/projects/{p}/actions/new",
-        {"stage": "autumn", "heard": "Buses", "status": "planned"},
-        "stage",
-        "Choose the stage.",
-    ),
-    (
+    *_cases(
         "/staff/projects/{p}/actions/{a}/status",
-        {"status": "not_possible", "note": ""},
-        "reason",
-        "Enter the reason it is not possible.",
+        {},
+        ({"status": "not_possible", "note": ""}, "reason", NOT_POSSIBLE_MESSAGE),
+        ({"status": "planned"}, "status", "The action is already “Planned”. Choose a different status."),
+        ({"status": "finished"}, "status", "Choose the new status."),
     ),
-    (
-        "/staff/projects/{p}/actions/{a}/status",
-        {"status": "planned"},
-        "status",
-        "The action is already “Planned”. Choose a different status.",
-    ),
-    (
-        "/staff/projects/{p}/actions/{a}/status",
-        {"status": "finished"},
-        "status",
-        "Choose the new status.",
-    ),
-    (
+    *_cases(
         "/staff/projects/{p}/stages/design/feedback/link",
-        {"action_id": "{a}"},
-        "feedback-list",
-        "Choose at least one piece of feedback to link.",
+        {},
+        ({"action_id": "{a}"}, "feedback-list", "Choose at least one piece of feedback to link."),
+        ({"action_id": "nope", "feedback_ids": "{f}"}, "action_id", "Choose the action to link the feedback to."),
     ),
-    (
-        "/staff/projects/{p}/stages/design/feedback/link",
-        {"action_id": "nope", "feedback_ids": "{f}"},
-        "action_id",
-        "Choose the action to link the feedback to.",
-    ),
-    (
+    *_cases(
         "/staff/projects/{p}/reviews/new",
-        {"stage": "design", "date": "last Tuesday", "set_out": "Plan"},
-        "date",
-        "Enter the date of the review as year-month-day, for example 2026-11-26.",
-    ),
-    (
-        "/staff/projects/{p}/reviews/new",
-        {"stage": "design", "date": "2026-11-20", "set_out": ""},
-        "set_out",
-        "Enter what you set out to do.",
-    ),
-    (
-        "/staff/projects/{p}/reviews/new",
-        {"stage": "design", "date": "2026-11-20", "set_out": "Plan", "role_child": "-2"},
-        "role_child",
-        "Children: enter a whole number, 0 or more.",
-    ),
-    (
-        "/staff/projects/{p}/reviews/new",
-        {"stage": "design", "date": "2026-11-20", "set_out": "Plan", "role_parent_carer": "some"},
-        "role_parent_carer",
-        "Parents and carers: enter a whole number, 0 or more.",
+        {"stage": "design", "date": "2026-11-20", "set_out": "Plan"},
+        ({"date": "last Tuesday"}, "date", "Enter the date of the review as year-month-day, for example 2026-11-26."),
+        ({"set_out": ""}, "set_out", "Enter what you set out to do."),
+        ({"role_child": "-2"}, "role_child", "Children: enter a whole number, 0 or more."),
+        ({"role_parent_carer": "some"}, "role_parent_carer", "Parents and carers: enter a whole number, 0 or more."),
     ),
 ]
 

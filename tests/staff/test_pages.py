@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from tests.staff.conftest import add_answer, add_feedback, add_participant, subscribe
+from tests.staff.conftest import add_answer, add_feedback, add_participant, statement_ids, subscribe
 
 
 def _count(model, *where):
@@ -31,10 +33,10 @@ def _audits(action=None):
 # ---------------------------------------------------------------- projects and checklist
 
 
-def test_create_project_with_default_checklist_and_join_code(web, world):
+def test_create_project_with_default_checklist_and_join_code(web, two_projects):
     from server.domain.models import JoinCode, Project, ProjectStaff, Statement
 
-    coordinator = world["coordinator"]
+    coordinator = two_projects["coordinator"]
     response = web.post(
         "/staff/projects/new",
         coordinator,
@@ -66,12 +68,12 @@ def test_create_project_with_default_checklist_and_join_code(web, world):
     assert code in page and "Design (current stage)" in page
 
 
-def test_stage_switch_and_join_code_rotation(web, world):
+def test_stage_switch_and_join_code_rotation(web, two_projects):
     from server.domain.codes import active_join_code, new_join_code
     from server.domain.models import Project
     from server.extensions import db
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     old = new_join_code(pid)
     db.session.commit()
     assert (
@@ -87,12 +89,12 @@ def test_stage_switch_and_join_code_rotation(web, world):
     assert new in web.get(f"/staff/projects/{pid}", coordinator).get_data(as_text=True)
 
 
-def test_editing_a_statement_makes_a_new_version_and_keeps_answers(web, world):
+def test_editing_a_statement_makes_a_new_version_and_keeps_answers(web, two_projects):
     from server.domain.models import Statement
     from server.extensions import db
     from server.staff.results import checklist
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     old = (
         db.session.execute(
             select(Statement).where(Statement.project_id == pid).order_by(Statement.order)
@@ -133,7 +135,7 @@ def test_editing_a_statement_makes_a_new_version_and_keeps_answers(web, world):
 # ---------------------------------------------------------------- You said, we did
 
 
-def _new_action(web, world, **data):
+def _new_action(web, two_projects, **data):
     values = {
         "stage": "design",
         "heard": "More Saturday sessions",
@@ -143,33 +145,33 @@ def _new_action(web, world, **data):
         **data,
     }
     response = web.post(
-        f"/staff/projects/{world['project_id']}/actions/new", world["coordinator"], data=values
+        f"/staff/projects/{two_projects['project_id']}/actions/new", two_projects["coordinator"], data=values
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     return response.headers["Location"].rsplit("/", 1)[1]
 
 
-def test_linking_feedback_queues_notifications_in_the_same_transaction(web, world):
+def test_linking_feedback_queues_notifications_in_the_same_transaction(web, two_projects):
     from server.domain.models import ActionFeedback
     from server.extensions import db
     from server.push.models import Notification
     from server.staff.writes import link_feedback
     from sync.schema import records
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     child, parent = add_participant(pid, "child"), add_participant(pid, "parent_carer")
     subscribe(child, pid)
     subscribe(parent, pid)
     f1 = add_feedback(pid, child, "Saturday clubs please")
     f2 = add_feedback(pid, parent, "Saturdays work for us")
     db.session.commit()
-    action_id = _new_action(web, world)
+    action_id = _new_action(web, two_projects)
 
     # Rolled back: neither the link nor a notification is left behind.
     with web.app.test_request_context():
         from flask_login import login_user
 
-        login_user(world["coordinator"])
+        login_user(two_projects["coordinator"])
         link_feedback(pid, action_id, [f1])
         assert _count(Notification, Notification.action_id == action_id) == 1
         db.session.rollback()
@@ -178,7 +180,7 @@ def test_linking_feedback_queues_notifications_in_the_same_transaction(web, worl
 
     response = web.post(
         f"/staff/projects/{pid}/stages/design/feedback/link",
-        world["coordinator"],
+        two_projects["coordinator"],
         data={"action_id": action_id, "feedback_ids": [f1, f2]},
     )
     assert response.status_code == 302
@@ -202,44 +204,32 @@ def test_linking_feedback_queues_notifications_in_the_same_transaction(web, worl
     # Linking again adds nothing and notifies nobody twice.
     web.post(
         f"/staff/projects/{pid}/stages/design/feedback/link",
-        world["coordinator"],
+        two_projects["coordinator"],
         data={"action_id": action_id, "feedback_ids": [f1]},
     )
     assert _count(Notification) == 2
 
 
-def test_status_changes_build_a_dated_timeline_and_notify(web, world):
+def test_status_changes_build_a_dated_timeline_and_notify(web, two_projects):
     from server.domain.models import Action
     from server.extensions import db
     from server.push.models import Notification
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     child = add_participant(pid, "child")
     subscribe(child, pid)
     fid = add_feedback(pid, child, "A quiet room")
     db.session.commit()
-    action_id = _new_action(web, world, heard="A quiet room")
+    action_id = _new_action(web, two_projects, heard="A quiet room")
     web.post(
         f"/staff/projects/{pid}/stages/design/feedback/link",
         coordinator,
         data={"action_id": action_id, "feedback_ids": [fid]},
     )
-    assert (
-        web.post(
-            f"/staff/projects/{pid}/actions/{action_id}/status",
-            coordinator,
-            data={"status": "in_progress", "note": "Booked the room"},
-        ).status_code
-        == 302
-    )
-    assert (
-        web.post(
-            f"/staff/projects/{pid}/actions/{action_id}/status",
-            coordinator,
-            data={"status": "not_possible", "reason": "The building is closed"},
-        ).status_code
-        == 302
-    )
+    status_url = f"/staff/projects/{pid}/actions/{action_id}/status"
+    moves = ({"status": "in_progress", "note": "Booked the room"},
+             {"status": "not_possible", "reason": "The building is closed"})
+    assert [web.post(status_url, coordinator, data=move).status_code for move in moves] == [302, 302]
     db.session.expire_all()
     action = db.session.get(Action, action_id)
     timeline = json.loads(action.timeline)
@@ -258,35 +248,61 @@ def test_status_changes_build_a_dated_timeline_and_notify(web, world):
     assert "The building is closed" in page and "Booked the room" in page and "A quiet room" in page
 
 
-def test_results_show_the_loop_closing(web, world):
-    from server.extensions import db
-    from server.staff.results import closing_the_loop
+def _rows_of_table(page: str, caption: str) -> dict[str, str]:
+    """A two-column table of a page as a coordinator reads it: row heading -> cell text."""
+    table = re.search(rf"<caption>{re.escape(caption)}</caption>(.*?)</table>", page, re.S)
+    assert table, f"no table {caption!r} on the page"
+    rows = re.findall(r"<th scope=\"row\">(.*?)</th>\s*<td>(.*?)</td>", table.group(1), re.S)
+    return {heading: cell.strip() for heading, cell in rows}
 
-    pid = world["project_id"]
+
+def test_results_show_the_loop_closing(web, two_projects):
+    from server.domain.models import ActionFeedback, Feedback
+    from server.extensions import db
+
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     child = add_participant(pid, "child")
-    f1, _ = add_feedback(pid, child, "One"), add_feedback(pid, child, "Two")
+    soon, later = add_feedback(pid, child, "One"), add_feedback(pid, child, "Two")
+    add_feedback(pid, child, "Three")  # never answered
     db.session.commit()
-    action_id = _new_action(web, world)
-    web.post(
-        f"/staff/projects/{pid}/stages/design/feedback/link",
-        world["coordinator"],
-        data={"action_id": action_id, "feedback_ids": [f1]},
-    )
-    web.post(
-        f"/staff/projects/{pid}/actions/{action_id}/status",
-        world["coordinator"],
-        data={"status": "done"},
-    )
-    loop = closing_the_loop(db.session, pid, "design")
-    assert (loop.feedback, loop.linked, loop.actions, loop.actions_done) == (2, 1, 1, 1)
-    assert loop.linked_share == 0.5 and loop.done_share == 1.0 and loop.median_seconds >= 0
+    # Each linked piece of feedback was received on the 1st at 10:00 and first linked to
+    # an action 12 and 60 hours later: the middle of the two is 36 hours.
+    received = datetime(2026, 11, 1, 10, 0)
+    for feedback_id, hours, status in ((soon, 12, "planned"), (later, 60, "done")):
+        action_id = _new_action(web, two_projects)
+        web.post(
+            f"/staff/projects/{pid}/stages/design/feedback/link",
+            coordinator,
+            data={"action_id": action_id, "feedback_ids": [feedback_id]},
+        )
+        web.post(
+            f"/staff/projects/{pid}/actions/{action_id}/status", coordinator, data={"status": status}
+        )
+        db.session.get(Feedback, feedback_id).received_at = received
+        db.session.execute(
+            update(ActionFeedback)
+            .where(ActionFeedback.feedback_id == feedback_id)
+            .values(linked_at=received + timedelta(hours=hours))
+        )
+        db.session.commit()
+
+    page = web.get(f"/staff/projects/{pid}/stages/design/results", coordinator)
+    assert page.status_code == 200
+    loop = _rows_of_table(page.get_data(as_text=True), "Feedback in this stage and what came of it")
+    assert loop == {
+        "Feedback received": "3",
+        "Linked to an action": "2 (67%)",
+        "Actions answering it": "2",
+        "Of those, done": "1 (50%)",
+        "Middle time from feedback to its first action": "36.0 hours",
+    }
 
 
 # ---------------------------------------------------------------- privacy: audit and exports
 
 
-def test_viewing_feedback_is_audited(web, world):
-    pid, coordinator = world["project_id"], world["coordinator"]
+def test_viewing_feedback_is_audited(web, two_projects):
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     add_feedback(pid, add_participant(pid, "child"), "Secret worries")
     from server.extensions import db
 
@@ -309,17 +325,12 @@ def test_viewing_feedback_is_audited(web, world):
     assert len(_audits()) == before
 
 
-def test_exports_are_pseudonymous_and_audited(web, world):
-    from server.domain.models import Statement
+def test_exports_are_pseudonymous_and_audited(web, two_projects):
     from server.extensions import db
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     child = add_participant(pid, "child")
-    statement_id = (
-        db.session.execute(select(Statement.id).where(Statement.project_id == pid))
-        .scalars()
-        .first()
-    )
+    [statement_id] = statement_ids(pid, limit=1)
     add_answer(pid, child, statement_id, "disagree")
     add_feedback(pid, child, '=HYPERLINK("http://evil")')
     db.session.commit()
@@ -348,27 +359,22 @@ def test_exports_are_pseudonymous_and_audited(web, world):
     assert exports == [("answers", "csv"), ("feedback", "csv"), ("project", "xlsx")]
 
 
-def test_withdrawn_consent_leaves_results_and_exports(web, world):
+def test_withdrawn_consent_leaves_results_and_exports(web, two_projects):
     from server.domain import projects
-    from server.domain.models import Statement
     from server.domain.types import consent_id
     from server.extensions import db
     from server.staff.results import checklist
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     child = add_participant(pid, "child")
-    statement_id = (
-        db.session.execute(select(Statement.id).where(Statement.project_id == pid))
-        .scalars()
-        .first()
-    )
+    [statement_id] = statement_ids(pid, limit=1)
     add_answer(pid, child, statement_id, "agree")
     projects.write_record(
         "consent", consent_id(child, pid), {"withdrawn_at": "2026-11-20T10:00:00+00:00"}
     )
     db.session.commit()
     assert checklist(db.session, pid, "design")[0].partners == 0
-    exported = web.get(f"/staff/projects/{pid}/export/answers.csv", world["coordinator"]).get_data(
+    exported = web.get(f"/staff/projects/{pid}/export/answers.csv", two_projects["coordinator"]).get_data(
         as_text=True
     )
     assert child not in exported
@@ -377,11 +383,11 @@ def test_withdrawn_consent_leaves_results_and_exports(web, world):
 # ---------------------------------------------------------------- learning log
 
 
-def test_reviews_carry_a_snapshot_and_list_newest_first(web, world):
+def test_reviews_carry_a_snapshot_and_list_newest_first(web, two_projects):
     from server.domain.models import Review
     from server.extensions import db
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     for day, text in (("2026-10-01", "First review"), ("2026-11-01", "Second review")):
         response = web.post(
             f"/staff/projects/{pid}/reviews/new",
@@ -408,28 +414,28 @@ def test_reviews_carry_a_snapshot_and_list_newest_first(web, world):
     assert "Go slower" in detail and "No answers yet" in detail
 
 
-def test_printable_report_and_charts_need_no_script_or_inline_style(web, world):
-    pid = world["project_id"]
+def test_printable_report_and_charts_need_no_script_or_inline_style(web, two_projects):
+    pid = two_projects["project_id"]
     for url in (
         f"/staff/projects/{pid}/stages/design/report",
         f"/staff/projects/{pid}/stages/design/results",
     ):
-        page = web.get(url, world["coordinator"]).get_data(as_text=True)
+        page = web.get(url, two_projects["coordinator"]).get_data(as_text=True)
         assert "<script" not in page and "style=" not in page and "<style" not in page
         assert page.count('role="img"') == 5  # four principles and the ladder
         assert "<title id=" in page and "<table" in page
 
 
-def test_results_page_is_never_stale(web, world):
+def test_results_page_is_never_stale(web, two_projects):
     """The page's cache is keyed by the change feed's head: any merge shows at once."""
     from server.extensions import db
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     url = f"/staff/projects/{pid}/stages/design/results"
     fid = add_feedback(pid, add_participant(pid, "child"), "Later start please")
     db.session.commit()
     assert "<td>0 (0%)</td>" in web.get(url, coordinator).get_data(as_text=True)
-    action_id = _new_action(web, world)
+    action_id = _new_action(web, two_projects)
     web.post(
         f"/staff/projects/{pid}/stages/design/feedback/link",
         coordinator,
@@ -438,30 +444,13 @@ def test_results_page_is_never_stale(web, world):
     assert "<td>1 (100%)</td>" in web.get(url, coordinator).get_data(as_text=True)
 
 
-def test_comments_page_shows_comments_and_is_audited(web, world):
-    from server.domain import projects
-    from server.domain.models import Statement
-    from server.domain.types import checklist_answer_id
+def test_comments_page_shows_comments_and_is_audited(web, two_projects):
     from server.extensions import db
 
-    pid, coordinator = world["project_id"], world["coordinator"]
+    pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     child = add_participant(pid, "child")
-    query = select(Statement.id).where(Statement.project_id == pid)
-    statement_id = db.session.execute(query).scalars().first()
-    projects.write_record(
-        "checklist_answer",
-        checklist_answer_id(child, pid, "design", statement_id),
-        {
-            "participant_id": child,
-            "project_id": pid,
-            "stage": "design",
-            "statement_id": statement_id,
-            "value": "disagree",
-            "comment": "Nobody asked me",
-            "mode": "self",
-            "recorded_by": None,
-        },
-    )
+    [statement_id] = statement_ids(pid, limit=1)
+    add_answer(pid, child, statement_id, "disagree", comment="Nobody asked me")
     db.session.commit()
     page = web.get(f"/staff/projects/{pid}/stages/design/comments", coordinator)
     text = page.get_data(as_text=True)

@@ -16,26 +16,26 @@ def _ask(client, email):
     return client.post("/staff/forgot-password", data={"email": email}, follow_redirects=True)
 
 
-def test_the_answer_is_the_same_whether_or_not_the_address_exists(app, world, mailbox):
-    known = _ask(app.test_client(), world["coordinator"].email)
+def test_the_answer_is_the_same_whether_or_not_the_address_exists(app, two_projects, mailbox):
+    known = _ask(app.test_client(), two_projects["coordinator"].email)
     unknown = _ask(app.test_client(), "nobody@example.org")
     assert known.status_code == unknown.status_code == 200
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
     assert "If that address belongs to a staff account" in known.get_data(as_text=True)
-    assert len(mailbox.wait_for(world["coordinator"].email)) == 1
-    assert [m["To"] for m in mailbox.messages] == [world["coordinator"].email]
+    assert len(mailbox.wait_for(two_projects["coordinator"].email)) == 1
+    assert [m["To"] for m in mailbox.messages] == [two_projects["coordinator"].email]
 
 
-def test_a_stopped_account_gets_no_link(app, web, world, mailbox):
-    web.post(f"/staff/admin/accounts/{world['worker'].id}/deactivate", world["admin"])
-    _ask(app.test_client(), world["worker"].email)
-    _ask(app.test_client(), world["coordinator"].email)
-    mailbox.wait_for(world["coordinator"].email)
-    assert all(world["worker"].email not in m["To"] for m in mailbox.messages)
+def test_a_stopped_account_gets_no_link(app, web, two_projects, mailbox):
+    web.post(f"/staff/admin/accounts/{two_projects['worker'].id}/deactivate", two_projects["admin"])
+    _ask(app.test_client(), two_projects["worker"].email)
+    _ask(app.test_client(), two_projects["coordinator"].email)
+    mailbox.wait_for(two_projects["coordinator"].email)
+    assert all(two_projects["worker"].email not in m["To"] for m in mailbox.messages)
 
 
-def test_reset_ends_every_session_and_device_and_the_link_works_once(app, web, world, mailbox, client):
-    coordinator = world["coordinator"]
+def test_reset_ends_every_session_and_device_and_the_link_works_once(app, web, two_projects, mailbox, client):
+    coordinator = two_projects["coordinator"]
     browser = web.client(coordinator)
     saved = browser.get_cookie("session").value
     token = client.post("/api/devices", json={"email": coordinator.email, "password": "correct horse battery"})
@@ -50,7 +50,7 @@ def test_reset_ends_every_session_and_device_and_the_link_works_once(app, web, w
     web._clear()
     replay = app.test_client()
     replay.set_cookie("session", saved, domain="localhost")
-    assert replay.get(f"/staff/projects/{world['project_id']}").status_code == 302
+    assert replay.get(f"/staff/projects/{two_projects['project_id']}").status_code == 302
     assert client.get("/api/me", headers=bearer).status_code == 401
     reused = stranger.post(link, data={"password": "another fine passphrase", "confirm": "another fine passphrase"})
     assert reused.status_code == 410 and "already been used" in reused.get_data(as_text=True)
@@ -62,9 +62,9 @@ def test_reset_ends_every_session_and_device_and_the_link_works_once(app, web, w
     assert new.status_code == 302
 
 
-def test_a_reset_link_lasts_one_hour(app, world, mailbox):
-    _ask(app.test_client(), world["coordinator"].email)
-    link = mailbox.link(world["coordinator"].email)
+def test_a_reset_link_lasts_one_hour(app, two_projects, mailbox):
+    _ask(app.test_client(), two_projects["coordinator"].email)
+    link = mailbox.link(two_projects["coordinator"].email)
     with time_machine.travel(utcnow() + timedelta(minutes=59), tick=False):
         assert app.test_client().get(link).status_code == 200
     with time_machine.travel(utcnow() + timedelta(minutes=61), tick=False):
@@ -72,8 +72,8 @@ def test_a_reset_link_lasts_one_hour(app, world, mailbox):
         assert response.status_code == 410 and "This link has expired" in response.get_data(as_text=True)
 
 
-def test_a_newer_link_replaces_the_older_one(app, world, mailbox):
-    email = world["coordinator"].email
+def test_a_newer_link_replaces_the_older_one(app, two_projects, mailbox):
+    email = two_projects["coordinator"].email
     _ask(app.test_client(), email)
     first = mailbox.link(email)
     _ask(app.test_client(), email)
@@ -98,15 +98,15 @@ def test_forgot_password_form_errors_sit_by_the_field(app, mailbox):
 
 
 @pytest.mark.app_config(MAIL_BACKEND="console")
-def test_on_one_machine_the_link_is_printed_instead_of_sent(app, world, capsys):
-    _ask(app.test_client(), world["coordinator"].email)
+def test_on_one_machine_the_link_is_printed_instead_of_sent(app, two_projects, capsys):
+    _ask(app.test_client(), two_projects["coordinator"].email)
     printed = capsys.readouterr().err
-    assert f"e-mail to {world['coordinator'].email}" in printed
+    assert f"e-mail to {two_projects['coordinator'].email}" in printed
     assert "/staff/set-password?token=" in printed
 
 
-def test_changing_your_password_needs_the_current_one(app, web, world):
-    coordinator = world["coordinator"]
+def test_changing_your_password_needs_the_current_one(app, web, two_projects):
+    coordinator = two_projects["coordinator"]
     data = {"current": "not my password", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     response = web.post("/staff/account/password", coordinator, data=data)
     assert response.status_code == 400

@@ -32,11 +32,11 @@ def _action(pid, feedback_ids, heard, done, status, timeline):
     return aid
 
 
-def _scene(world):
+def _scene(two_projects):
     """A family's feedback linked to an action, and a second feedback not answered yet."""
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     person = add_participant(pid, "parent_carer")  # display name "Sam Example"
     answered = add_feedback(pid, person, FAMILY_WORDS)
     waiting = add_feedback(pid, person, "The forms are too long")
@@ -55,59 +55,59 @@ def _scene(world):
     return pid, person, [answered, waiting], action
 
 
-def _publish(web, world, slug="short-breaks", published="y"):
+def _publish(web, two_projects, slug="short-breaks", published="y"):
     data = {"slug": slug, "intro": "What we changed because of you."}
     if published:
         data["published"] = published
-    return web.post(f"/staff/projects/{world['project_id']}/public", world["coordinator"], data=data)
+    return web.post(f"/staff/projects/{two_projects['project_id']}/public", two_projects["coordinator"], data=data)
 
 
-def test_page_and_feed_are_404_until_published(web, world):
-    _scene(world)
+def test_page_and_feed_are_404_until_published(web, two_projects):
+    _scene(two_projects)
     assert web.get("/p/short-breaks").status_code == 404
-    assert _publish(web, world, published=None).status_code == 302
+    assert _publish(web, two_projects, published=None).status_code == 302
     assert web.get("/p/short-breaks").status_code == 404
     assert web.get("/p/short-breaks/feed.atom").status_code == 404
-    assert _publish(web, world).status_code == 302
+    assert _publish(web, two_projects).status_code == 302
     assert web.get("/p/short-breaks").status_code == 200
     assert web.get("/p/short-breaks/feed.atom").status_code == 200
     assert web.get("/p/nothing-here").status_code == 404
 
 
-def test_bad_address_is_refused_next_to_the_field_and_nothing_saved(web, world):
+def test_bad_address_is_refused_next_to_the_field_and_nothing_saved(web, two_projects):
     from server.extensions import db
     from server.public.models import PublicPage
 
-    response = _publish(web, world, slug="Short Breaks!")
+    response = _publish(web, two_projects, slug="Short Breaks!")
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert 'id="slug-error"' in text and "Use only small letters, numbers and single hyphens" in text
-    assert db.session.get(PublicPage, world["project_id"]) is None
+    assert db.session.get(PublicPage, two_projects["project_id"]) is None
 
 
-def test_another_project_cannot_take_the_same_address(web, world):
-    assert _publish(web, world).status_code == 302
+def test_another_project_cannot_take_the_same_address(web, two_projects):
+    assert _publish(web, two_projects).status_code == 302
     response = web.post(
-        f"/staff/projects/{world['other_project_id']}/public",
-        world["other"],
+        f"/staff/projects/{two_projects['other_project_id']}/public",
+        two_projects["other"],
         data={"slug": "short-breaks", "published": "y"},
     )
     assert response.status_code == 400
     assert "Another project uses this web address" in response.get_data(as_text=True)
 
 
-def test_coordinator_of_another_project_cannot_change_it(web, world):
+def test_coordinator_of_another_project_cannot_change_it(web, two_projects):
     response = web.post(
-        f"/staff/projects/{world['project_id']}/public",
-        world["other"],
+        f"/staff/projects/{two_projects['project_id']}/public",
+        two_projects["other"],
         data={"slug": "taken-over", "published": "y"},
     )
     assert response.status_code in (403, 404)
 
 
-def test_page_shows_actions_timeline_and_response_figures(web, world):
-    _scene(world)
-    _publish(web, world)
+def test_page_shows_actions_timeline_and_response_figures(web, two_projects):
+    _scene(two_projects)
+    _publish(web, two_projects)
     text = " ".join(web.get("/p/short-breaks").get_data(as_text=True).split())
     assert "Families asked for weekend sessions." in text
     assert "We opened a Saturday club at the library." in text
@@ -118,9 +118,9 @@ def test_page_shows_actions_timeline_and_response_figures(web, world):
     assert "<script" not in text
 
 
-def test_no_participant_text_name_or_id_in_page_or_feed(web, world):
-    pid, person, feedback_ids, _ = _scene(world)
-    _publish(web, world)
+def test_no_participant_text_name_or_id_in_page_or_feed(web, two_projects):
+    pid, person, feedback_ids, _ = _scene(two_projects)
+    _publish(web, two_projects)
     page = web.get("/p/short-breaks").get_data(as_text=True)
     feed = web.get("/p/short-breaks/feed.atom").get_data(as_text=True)
     for body in (page, feed):
@@ -128,9 +128,9 @@ def test_no_participant_text_name_or_id_in_page_or_feed(web, world):
             assert secret not in body
 
 
-def test_feed_is_atom_with_one_entry_per_action(web, world):
-    _, _, _, action = _scene(world)
-    _publish(web, world)
+def test_feed_is_atom_with_one_entry_per_action(web, two_projects):
+    _, _, _, action = _scene(two_projects)
+    _publish(web, two_projects)
     response = web.get("/p/short-breaks/feed.atom")
     assert response.mimetype == "application/atom+xml"
     root = ET.fromstring(response.get_data())

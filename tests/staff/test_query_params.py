@@ -18,15 +18,15 @@ PAGES = [
 
 
 @pytest.fixture
-def two_pages(world):
+def two_pages(two_projects):
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     person = add_participant(pid, "child")
     for n in range(51):
         add_feedback(pid, person, f"Idea number {n}")
     db.session.commit()
-    return world
+    return two_projects
 
 
 @pytest.mark.parametrize(("page", "shown"), PAGES)

@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tests.staff.conftest import add_answer, add_participant
+from tests.staff.conftest import add_answer, add_participant, statement_ids
 
 VALUES = ("agree", "not_sure", "disagree")
 
@@ -39,15 +39,14 @@ def _tallies(project_id):
     return statements, partners
 
 
-def test_tallies_follow_new_changed_and_deleted_answers(app, world):
+def test_tallies_follow_new_changed_and_deleted_answers(app, two_projects):
     """Write, rewrite and delete answers at random; the tallies equal a count of what is left."""
     from server.domain import projects
-    from server.domain.models import Statement
     from server.domain.types import checklist_answer_id
     from server.extensions import db
 
-    pid = world["project_id"]
-    statements = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(4)).scalars().all()
+    pid = two_projects["project_id"]
+    statements = statement_ids(pid, limit=4)
     people = [add_participant(pid, role) for role in ("child", "parent_carer", "professional")]
     rng = random.Random(14)
     truth: dict[tuple[str, str], str] = {}  # (partner, statement) -> value, kept by hand
@@ -82,13 +81,12 @@ def test_tallies_follow_new_changed_and_deleted_answers(app, world):
     assert _tallies(pid) == (dict(expected_statements), expected_partners)
 
 
-def test_rebuild_gives_the_same_tallies_as_projecting(app, world):
+def test_rebuild_gives_the_same_tallies_as_projecting(app, two_projects):
     from server.domain import tallies
-    from server.domain.models import Statement
     from server.extensions import db
 
-    pid = world["project_id"]
-    [statement] = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(1)).scalars().all()
+    pid = two_projects["project_id"]
+    [statement] = statement_ids(pid, limit=1)
     child, pro = add_participant(pid, "child"), add_participant(pid, "professional")
     add_answer(pid, child, statement, "agree")
     add_answer(pid, pro, statement, "disagree")

@@ -30,11 +30,11 @@ def _give_secret(user):
     db.session.commit()
 
 
-def test_an_admin_needs_the_code_and_each_code_works_once(app, world):
-    _give_secret(world["admin"])
+def test_an_admin_needs_the_code_and_each_code_works_once(app, two_projects):
+    _give_secret(two_projects["admin"])
     with time_machine.travel(FROZEN, tick=False):
         client = app.test_client()
-        response = _password(client, world["admin"])
+        response = _password(client, two_projects["admin"])
         assert response.headers["Location"].endswith("/staff/sign-in/code")
         assert client.get("/staff/admin/accounts").status_code == 302  # not signed in yet
         wrong = client.post("/staff/sign-in/code", data={"code": "000000" if _code(FROZEN) != "000000" else "111111"})
@@ -44,25 +44,25 @@ def test_an_admin_needs_the_code_and_each_code_works_once(app, world):
 
         # The same code again, on another browser within the same 30 seconds: refused.
         other = app.test_client()
-        _password(other, world["admin"])
+        _password(other, two_projects["admin"])
         assert other.post("/staff/sign-in/code", data={"code": _code(FROZEN)}).status_code == 400
 
 
-def test_codes_from_30_seconds_either_side_work_but_not_older(app, world):
-    _give_secret(world["admin"])
+def test_codes_from_30_seconds_either_side_work_but_not_older(app, two_projects):
+    _give_secret(two_projects["admin"])
     with time_machine.travel(FROZEN, tick=False):
         stale = pyotp.TOTP(SECRET).at(FROZEN.timestamp() - 60)
         client = app.test_client()
-        _password(client, world["admin"])
+        _password(client, two_projects["admin"])
         assert client.post("/staff/sign-in/code", data={"code": stale}).status_code == 400
         previous = pyotp.TOTP(SECRET).at(FROZEN.timestamp() - 30)
         assert client.post("/staff/sign-in/code", data={"code": previous}).status_code == 302
 
 
-def test_an_admin_without_an_app_must_set_one_up_then_gets_recovery_codes(app, world):
+def test_an_admin_without_an_app_must_set_one_up_then_gets_recovery_codes(app, two_projects):
     from server.extensions import db
 
-    admin = world["admin"]
+    admin = two_projects["admin"]
     admin.totp_secret = None
     db.session.commit()
     with time_machine.travel(FROZEN, tick=False):
@@ -88,8 +88,8 @@ def test_an_admin_without_an_app_must_set_one_up_then_gets_recovery_codes(app, w
     assert second.post("/staff/sign-in/code", data={"code": codes[0]}).status_code == 400
 
 
-def test_two_step_is_a_choice_for_a_coordinator(app, web, world):
-    coordinator = world["coordinator"]
+def test_two_step_is_a_choice_for_a_coordinator(app, web, two_projects):
+    coordinator = two_projects["coordinator"]
     plain = app.test_client()
     assert _password(plain, coordinator).headers["Location"].endswith("/staff/")
     with time_machine.travel(FROZEN, tick=False):
@@ -105,8 +105,8 @@ def test_two_step_is_a_choice_for_a_coordinator(app, web, world):
         assert _password(app.test_client(), coordinator).headers["Location"].endswith("/staff/")
 
 
-def test_an_admin_cannot_turn_two_step_off(app, web, world):
-    assert web.post("/staff/account/two-step/off", world["admin"]).status_code == 403
+def test_an_admin_cannot_turn_two_step_off(app, web, two_projects):
+    assert web.post("/staff/account/two-step/off", two_projects["admin"]).status_code == 403
 
 
 def test_the_code_page_without_a_password_first_sends_you_to_sign_in(app):
@@ -114,9 +114,9 @@ def test_the_code_page_without_a_password_first_sends_you_to_sign_in(app):
     assert response.status_code == 302 and response.headers["Location"].endswith("/staff/sign-in")
 
 
-def test_an_app_sign_in_needs_the_code_too(app, world, client):
-    _give_secret(world["admin"])
-    body = {"email": world["admin"].email, "password": "correct horse battery"}
+def test_an_app_sign_in_needs_the_code_too(app, two_projects, client):
+    _give_secret(two_projects["admin"])
+    body = {"email": two_projects["admin"].email, "password": "correct horse battery"}
     with time_machine.travel(FROZEN, tick=False):
         missing = client.post("/api/devices", json=body)
         assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "two_step_code_required"
@@ -126,34 +126,35 @@ def test_an_app_sign_in_needs_the_code_too(app, world, client):
         assert ok.status_code == 201 and ok.get_json()["token"]
 
 
-def test_an_admin_without_an_app_is_told_to_set_it_up_before_using_the_app(app, world, client):
+def test_an_admin_without_an_app_is_told_to_set_it_up_before_using_the_app(app, two_projects, client):
     from server.extensions import db
 
-    world["admin"].totp_secret = None
+    two_projects["admin"].totp_secret = None
     db.session.commit()
-    response = client.post("/api/devices", json={"email": world["admin"].email, "password": "correct horse battery"})
+    email = two_projects["admin"].email
+    response = client.post("/api/devices", json={"email": email, "password": "correct horse battery"})
     assert response.status_code == 401
     assert "Set up two-step sign-in on the staff pages first" in response.get_json()["error"]["message"]
 
 
-def test_reset_two_step_from_the_command_line(app, world):
+def test_reset_two_step_from_the_command_line(app, two_projects):
     from server.extensions import db
 
-    _give_secret(world["admin"])
-    result = app.test_cli_runner().invoke(args=["users", "reset-two-step", "--email", world["admin"].email])
+    _give_secret(two_projects["admin"])
+    result = app.test_cli_runner().invoke(args=["users", "reset-two-step", "--email", two_projects["admin"].email])
     assert result.exit_code == 0 and "Two-step sign-in cleared" in result.output
     db.session.expire_all()
-    assert world["admin"].totp_secret is None
+    assert two_projects["admin"].totp_secret is None
     # Still an admin: the next sign-in asks them to set up a new app.
-    response = _password(app.test_client(), world["admin"])
+    response = _password(app.test_client(), two_projects["admin"])
     assert response.headers["Location"].endswith("/staff/sign-in/code/setup")
     unknown = app.test_cli_runner().invoke(args=["users", "reset-two-step", "--email", "nobody@example.org"])
     assert unknown.exit_code != 0 and "There is no account" in unknown.output
 
 
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)
-def test_guessing_codes_is_limited_per_account(app, world):
-    _give_secret(world["admin"])
+def test_guessing_codes_is_limited_per_account(app, two_projects):
+    _give_secret(two_projects["admin"])
     refused = []
     # Each guess from a different address, as a botnet would: the account's own limit still holds.
     for n in range(12):
@@ -161,7 +162,7 @@ def test_guessing_codes_is_limited_per_account(app, world):
         address = {"REMOTE_ADDR": f"10.0.0.{n + 1}"}
         client.post(
             "/staff/sign-in",
-            data={"email": world["admin"].email, "password": "correct horse battery"},
+            data={"email": two_projects["admin"].email, "password": "correct horse battery"},
             environ_base=address,
         )
         response = client.post("/staff/sign-in/code", data={"code": "00000x"}, environ_base=address)

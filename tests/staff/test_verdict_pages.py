@@ -29,12 +29,12 @@ def _rate(pid, person, rung):
     )
 
 
-def _visit(world):
+def _visit(two_projects):
     """A child and a professional agree with all 12 statements; a parent with 4 of them."""
     from server.domain.models import Statement
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     statements = (
         db.session.execute(
             select(Statement.id).where(Statement.project_id == pid, Statement.active.is_(True))
@@ -62,9 +62,9 @@ def _text(response):
     return html.unescape(" ".join(words.split()))
 
 
-def test_results_page_says_partly_and_who_is_not_yet_agreeing(web, world):
-    pid = _visit(world)
-    page = _text(web.get(f"/staff/projects/{pid}/stages/design/results", world["coordinator"]))
+def test_results_page_says_partly_and_who_is_not_yet_agreeing(web, two_projects):
+    pid = _visit(two_projects)
+    page = _text(web.get(f"/staff/projects/{pid}/stages/design/results", two_projects["coordinator"]))
     assert "Partly." in page
     assert "1 of 1 parent or carer does not yet agree with most statements" in page
     assert "and 5 more." in page  # 8 statements lack the parent's agreement; 3 are named
@@ -75,21 +75,21 @@ def test_results_page_says_partly_and_who_is_not_yet_agreeing(web, world):
     assert "Not yet: the rule is not met yet" not in page
 
 
-def test_empty_stage_says_no_answers_yet(web, world):
-    pid = world["project_id"]
-    page = _text(web.get(f"/staff/projects/{pid}/stages/design/results", world["coordinator"]))
+def test_empty_stage_says_no_answers_yet(web, two_projects):
+    pid = two_projects["project_id"]
+    page = _text(web.get(f"/staff/projects/{pid}/stages/design/results", two_projects["coordinator"]))
     assert "No answers yet. Nobody has answered the checklist for this stage yet." in page
     assert "Every statement here has the agreement" not in page
 
 
-def test_learning_log_gives_the_same_verdict(web, world):
-    pid = _visit(world)
+def test_learning_log_gives_the_same_verdict(web, two_projects):
+    pid = _visit(two_projects)
     response = web.post(
         f"/staff/projects/{pid}/reviews/new",
-        world["coordinator"],
+        two_projects["coordinator"],
         data={"stage": "design", "date": "2026-11-01", "set_out": "A visit"},
     )
     assert response.status_code == 302
-    log = _text(web.get(f"/staff/projects/{pid}/reviews", world["coordinator"]))
+    log = _text(web.get(f"/staff/projects/{pid}/reviews", two_projects["coordinator"]))
     assert "Partly. 1 of 1 parent or carer does not yet agree with most statements" in log
     assert "Statements lacking agreement: none" not in log
