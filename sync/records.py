@@ -130,27 +130,7 @@ class Record:
         deleted = data.get("deleted")
         if deleted is not None and not is_hlc(deleted):
             raise WireError("deleted", "Must be null or a clock stamp.")
-        raw = data.get("fields", {})
-        if not isinstance(raw, dict):
-            raise WireError("fields", "Must be a JSON object.")
-        fields = {}
-        for name, reg in raw.items():
-            if (
-                not isinstance(name, str)
-                or not 0 < len(name) <= MAX_FIELD_NAME_LENGTH
-                or not _text_ok(name)
-            ):
-                message = f"A field name has 1 to {MAX_FIELD_NAME_LENGTH} characters."
-                raise WireError(str(name), message)
-            if not isinstance(reg, dict) or len(reg) != 2 or "v" not in reg or "t" not in reg:
-                raise WireError(name, 'A field must be {"v": value, "t": stamp}.')
-            t = reg["t"]
-            if not is_hlc(t):
-                raise WireError(name, "The stamp is not a clock stamp.")
-            v = reg["v"]
-            if type(v) not in _PLAIN and not _json_safe(v, 0):
-                raise WireError(name, "The value is not plain JSON.")
-            fields[name] = Register(v, t)
+        fields = _registers_from_wire(data.get("fields", {}))
         if not fields and deleted is None:
             raise WireError("fields", "A record needs at least one field or a tombstone.")
         return cls(rtype, rid, fields, deleted)
@@ -171,6 +151,25 @@ class Record:
     def values(self) -> dict[str, Any]:
         """Return the plain field values, without stamps."""
         return {name: r.v for name, r in self.fields.items()}
+
+
+def _registers_from_wire(raw: Any) -> dict[str, Register]:
+    """Check and build the ``fields`` object of a wire record; WireError names the field."""
+    if not isinstance(raw, dict):
+        raise WireError("fields", "Must be a JSON object.")
+    fields = {}
+    for name, reg in raw.items():
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_FIELD_NAME_LENGTH or not _text_ok(name):
+            raise WireError(str(name), f"A field name has 1 to {MAX_FIELD_NAME_LENGTH} characters.")
+        if not isinstance(reg, dict) or len(reg) != 2 or "v" not in reg or "t" not in reg:
+            raise WireError(name, 'A field must be {"v": value, "t": stamp}.')
+        if not is_hlc(reg["t"]):
+            raise WireError(name, "The stamp is not a clock stamp.")
+        v = reg["v"]
+        if type(v) not in _PLAIN and not _json_safe(v, 0):
+            raise WireError(name, "The value is not plain JSON.")
+        fields[name] = Register(v, reg["t"])
+    return fields
 
 
 def _text_ok(text: str) -> bool:

@@ -65,7 +65,7 @@ PATH_REF = path_reference()
 
 
 def expand_braces(text: str) -> list[str]:
-    """`server/{demo,checklist}.py` stands for two files, as in a shell."""
+    """`server/{demo,cli}.py` stands for two files, as in a shell."""
     match = re.search(r"\{([^{}]*)\}", text)
     if not match:
         return [text]
@@ -194,3 +194,33 @@ def test_a_link_out_of_the_repository_or_to_nothing_is_reported(path, text):
 )
 def test_a_link_inside_the_repository_is_accepted(path, text):
     assert problems_in(path, text) == []
+
+
+# ---------------------------------------------------------------- function length
+
+LONGEST_FUNCTION = 60
+
+
+def _long_functions(path: Path, root: Path = ROOT) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        f"{path.relative_to(root)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION
+    ]
+
+
+def test_no_function_in_the_product_is_longer_than_a_screen():
+    """server/ and sync/ (not migrations, which Alembic writes): complexity is C901 in ruff."""
+    files = [p for p in (ROOT / "server").rglob("*.py") if "migrations" not in p.parts]
+    files += list((ROOT / "sync").rglob("*.py"))
+    too_long = [entry for path in sorted(files) for entry in _long_functions(path)]
+    assert too_long == [], "split these (at most 60 lines each):\n" + "\n".join(too_long)
+
+
+def test_the_length_check_sees_a_long_function(tmp_path):
+    body = "\n".join(f"    x{n} = {n}" for n in range(LONGEST_FUNCTION))
+    path = tmp_path / "probe.py"
+    path.write_text(f"def long_one():\n{body}\n\n\ndef short_one():\n    return 1\n")
+    assert _long_functions(path, tmp_path) == [f"probe.py:1 long_one ({LONGEST_FUNCTION + 1} lines)"]

@@ -40,6 +40,23 @@ def _invalid(field: str | None, message: str) -> Rejection:
     return Rejection("invalid", field, message)
 
 
+def _sort_facts(rows, statements: dict) -> tuple[dict, dict, set, set]:
+    """Split the rows of DomainHooks._load_participants by what each says it is."""
+    found, authors, with_device, closed = {}, {}, set(), set()
+    for kind, key, first, second in rows:
+        if kind == "p":
+            found[key] = (first, second)
+        elif kind == "a":
+            authors[key] = first
+        elif kind == "d":
+            with_device.add(key)
+        elif kind == "s":
+            statements[key] = first
+        else:
+            closed.add(key)
+    return found, authors, with_device, closed
+
+
 class DomainHooks(Hooks):
     """Validate, authorise, scope and project records written by one actor.
 
@@ -107,18 +124,7 @@ class DomainHooks(Hooks):
         ]
         if self._closed_projects is None:
             parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
-        found, authors, with_device, closed = {}, {}, set(), set()
-        for kind, key, first, second in self.conn.execute(union_all(*parts)):
-            if kind == "p":
-                found[key] = (first, second)
-            elif kind == "a":
-                authors[key] = first
-            elif kind == "d":
-                with_device.add(key)
-            elif kind == "s":
-                self._statements[key] = first
-            else:
-                closed.add(key)
+        found, authors, with_device, closed = _sort_facts(self.conn.execute(union_all(*parts)), self._statements)
         if self._closed_projects is None:
             self._closed_projects = frozenset(closed)
         for sid in statement_ids:

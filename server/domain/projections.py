@@ -40,19 +40,25 @@ def project(conn: Connection, changed: list[Record], before: dict[str, Record] |
         else:
             live[record.type].append(record)
     now = utcnow()
+    _drop_rows(conn, gone)
+    _upsert_rows(conn, live, now)
+
+
+def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
+    """Delete the projection rows of deleted (or incomplete) records, and their action links."""
     for name, ids in gone.items():
         table = types.TYPES[name].model.__table__
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             conn.execute(delete(table).where(table.c.id.in_(chunk)))
             if name == "action":
-                conn.execute(
-                    delete(ActionFeedback.__table__).where(ActionFeedback.action_id.in_(chunk))
-                )
+                conn.execute(delete(ActionFeedback.__table__).where(ActionFeedback.action_id.in_(chunk)))
             elif name == "feedback":
-                conn.execute(
-                    delete(ActionFeedback.__table__).where(ActionFeedback.feedback_id.in_(chunk))
-                )
+                conn.execute(delete(ActionFeedback.__table__).where(ActionFeedback.feedback_id.in_(chunk)))
+
+
+def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> None:
+    """Insert or update the projection rows of live records, one statement per type."""
     insert = _insert(conn)
     for name, recs in live.items():
         rtype = types.TYPES[name]

@@ -71,8 +71,13 @@ def _insert(conn: Connection):
 def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
     """Settle what the device's cursor says it received from earlier responses."""
     if cursor.is_start:
-        # Pulling from the start: the device holds nothing (a new install or a resync).
-        conn.execute(delete(_h).where(_h.c.device_id == device_id))
+        # Pulling from the start: the device holds nothing the server sent (a new install or
+        # a resync), but may still hold what it pushed (the app keeps its unsent writes, and
+        # a new phone pushes before its first pull): those are sent again, and removed when
+        # access ends.
+        mine = _h.c.device_id == device_id
+        conn.execute(delete(_h).where(mine, _h.c.tag != PUSHED))
+        conn.execute(update(_h).where(mine).values(change_no=UNKNOWN, digest=None))
         conn.execute(delete(_state).where(_state.c.device_id == device_id))
         return
     mine = _h.c.device_id == device_id
