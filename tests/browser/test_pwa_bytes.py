@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.test_pwa import open_app, wait_heading
+from tests.browser.test_pwa import join_as_family, open_app, wait_for_worker, wait_heading, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -25,3 +25,31 @@ def test_the_shell_arrives_compressed_in_chromium(page, live_server):
     assert response.headers.get("content-encoding") in ("br", "gzip")
     script = page.request.get(live_server.url + "/app/js/app.js")
     assert script.headers.get("content-encoding") in ("br", "gzip")
+
+
+def test_screens_loaded_on_demand_still_open_offline_after_the_first_visit(page, context, live_server):
+    """Settings, My data and the Urdu strings are not in the install cache, yet an offline
+    family who never opened them can: the app keeps them once it has started."""
+    join_as_family(page, live_server)
+    wait_for_worker(page)
+    loaded = page.evaluate(LOADED)
+    assert "/app/js/screens/settings.js" not in loaded  # not needed to start
+    wait_until(
+        page,
+        "caches.open('withus-later').then((c) => c.keys()).then((k) => "
+        "['screens/settings.js', 'screens/mydata.js', 'i18n/ur.js'].every("
+        "(f) => k.some((r) => new URL(r.url).pathname === '/app/js/' + f)))",
+    )
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("html[data-ready]")
+    page.get_by_role("link", name="Settings").click()
+    wait_heading(page, "Settings")
+    page.get_by_label("Language").select_option("ur")
+    wait_heading(page, "ترتیبات")
+    page.get_by_label("زبان", exact=True).select_option("en")
+    wait_heading(page, "Settings")
+    page.goto(f"{live_server.url}/app/#/mydata")
+    page.wait_for_selector("html[data-ready]")
+    wait_heading(page, "My data")
+    context.set_offline(False)

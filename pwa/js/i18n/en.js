@@ -15,6 +15,8 @@ export default {
   'common.optional': '(you can leave this empty)',
   'common.offlineNeeded': 'You need the internet for this. Please try again when you are online.',
   'common.error': 'Something went wrong. Please try again.',
+  'common.notLoaded': 'This page is not on this phone yet.',
+  'common.notLoadedHint': 'Connect to the internet once and open it again; after that it works offline too.',
   'common.loading': 'Loading…',
 
   'draft.restored': 'We kept what you typed last time. It is not sent yet.',
@@ -337,8 +339,6 @@ export default {
   'type.consent': 'Saying yes',
   'type.equality': 'About you',
 
-  'push.title': 'WithUs',
-  'push.body': 'Something changed because of what you said.',
 
   'authNeeded.title': 'Please sign in again',
   'authNeeded.body': 'Your answers are safe on this phone. Sign in or join again to send them.',
