@@ -460,6 +460,8 @@ def test_every_family_screen_passes_axe(browser, live_server, locale, labels):
             "contributions",
             "attention",
             "settings",
+            "mydata",
+            "equality",
         ):
             open_app(page, base, route)
             assert_no_axe_violations(page)
