@@ -191,7 +191,7 @@ def test_shell_is_served_with_manifest_and_rendered_service_worker(page, live_se
         assert page.request.get(live_server.url + icon["src"]).ok
     sw = page.request.get(live_server.url + "/app/sw.js").text()
     assert "__VERSION__" not in sw and "__PRECACHE__" not in sw and "__LATER__" not in sw
-    assert '"/app/"' in sw and '"/app/js/app.js?v=' in sw and '"/app/css/app.css?v=' in sw
+    assert '"/app/"' in sw and '"/app/js/app.js?v=' in sw and '"/app/js/i18n/ur.js?v=' in sw
 
 
 def test_app_starts_offline_after_first_visit(page, context, live_server):
@@ -626,7 +626,7 @@ def test_a_new_service_worker_offers_an_update_and_drops_the_old_cache(
             ".then((r) => !!r.active && !r.installing && !r.waiting)",
         )
         css = app_copy / "css" / "app.css"
-        css.write_text(css.read_text() + "\n/* a newer build */\n")
+        css.write_text(css.read_text() + "\n.a-newer-build { color: inherit; }\n")
         page.evaluate(
             "async () => (await navigator.serviceWorker.getRegistration('/app/')).update()"
         )

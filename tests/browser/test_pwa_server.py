@@ -58,12 +58,12 @@ def test_service_worker_caches_the_shell_at_install_and_the_rest_later(client):
         for p in pwa.PWA_DIR.rglob("*")
         if p.is_file() and p.suffix in pwa.SHELL_SUFFIXES and p.name != "sw.js"
     }
-    # Every file is in exactly one list.
-    assert sorted(file_of(u) for u in shell + later) == sorted(on_disk)
+    # Every file is in exactly one list, but the stylesheet, which the HTML carries inline.
+    assert sorted(file_of(u) for u in shell + later) == sorted(on_disk - {pwa.INLINE_STYLESHEET})
     shell_files = {file_of(u) for u in shell}
     # What starts the app and the checklist offline is cached at install...
     assert {"index.html", "js/app.js", "js/storage.js", "js/sync.js", "js/i18n/en.js",
-            "js/screens/checklist.js", "css/app.css"} <= shell_files
+            "js/screens/checklist.js", "manifest.webmanifest"} <= shell_files
     # ...screens opened rarely, other languages and the big icons wait.
     assert {"js/screens/settings.js", "js/screens/mydata.js", "js/i18n/ur.js",
             "icons/icon-512.png"} <= {file_of(u) for u in later}
@@ -84,7 +84,7 @@ def test_hashed_addresses_are_kept_for_a_year_others_revalidated(client):
         assert client.get(url).headers["Cache-Control"] == "no-cache", url
 
 
-def test_the_shell_names_hashed_modules_through_an_import_map_its_policy_allows(client):
+def test_the_shell_names_hashed_modules_and_carries_its_style_as_its_policy_allows(client):
     response = client.get("/app/")
     html = response.get_data(as_text=True)
     found = re.search(r'<script type="importmap">(.*?)</script>', html)
@@ -96,6 +96,11 @@ def test_the_shell_names_hashed_modules_through_an_import_map_its_policy_allows(
     assert html.index("importmap") < html.index("modulepreload") < html.index('type="module"')
     assert re.search(r'<script type="module" src="/app/js/app.js\?v=[0-9a-f]+">', html)
     assert 'rel="modulepreload" href="/app/js/storage.js?v=' in html
+    # The stylesheet is inline (no round trip before the first paint), allowed by its hash.
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    assert ".bottom{" in style and "stylesheet" not in html
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'self' 'sha256-{digest}'" in response.headers["Content-Security-Policy"]
 
 
 NODE_TOOLS = Path(__file__).resolve().parents[1] / "node"
