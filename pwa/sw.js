@@ -31,13 +31,14 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-/** Cache every on-demand file not cached yet; forget those this version no longer uses. */
+/** Cache every on-demand file not cached yet; forget those this version no longer uses.
+ * Other languages' strings are not fetched ahead: they load when chosen, then are kept. */
 async function fillLater() {
   const cache = await caches.open(LATER_CACHE);
   const wanted = new Set(LATER.map((url) => new URL(url, self.location.origin).href));
   const have = await cache.keys();
   await Promise.all(have.filter((r) => !wanted.has(r.url)).map((r) => cache.delete(r)));
-  const missing = [...wanted].filter((url) => !have.some((r) => r.url === url));
+  const missing = [...wanted].filter((url) => !url.includes('/app/js/i18n/') && !have.some((r) => r.url === url));
   // One failure (offline again) leaves the rest to the next start.
   await Promise.all(missing.map((url) => cache.add(url).catch(() => {})));
 }

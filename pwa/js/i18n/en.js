@@ -258,6 +258,7 @@ export default {
 
   'settings.title': 'Settings',
   'settings.language': 'Language',
+  'settings.languageLater': 'This language is not on this phone yet. The app will use it the next time it opens online.',
   'settings.easyRead': 'Use easy read',
   'settings.notify': 'Messages',
   'settings.notifyIntro': 'We can send a message to this phone when something changes because of what you said.',

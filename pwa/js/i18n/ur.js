@@ -258,6 +258,7 @@ export default {
 
   'settings.title': 'ترتیبات',
   'settings.language': 'زبان',
+  'settings.languageLater': 'یہ زبان ابھی اس فون پر نہیں ہے۔ اگلی بار انٹرنیٹ کے ساتھ کھلنے پر ایپ یہی زبان استعمال کرے گی۔',
   'settings.easyRead': 'آسان زبان استعمال کریں',
   'settings.notify': 'پیغامات',
   'settings.notifyIntro': 'جب آپ کی بات سے کچھ بدلے تو ہم اس فون پر پیغام بھیج سکتے ہیں۔',

@@ -188,6 +188,8 @@ export async function render(ctx) {
   const status = h('p', { role: 'status' });
   lang.addEventListener('change', async () => {
     await ctx.savePrefs({ lang: lang.value });
+    // Chosen offline before its strings ever came: kept as the choice, shown once online.
+    if (getLang() !== lang.value) ctx.announce(t('settings.languageLater'));
     ctx.relabel();
     ctx.go('settings');
   });
