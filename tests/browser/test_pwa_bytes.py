@@ -82,3 +82,21 @@ def test_a_language_chosen_once_online_works_offline_after(page, context, live_s
     page.wait_for_selector("html[data-ready]")
     wait_heading(page, "ترتیبات")
     context.set_offline(False)
+
+
+def test_a_screen_not_yet_on_the_phone_says_so_offline(browser, live_server):
+    """Before its file ever came (here: no service worker at all), an offline family opening
+    Settings is told to connect once, not shown a broken screen."""
+    context = browser.new_context(locale="en-GB", service_workers="block")
+    try:
+        page = context.new_page()
+        join_as_family(page, live_server)
+        context.set_offline(True)
+        page.get_by_role("link", name="Settings").click()
+        wait_heading(page, "This page is not on this phone yet.")
+        assert "Connect to the internet once" in page.locator("main").inner_text()
+        context.set_offline(False)
+        page.get_by_role("link", name="Settings").click()
+        wait_heading(page, "Settings")
+    finally:
+        context.close()
