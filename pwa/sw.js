@@ -1,42 +1,73 @@
-// Service worker (an ES module). server/pwa.py renders the two constants below:
-// every app-shell file with its content hash, and a cache name derived from them.
+// Service worker (an ES module). server/pwa.py renders the three constants below: the
+// shell's hashed addresses (cached at install: enough to start offline), the other files'
+// (screens opened rarely, other languages, icons: cached once the app has started, so an
+// offline family can still open them), and a cache name derived from both.
 import * as storage from './js/storage.js';
 import { events as syncEvents, state as syncState, syncNow, syncOrFail } from './js/sync.js';
-import { addCatalogue, loadLang, t } from './js/i18n.js';
-// Service workers may not import() at run time: the worker takes every catalogue up front.
-import ur from './js/i18n/ur.js';
-
-addCatalogue('ur', ur);
+import pushWords from './js/i18n/push.js';
 
 const VERSION = '__VERSION__';
-const PRECACHE = /*__PRECACHE__*/[];
+const PRECACHE = __PRECACHE__;
+const LATER = __LATER__;
 const CACHE = `withus-shell-${VERSION}`;
+// One cache across versions: its addresses are content-hashed, so an entry never goes stale;
+// those a new version no longer names are dropped when it fills the cache.
+const LATER_CACHE = 'withus-later';
 const SHELL = '/app/';
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    // Bypass the HTTP cache so the hashes we were given match what we store.
-    await cache.addAll(PRECACHE.map(([url]) => new Request(url, { cache: 'reload' })));
+    // Bypass the HTTP cache so what we store is what the server serves now.
+    await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })));
   })());
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     const names = await caches.keys();
-    await Promise.all(names.filter((n) => n.startsWith('withus-') && n !== CACHE).map((n) => caches.delete(n)));
+    await Promise.all(names.filter((n) => n.startsWith('withus-shell-') && n !== CACHE).map((n) => caches.delete(n)));
     await self.clients.claim();
   })());
 });
 
+/** Cache every on-demand file not cached yet; forget those this version no longer uses.
+ * Other languages' strings are not fetched ahead: they load when chosen, then are kept. */
+async function fillLater() {
+  const cache = await caches.open(LATER_CACHE);
+  const wanted = new Set(LATER.map((url) => new URL(url, self.location.origin).href));
+  const have = await cache.keys();
+  await Promise.all(have.filter((r) => !wanted.has(r.url)).map((r) => cache.delete(r)));
+  const missing = [...wanted].filter((url) => !url.includes('/app/js/i18n/') && !have.some((r) => r.url === url));
+  // One failure (offline again) leaves the rest to the next start.
+  await Promise.all(missing.map((url) => cache.add(url).catch(() => {})));
+}
+
 self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+  if (event.data && event.data.type === 'fill-later') event.waitUntil(fillLater());
 });
 
-async function shellFirst(request) {
-  const cache = await caches.open(CACHE);
-  const hit = await cache.match(request, { ignoreSearch: true });
-  return hit || fetch(request);
+const LATER_URLS = new Set(LATER);
+
+/** From a cache when there, else the network (keeping an on-demand file for next time). */
+async function cacheFirst(request) {
+  const hit = await caches.match(request);
+  if (hit) return hit;
+  const url = new URL(request.url);
+  try {
+    const response = await fetch(request);
+    if (response.ok && LATER_URLS.has(url.pathname + url.search)) {
+      const copy = response.clone();
+      caches.open(LATER_CACHE).then((c) => c.put(request, copy));
+    }
+    return response;
+  } catch (err) {
+    // Offline, asking for a version we do not hold: another version beats nothing.
+    const other = await caches.match(request, { ignoreSearch: true });
+    if (other) return other;
+    throw err;
+  }
 }
 
 self.addEventListener('fetch', (event) => {
@@ -44,10 +75,10 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin || event.request.method !== 'GET') return;
   if (url.pathname.startsWith('/api/')) return; // network only: never serve data from a cache
   if (event.request.mode === 'navigate' && url.pathname.startsWith('/app')) {
-    event.respondWith(shellFirst(new Request(SHELL)));
+    event.respondWith(cacheFirst(new Request(SHELL)));
     return;
   }
-  if (url.pathname.startsWith('/app/')) event.respondWith(shellFirst(event.request));
+  if (url.pathname.startsWith('/app/')) event.respondWith(cacheFirst(event.request));
 });
 
 async function tellClients(message) {
@@ -75,13 +106,13 @@ self.addEventListener('push', (event) => {
   try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
   event.waitUntil((async () => {
     const prefs = (await storage.getMeta('settings')) || {};
-    const lang = await loadLang(prefs.lang || 'en');
+    const lang = pushWords[prefs.lang] ? prefs.lang : 'en';
     // The payload is a generic line and ids (nothing personal); the detail comes with a pull.
     // The server writes its lines in English; other languages use our own generic line.
     const own = lang !== 'en' || !data.title;
     const id = data.contribution || data.id || null;
-    await self.registration.showNotification(own ? t('push.title') : data.title, {
-      body: own ? t('push.body') : data.body,
+    await self.registration.showNotification(own ? pushWords[lang].title : data.title, {
+      body: own ? pushWords[lang].body : data.body,
       icon: '/app/icons/icon-192.png',
       badge: '/app/icons/icon-192.png',
       tag: data.action_id ? `withus-${data.action_id}` : 'withus',

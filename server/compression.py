@@ -1,47 +1,65 @@
-"""Serve the app's text files compressed: brotli or gzip, each made once per file version.
+"""Serve the app's text files compressed: brotli and gzip, each made once per file version.
 
-The app has no build step, so nothing is precompressed on disk; the first request for
-a file version compresses it (brotli at its highest quality) and later ones reuse the
-bytes. A changed file has a new size or mtime, hence a new cache key.
+The app has no build step, so nothing is precompressed on disk. The first request for a
+file version prepares it once (minified, then compressed both ways, brotli at its highest
+quality); server/pwa.py keeps the prepared copy keyed by the file's content hash, so later
+requests only pick the encoding and send bytes already made.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-from functools import lru_cache
+from dataclasses import dataclass, field
 
 import brotli
 from flask import Request, Response
 
 TEXT_TYPES = {"text/html", "text/css", "text/javascript", "application/manifest+json", "image/svg+xml"}
 MIN_BYTES = 512  # smaller bodies gain nothing from compressing
+ENCODINGS = ("br", "gzip")  # in order of preference
 
 
-@lru_cache(maxsize=256)
 def _compress(body: bytes, encoding: str) -> bytes:
     if encoding == "br":
         return brotli.compress(body, quality=11)
     return gzip.compress(body, compresslevel=9, mtime=0)
 
 
-def best_encoding(request: Request) -> str | None:
-    """The best encoding the client accepts: br, then gzip, else None."""
+@dataclass(frozen=True)
+class Prepared:
+    """One version of a file, ready to send: its bytes, their ETag and compressed copies."""
+
+    body: bytes
+    mimetype: str
+    digest: str
+    encoded: dict[str, bytes] = field(default_factory=dict)
+
+
+def prepare(body: bytes, mimetype: str) -> Prepared:
+    """Compress body every way a browser may ask for (text worth compressing only)."""
+    encoded = {}
+    if mimetype in TEXT_TYPES and len(body) >= MIN_BYTES:
+        encoded = {encoding: _compress(body, encoding) for encoding in ENCODINGS}
+    return Prepared(body, mimetype, hashlib.sha256(body).hexdigest()[:20], encoded)
+
+
+def best_encoding(request: Request, offered) -> str | None:
+    """The best of the offered encodings the client accepts: br, then gzip, else None."""
     accepted = request.accept_encodings
-    for encoding in ("br", "gzip"):
-        if accepted[encoding]:
+    for encoding in ENCODINGS:
+        if encoding in offered and accepted[encoding]:
             return encoding
     return None
 
 
-def compressed(body: bytes, mimetype: str, request: Request) -> Response:
-    """A response with body compressed for this client, an ETag and Vary: Accept-Encoding."""
-    encoding = best_encoding(request) if mimetype in TEXT_TYPES and len(body) >= MIN_BYTES else None
-    payload = _compress(body, encoding) if encoding else body
-    response = Response(payload, mimetype=mimetype)
+def respond(prepared: Prepared, request: Request, cache_control: str) -> Response:
+    """A response in the client's best encoding, with an ETag and Vary: Accept-Encoding."""
+    encoding = best_encoding(request, prepared.encoded)
+    response = Response(prepared.encoded[encoding] if encoding else prepared.body, mimetype=prepared.mimetype)
     if encoding:
         response.headers["Content-Encoding"] = encoding
     response.headers["Vary"] = "Accept-Encoding"
-    digest = hashlib.sha256(body).hexdigest()[:20]
-    response.set_etag(f"{digest}-{encoding or 'identity'}")
+    response.headers["Cache-Control"] = cache_control
+    response.set_etag(f"{prepared.digest}-{encoding or 'identity'}")
     return response.make_conditional(request)

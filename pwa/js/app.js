@@ -5,24 +5,29 @@ import * as model from './model.js';
 import { fromNavigator, loadLang, t, time, tn } from './i18n.js';
 import { h } from './dom.js';
 import * as welcome from './screens/welcome.js';
-import * as join from './screens/join.js';
-import * as signin from './screens/signin.js';
-import * as consent from './screens/consent.js';
 import * as home from './screens/home.js';
-import * as checklist from './screens/checklist.js';
-import * as ladder from './screens/ladder.js';
-import * as feedback from './screens/feedback.js';
-import * as contributions from './screens/contributions.js';
-import * as visit from './screens/visit.js';
-import * as claim from './screens/claim.js';
-import * as settings from './screens/settings.js';
-import * as attention from './screens/attention.js';
-import * as equality from './screens/equality.js';
-import * as mydata from './screens/mydata.js';
-import * as erase from './erase.js';
 import * as install from './install.js';
 
-const screens = { welcome, join, signin, consent, home, checklist, ladder, feedback, contributions, visit, claim, settings, attention, equality, mydata };
+// Only what draws the first screen is imported here (the browser fetches these before
+// anything shows); every other screen loads the first time it is opened. server/pwa.py
+// has the service worker cache the screens a family meets first (SHELL_SCREENS) when it
+// installs, so the checklist starts offline; the rest once the app has started.
+const screens = { welcome, home };
+const onDemand = {
+  join: () => import('./screens/join.js'),
+  consent: () => import('./screens/consent.js'),
+  checklist: () => import('./screens/checklist.js'),
+  ladder: () => import('./screens/ladder.js'),
+  feedback: () => import('./screens/feedback.js'),
+  signin: () => import('./screens/signin.js'),
+  contributions: () => import('./screens/contributions.js'),
+  visit: () => import('./screens/visit.js'),
+  claim: () => import('./screens/claim.js'),
+  settings: () => import('./screens/settings.js'),
+  attention: () => import('./screens/attention.js'),
+  equality: () => import('./screens/equality.js'),
+  mydata: () => import('./screens/mydata.js'),
+};
 const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
 const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality', 'mydata']);
 const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback', 'equality']);
@@ -74,8 +79,21 @@ async function context() {
   };
 }
 
+/** A screen's module, loaded now if it is one of those opened on demand; null offline before its first visit. */
+async function screenModule(name) {
+  if (!screens[name] && onDemand[name]) {
+    try {
+      screens[name] = await onDemand[name]();
+    } catch (err) {
+      console.warn(`screen ${name} not loaded`, err);
+      return null;
+    }
+  }
+  return screens[name];
+}
+
 async function guard(name, ctx) {
-  if (!screens[name]) return 'home';
+  if (!screens[name] && !onDemand[name]) return 'home';
   if (!ctx.session) return PUBLIC.has(name) ? name : 'welcome';
   if (name === 'welcome') return 'home';
   if (ctx.session.kind === 'staff' && !ctx.subject && (NEEDS_SUBJECT.has(name) || name === 'home')) return 'visit';
@@ -94,7 +112,10 @@ async function render({ keepFocus = false } = {}) {
   }
   let node;
   try {
-    node = await screens[name].render(ctx, params);
+    const screen = await screenModule(name);
+    node = screen
+      ? await screen.render(ctx, params)
+      : h('section', {}, h('h1', { text: t('common.notLoaded') }), h('p', { text: t('common.notLoadedHint') }));
   } catch (err) {
     console.error(err);
     node = h('section', {}, h('h1', { text: t('common.error') }));
@@ -259,6 +280,8 @@ function trackInputKind() {
 }
 
 async function start() {
+  // Fetch the screen asked for while the stored settings are read (it loads on demand).
+  screenModule(parseHash()[0]);
   trackInputKind();
   install.listen();
   // The install offer can come after Home is drawn: draw it again if nobody is busy there.
@@ -291,16 +314,31 @@ async function start() {
   registerWorker();
   sync.start();
   finishErase();
+  fillLaterCache();
 }
 
 /** An erase asked for offline goes to the server once it can be reached. */
 function finishErase() {
   const send = async () => {
+    // Rare: its module loads only when an erase waits to be sent.
+    if (!(await storage.getMeta('pendingErase'))) return;
+    const erase = await import('./erase.js');
     if (await erase.sendPendingErase()) return;
     announce(t('erase.queued'));
   };
   addEventListener('online', send);
   send();
+}
+
+/** Once the app runs, ask the service worker to keep the on-demand files for offline use. */
+function fillLaterCache() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.ready.then((reg) => {
+    // Soon (a family may go offline a minute after joining), but after the first screen.
+    const ask = () => reg.active && reg.active.postMessage({ type: 'fill-later' });
+    if ('requestIdleCallback' in window) requestIdleCallback(ask, { timeout: 1000 });
+    else setTimeout(ask, 200);
+  });
 }
 
 /** Called by the settings screen when the language changes. */

@@ -49,7 +49,7 @@ def test_equality_answers_reach_the_server_as_one_record(page, live_server):
     choose(page, "Do you have a disability or a long-term health condition?", "No")
     choose(page, "What was the first language you learned?", "Urdu")
     page.get_by_role("button", name="Save").click()
-    page.get_by_role("status").filter(has_text="Saved on this phone").wait_for(timeout=LONG)
+    page.get_by_role("status").filter(has_text="Saved. Thank you").wait_for(timeout=LONG)
     sync_now(page)
     wait_all_sent(page)
 
@@ -87,7 +87,7 @@ def test_equality_answers_reach_the_server_as_one_record(page, live_server):
     )
     choose(page, "Do you have a disability or a long-term health condition?", "I would rather not say")
     page.get_by_role("button", name="Save").click()
-    page.get_by_role("status").filter(has_text="Saved on this phone").wait_for(timeout=LONG)
+    page.get_by_role("status").filter(has_text="Saved. Thank you").wait_for(timeout=LONG)
     sync_now(page)
     wait_all_sent(page)
     ((rid, values),) = server_values(live_server, "equality", me["participant_id"])

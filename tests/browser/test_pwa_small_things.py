@@ -16,6 +16,7 @@ from tests.browser.test_pwa import (
     statement_count,
     sync_now,
     wait_all_sent,
+    wait_for_worker,
     wait_heading,
 )
 
@@ -121,6 +122,39 @@ def test_a_workers_phone_is_not_told_it_cannot_get_messages(page, live_server):
     assert "cannot get messages" not in text
     assert "Turn on messages" not in text
     assert_no_axe_violations(page)
+
+
+def turn_on_messages_with(page, context, live_server, subscribe_js: str) -> None:
+    """Tap "Turn on messages" with the browser's push subscription replaced by subscribe_js."""
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    page.add_init_script(f"PushManager.prototype.subscribe = {subscribe_js};")
+    join_as_family(page, live_server)
+    wait_for_worker(page)
+    open_app(page, live_server.url, "settings")
+    wait_heading(page, "Settings")
+    page.get_by_role("button", name="Turn on messages").click()
+
+
+def test_turning_on_messages_shows_progress_then_says_the_service_did_not_answer(
+    page, context, live_server
+):
+    turn_on_messages_with(page, context, live_server, "() => new Promise(() => {})")
+    card = page.locator(".card", has=page.get_by_role("heading", name="Messages"))
+    card.get_by_text("Turning on messages…").wait_for(timeout=LONG)
+    assert page.get_by_role("button", name="Turn on messages").is_disabled()
+    card.get_by_text("message service did not answer").wait_for(timeout=LONG)
+    assert page.get_by_role("button", name="Turn on messages").is_enabled()
+    assert "internet" not in card.inner_text()
+
+
+def test_a_browser_refusing_push_is_named_not_blamed_on_the_internet(page, context, live_server):
+    turn_on_messages_with(
+        page, context, live_server,
+        "() => Promise.reject(new DOMException('Registration failed - push service error', 'AbortError'))",
+    )
+    card = page.locator(".card", has=page.get_by_role("heading", name="Messages"))
+    card.get_by_text("This browser would not turn on messages").wait_for(timeout=LONG)
+    assert "You need the internet" not in card.inner_text()
 
 
 def test_a_rejected_answer_is_fixed_by_choosing_the_value_again(page, live_server):

@@ -10,11 +10,13 @@ export default {
   'common.back': 'Back',
   'common.next': 'Next',
   'common.save': 'Save',
-  'common.saved': 'Saved on this phone.',
+  'common.saved': 'Saved.',
   'common.cancel': 'Cancel',
   'common.optional': '(you can leave this empty)',
   'common.offlineNeeded': 'You need the internet for this. Please try again when you are online.',
   'common.error': 'Something went wrong. Please try again.',
+  'common.notLoaded': 'This page is not on this phone yet.',
+  'common.notLoadedHint': 'Connect to the internet once and open it again; after that it works offline too.',
   'common.loading': 'Loading…',
 
   'draft.restored': 'We kept what you typed last time. It is not sent yet.',
@@ -256,6 +258,7 @@ export default {
 
   'settings.title': 'Settings',
   'settings.language': 'Language',
+  'settings.languageLater': 'This language is not on this phone yet. The app will use it the next time it opens online.',
   'settings.easyRead': 'Use easy read',
   'settings.notify': 'Messages',
   'settings.notifyIntro': 'We can send a message to this phone when something changes because of what you said.',
@@ -266,6 +269,8 @@ export default {
   'settings.notifyBlocked': 'Messages are blocked for this app. You can change this in your phone settings.',
   'settings.notifyUnsupported': 'This phone or browser cannot get messages.',
   'settings.notifyWorking': 'Turning on messages…',
+  'settings.notifyDone': 'Messages are on. We will tell you when something changes because of what you said.',
+  'settings.notifySlow': 'The browser’s message service did not answer. Check your connection and try again.',
   'settings.notifyRefused': 'This browser would not turn on messages. In a private window, or without a push service, messages cannot work. Try the installed app or a normal window.',
   'settings.notifyWhen': 'When should we send a message?',
   'settings.all': 'Every time something changes',
@@ -306,7 +311,7 @@ export default {
   'equality.first_language.prefer_not_to_say': 'I would rather not say',
   'equality.skip': 'Skip these questions',
   'equality.nothing': 'You did not choose anything. That is fine.',
-  'equality.saved': 'Saved on this phone. Thank you.',
+  'equality.saved': 'Saved. Thank you.',
 
   'settings.equalityIntro': 'Optional questions about you. They help us check that things are fair for everyone.',
   'settings.equalityOpen': 'Answer or change them',
@@ -337,8 +342,6 @@ export default {
   'type.consent': 'Saying yes',
   'type.equality': 'About you',
 
-  'push.title': 'WithUs',
-  'push.body': 'Something changed because of what you said.',
 
   'authNeeded.title': 'Please sign in again',
   'authNeeded.body': 'Your answers are safe on this phone. Sign in or join again to send them.',

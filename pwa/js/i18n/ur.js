@@ -10,11 +10,13 @@ export default {
   'common.back': 'پیچھے',
   'common.next': 'آگے',
   'common.save': 'محفوظ کریں',
-  'common.saved': 'اس فون پر محفوظ ہو گیا۔',
+  'common.saved': 'محفوظ ہو گیا۔',
   'common.cancel': 'رہنے دیں',
   'common.optional': '(آپ اسے خالی چھوڑ سکتے ہیں)',
   'common.offlineNeeded': 'اس کے لیے انٹرنیٹ چاہیے۔ آن لائن ہو کر دوبارہ کوشش کریں۔',
   'common.error': 'کچھ غلط ہو گیا۔ دوبارہ کوشش کریں۔',
+  'common.notLoaded': 'یہ صفحہ ابھی اس فون پر نہیں ہے۔',
+  'common.notLoadedHint': 'ایک بار انٹرنیٹ سے جڑ کر اسے دوبارہ کھولیں؛ اس کے بعد یہ انٹرنیٹ کے بغیر بھی چلے گا۔',
   'common.loading': 'لوڈ ہو رہا ہے…',
 
   'draft.restored': 'آپ نے پچھلی بار جو لکھا تھا وہ ہم نے رکھ لیا ہے۔ یہ ابھی بھیجا نہیں گیا۔',
@@ -256,6 +258,7 @@ export default {
 
   'settings.title': 'ترتیبات',
   'settings.language': 'زبان',
+  'settings.languageLater': 'یہ زبان ابھی اس فون پر نہیں ہے۔ اگلی بار انٹرنیٹ کے ساتھ کھلنے پر ایپ یہی زبان استعمال کرے گی۔',
   'settings.easyRead': 'آسان زبان استعمال کریں',
   'settings.notify': 'پیغامات',
   'settings.notifyIntro': 'جب آپ کی بات سے کچھ بدلے تو ہم اس فون پر پیغام بھیج سکتے ہیں۔',
@@ -266,6 +269,8 @@ export default {
   'settings.notifyBlocked': 'اس ایپ کے پیغامات بند ہیں۔ آپ فون کی ترتیبات میں اسے بدل سکتے ہیں۔',
   'settings.notifyUnsupported': 'یہ فون یا براؤزر پیغامات نہیں لے سکتا۔',
   'settings.notifyWorking': 'پیغامات آن کر رہے ہیں…',
+  'settings.notifyDone': 'پیغامات چالو ہو گئے ہیں۔ آپ کی بات کی وجہ سے کچھ بدلے گا تو ہم آپ کو بتائیں گے۔',
+  'settings.notifySlow': 'براؤزر کی پیغام سروس نے جواب نہیں دیا۔ اپنا کنکشن چیک کریں اور دوبارہ کوشش کریں۔',
   'settings.notifyRefused': 'اس براؤزر نے پیغامات آن نہیں کیے۔ پرائیویٹ ونڈو میں، یا پُش سروس کے بغیر، پیغامات کام نہیں کرتے۔ انسٹال شدہ ایپ یا عام ونڈو آزمائیں۔',
   'settings.notifyWhen': 'ہم پیغام کب بھیجیں؟',
   'settings.all': 'جب بھی کچھ بدلے',
@@ -306,7 +311,7 @@ export default {
   'equality.first_language.prefer_not_to_say': 'میں نہیں بتانا چاہتا',
   'equality.skip': 'یہ سوال چھوڑ دیں',
   'equality.nothing': 'آپ نے کچھ نہیں چنا۔ کوئی بات نہیں۔',
-  'equality.saved': 'اس فون پر محفوظ ہو گیا۔ شکریہ۔',
+  'equality.saved': 'محفوظ ہو گیا۔ شکریہ۔',
 
   'settings.equalityIntro': 'آپ کے بارے میں اختیاری سوال۔ ان سے ہم دیکھتے ہیں کہ سب کے ساتھ انصاف ہو۔',
   'settings.equalityOpen': 'جواب دیں یا بدلیں',
@@ -337,8 +342,6 @@ export default {
   'type.consent': 'ہاں کہنا',
   'type.equality': 'آپ کے بارے میں',
 
-  'push.title': 'WithUs',
-  'push.body': 'آپ کی بات کی وجہ سے کچھ بدلا ہے۔',
 
   'authNeeded.title': 'دوبارہ سائن ان کریں',
   'authNeeded.body': 'آپ کے جواب اس فون پر محفوظ ہیں۔ انہیں بھیجنے کے لیے سائن ان کریں یا دوبارہ شامل ہوں۔',

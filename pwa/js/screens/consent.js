@@ -8,9 +8,9 @@ import { fallbackNote, localized, textSpan } from '../localized.js';
 
 /** Who a worker is recording consent for, in words. */
 function whose(person) {
-  if (!person) return t('consent.thisPerson');
-  const role = person.role ? t(`role.${person.role}`) : '';
-  return person.display_name ? `${person.display_name}${role ? ` (${role})` : ''}` : `${t('consent.thisPerson')}${role ? ` (${role})` : ''}`;
+  const who = person && person.display_name ? person.display_name : t('consent.thisPerson');
+  const role = person && person.role ? t(`role.${person.role}`) : '';
+  return role ? `${who} (${role})` : who;
 }
 
 /** Who asks, how to reach them, their privacy notice and their own words, when staff gave them. */

@@ -18,8 +18,19 @@ async function registration() {
   return navigator.serviceWorker.getRegistration('/app/');
 }
 
+// A push service that never answers must not leave "Turning on messages…" up for good.
+const SUBSCRIBE_TIMEOUT_MS = 15000;
+class PushTimeout extends Error {}
+
+function withinTime(promise) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new PushTimeout()), SUBSCRIBE_TIMEOUT_MS); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Say what really stopped messages being turned on. */
 function pushFailure(err) {
+  if (err instanceof PushTimeout) return t('settings.notifySlow');
   if (err instanceof ApiError) return err.message;
   if (err instanceof NetworkError) return t(err.reason === 'offline' ? 'common.offlineNeeded' : 'status.unreachable');
   // The browser refused (a private window, no push service): say so, not "no internet".
@@ -50,17 +61,21 @@ async function pushSection(ctx) {
   const sub = await reg.pushManager.getSubscription();
   const on = button(t('settings.notifyOn'), async () => {
     msg.textContent = t('settings.notifyWorking');
+    on.disabled = true; // one attempt at a time
     try {
       if ((await Notification.requestPermission()) !== 'granted') {
         msg.textContent = t('settings.notifyBlocked');
         return;
       }
       const { public_key: key } = await request('GET', '/api/push/key');
-      const s = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+      const s = await withinTime(reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) }));
       await request('POST', '/api/push/subscriptions', { ...s.toJSON(), notify: ctx.prefs.notify || 'all' });
+      ctx.announce(t('settings.notifyDone'));
       ctx.go('settings');
     } catch (err) {
       msg.textContent = pushFailure(err);
+    } finally {
+      on.disabled = false;
     }
   }, 'btn primary');
   const off = button(t('settings.notifyOff'), async () => {
@@ -173,6 +188,8 @@ export async function render(ctx) {
   const status = h('p', { role: 'status' });
   lang.addEventListener('change', async () => {
     await ctx.savePrefs({ lang: lang.value });
+    // Chosen offline before its strings ever came: kept as the choice, shown once online.
+    if (getLang() !== lang.value) ctx.announce(t('settings.languageLater'));
     ctx.relabel();
     ctx.go('settings');
   });
