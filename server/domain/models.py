@@ -140,6 +140,28 @@ class PartnerTally(db.Model):
     agreed: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class StageCount(db.Model):
+    """Counts of people and feedback per stage, by what the results page shows (server.domain.stage_counts).
+
+    ``measure`` names the count: ``agreed`` (partners by role and how many statements
+    they agree with), ``rung`` (ladder ratings by role and rung), ``took_part`` (by
+    role), ``equality`` (``role`` holds the question, ``value`` the answer),
+    ``gave_none`` (took part, no equality answer), ``feedback`` (no response yet),
+    ``answering`` (``role`` an action's status, ``value`` its id: how much of the
+    stage's feedback it answers) and ``response`` (``value`` is the time to the first response in seconds,
+    rounded as the pages show it). Withdrawn partners count nowhere.
+    """
+
+    __tablename__ = "stage_counts"
+
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class LadderRating(db.Model):
     __tablename__ = "ladder_ratings"
     __table_args__ = (Index("ix_ladder_ratings_project_stage", "project_id", "stage"),)

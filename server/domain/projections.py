@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.models import utcnow
-from server.domain import tallies, types
+from server.domain import stage_counts, tallies, types
 from server.domain.models import ActionFeedback
 from sync.records import Record
 
@@ -24,7 +24,8 @@ def _insert(conn: Connection):
 
 def project(conn: Connection, changed: list[Record]) -> None:
     """Bring the projection tables up to date with these merged records (set-based per type)."""
-    tallies.count_answers(conn, changed)  # before the rows change: it reads the old answers
+    counted = stage_counts.before(conn, changed)  # before the rows change: both read the old rows
+    tallies.count_answers(conn, changed)
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:
@@ -68,6 +69,7 @@ def project(conn: Connection, changed: list[Record]) -> None:
         conn.execute(stmt, rows)
         if name == "action":
             _link_feedback(conn, recs, now)
+    stage_counts.after(conn, counted)
 
 
 def _link_feedback(conn: Connection, actions: list[Record], now) -> None:

@@ -85,11 +85,11 @@ def _apply(conn: Connection, statements: Counter, partners: Counter) -> None:
         for (p, st, pid), counts in sorted(per_partner.items())
         if any(counts.values())
     ]
-    _upsert_add(conn, StatementTally.__table__, s_rows, ("count",))
-    _upsert_add(conn, PartnerTally.__table__, p_rows, ("answered", "agreed"))
+    upsert_add(conn, StatementTally.__table__, s_rows, ("count",))
+    upsert_add(conn, PartnerTally.__table__, p_rows, ("answered", "agreed"))
 
 
-def _upsert_add(conn: Connection, table, rows: list[dict], counters: tuple[str, ...]) -> None:
+def upsert_add(conn: Connection, table, rows: list[dict], counters: tuple[str, ...]) -> None:
     if not rows:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -103,7 +103,10 @@ def _upsert_add(conn: Connection, table, rows: list[dict], counters: tuple[str, 
 
 
 def rebuild(conn: Connection, project_id: str | None = None) -> None:
-    """Make the tallies again from the stored answers (after a bulk load that skipped projection)."""
+    """Make the tallies and stage counts again from the stored rows (after a bulk load that skipped projection)."""
+    from server.domain import stage_counts
+
+    stage_counts.rebuild(conn, project_id)
     a = ChecklistAnswer.__table__
     s, p = StatementTally.__table__, PartnerTally.__table__
     where = [] if project_id is None else [a.c.project_id == project_id]

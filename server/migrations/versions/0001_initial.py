@@ -202,6 +202,15 @@ def upgrade():
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.create_index('ix_reviews_project_stage', ['project_id', 'stage'], unique=False)
 
+    op.create_table('stage_counts',
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('measure', sa.String(length=20), nullable=False),
+    sa.Column('role', sa.String(length=80), nullable=False),
+    sa.Column('value', sa.String(length=80), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('project_id', 'stage', 'measure', 'role', 'value', name=op.f('pk_stage_counts'))
+    )
     op.create_table('statement_tallies',
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('stage', sa.String(length=20), nullable=False),
@@ -464,6 +473,7 @@ def downgrade():
 
     op.drop_table('statements')
     op.drop_table('statement_tallies')
+    op.drop_table('stage_counts')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_reviews_project_stage')
 
