@@ -77,11 +77,16 @@ self.addEventListener('push', (event) => {
     const prefs = (await storage.getMeta('settings')) || {};
     const lang = await loadLang(prefs.lang || 'en');
     // The payload is a generic line and ids (nothing personal); the detail comes with a pull.
-    // The server writes its lines in English; other languages use our own generic line.
+    // It names its line ("done"): we show that line in the family's language from our
+    // catalogue. A line we do not know yet: the server's English, or our own generic line.
+    const key = typeof data.line === 'string' && /^[a-z_]+$/.test(data.line) ? `push.${data.line}` : '';
+    const known = key !== '' && t(`${key}.title`) !== `${key}.title`;
     const own = lang !== 'en' || !data.title;
+    const title = known ? t(`${key}.title`) : own ? t('push.title') : data.title;
+    const body = known ? t(`${key}.body`) : own ? t('push.body') : data.body;
     const id = data.contribution || data.id || null;
-    await self.registration.showNotification(own ? t('push.title') : data.title, {
-      body: own ? t('push.body') : data.body,
+    await self.registration.showNotification(title, {
+      body,
       icon: '/app/icons/icon-192.png',
       badge: '/app/icons/icon-192.png',
       tag: data.action_id ? `withus-${data.action_id}` : 'withus',

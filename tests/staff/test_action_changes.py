@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
+from server.languages import LANGUAGES
 from server.push.sender import payload_for
 from tests.staff.conftest import add_feedback, add_participant, subscribe
 
@@ -75,6 +77,31 @@ def test_reply_with_an_action_links_the_feedback_and_says_only_heard(web, world)
 def test_done_message_says_the_contribution_made_a_difference():
     sent = json.loads(payload_for("status", "done", "f", "a"))
     assert sent["title"] == "Your contribution made a difference"
+    assert sent["line"] == "done"  # the phone shows this line in the family's language
+
+
+def _catalogue(code: str) -> dict[str, str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "pwa" / "js" / "i18n" / f"{code}.js").read_text(encoding="utf-8")
+    return dict(re.findall(r"^\s*'([\w.]+)': '((?:[^'\\]|\\.)*)',?$", text, re.M))
+
+
+@pytest.mark.parametrize("code", ["en", *LANGUAGES])
+def test_every_notification_line_is_in_each_of_the_apps_languages(code):
+    """Each line the server sends has its words in every catalogue; English says what the server says."""
+    from server.push.sender import _DEFAULT_LINES, _LINES, line_name
+
+    catalogue = _catalogue(code)
+    lines = {line_name(key): words for key, words in _LINES.items()} | {"update": _DEFAULT_LINES}
+    for line, (title, body) in lines.items():
+        assert catalogue.get(f"push.{line}.title", "").strip(), (code, line)
+        assert catalogue.get(f"push.{line}.body", "").strip(), (code, line)
+        if code == "en":
+            assert (catalogue[f"push.{line}.title"], catalogue[f"push.{line}.body"]) == (title, body)
+        else:
+            assert catalogue[f"push.{line}.title"] != title, (code, line)  # translated, not copied
 
 
 def test_edit_changes_the_words_and_is_audited(web, world):
