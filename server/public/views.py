@@ -10,6 +10,7 @@ from datetime import datetime
 from flask import Blueprint, Response, render_template
 
 from server.public.content import project_loop, public_actions, published_page
+from server.public.languages import project_languages
 
 bp = Blueprint("public", __name__, url_prefix="/p")
 
@@ -24,6 +25,7 @@ def page(slug):
         project=project,
         actions=public_actions(project.id),
         loop=project_loop(project.id),
+        languages=project_languages(project.id, project.title, project.summary),
     )
 
 
