@@ -12,6 +12,7 @@ from server.domain.types import is_uuid
 from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404, stage_or_404
+from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, StatusForm, options
 from server.staff.models import audit
 from server.staff.results import consent_not_withdrawn
@@ -174,6 +175,9 @@ def new_action(project_id):
     reply_to = _reply_to(project.id, request.values.get("feedback"))
     stage = reply_to.stage if reply_to else request.args.get("stage", project.current_stage)
     form = ActionForm(stage=stage)
+    offer_feedback(form, project.id, stage, None)
+    if reply_to:  # it is linked anyway, so it is not offered again
+        form.feedback_ids.choices = [c for c in form.feedback_ids.choices if c[0] != reply_to.id]
     if form.validate_on_submit():
         action_id = create_action(
             project.id,
@@ -183,12 +187,12 @@ def new_action(project_id):
             form.status.data,
             form.reason.data or None,
         )
-        if reply_to:
-            link_feedback(project.id, action_id, [reply_to.id])
+        chosen = ([reply_to.id] if reply_to else []) + list(form.feedback_ids.data or [])
+        linked = link_feedback(project.id, action_id, chosen)
         db.session.commit()
         flash(
-            "Action recorded and linked to the feedback it answers."
-            if reply_to
+            f"Action recorded. {linked_message(linked)}"
+            if linked
             else "Action recorded. Now link the feedback it answers."
         )
         return redirect(url_for("staff.action", project_id=project.id, action_id=action_id))

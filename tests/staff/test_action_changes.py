@@ -205,3 +205,51 @@ def test_another_projects_coordinator_cannot_change_the_action(web, world):
     for url in (f"/actions/{aid}/edit", f"/actions/{aid}/delete", f"/actions/{aid}/progress"):
         response = web.post(f"/staff/projects/{pid}{url}", world["other"], data={"note": "x", "heard": "x"})
         assert response.status_code in (403, 404), url
+
+
+def _linked(action_id):
+    from server.domain.models import ActionFeedback
+    from server.extensions import db
+
+    return set(
+        db.session.execute(select(ActionFeedback.feedback_id).where(ActionFeedback.action_id == action_id)).scalars()
+    )
+
+
+def test_new_action_form_links_several_pieces_of_feedback(web, world):
+    pid = world["project_id"]
+    first, fid1 = _family(world, "More Saturday clubs")
+    second, fid2 = _family(world, "Quieter rooms, please")
+    _, fid3 = _family(world, "Longer holidays")
+    form = web.get(f"/staff/projects/{pid}/actions/new", world["coordinator"]).get_data(as_text=True)
+    assert "Quieter rooms, please" in form and "Feedback this action answers" in form
+    aid = _action(web, world, feedback_ids=[fid1, fid2])
+    assert _linked(aid) == {fid1, fid2}  # not fid3, which was not ticked
+    assert sorted(_notifications()) == sorted([(first, "linked", "planned"), (second, "linked", "planned")])
+
+
+def test_edit_form_links_more_feedback_and_offers_only_what_is_not_linked(web, world):
+    pid = world["project_id"]
+    _, fid1 = _family(world, "More Saturday clubs")
+    later, fid2 = _family(world, "Quieter rooms, please")
+    aid = _action(web, world, feedback_ids=[fid1])
+    url = f"/staff/projects/{pid}/actions/{aid}/edit"
+    form = web.get(url, world["coordinator"]).get_data(as_text=True)
+    assert "Quieter rooms, please" in form and "More Saturday clubs" not in form
+    response = web.post(url, world["coordinator"], data={"heard": "Saturdays", "done": "", "feedback_ids": [fid2]})
+    assert response.status_code == 302
+    assert _linked(aid) == {fid1, fid2}
+    assert _notifications()[-1] == (later, "linked", "planned")
+
+
+def test_feedback_not_offered_is_refused_next_to_the_list_and_nothing_changes(web, world):
+    pid = world["project_id"]
+    _, fid1 = _family(world)
+    aid = _action(web, world)
+    url = f"/staff/projects/{pid}/actions/{aid}/edit"
+    data = {"heard": "Changed words", "done": "", "feedback_ids": [fid1, "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8b"]}
+    response = web.post(url, world["coordinator"], data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Choose feedback from the list" in html and 'href="#feedback_ids"' in html
+    assert _linked(aid) == set()
