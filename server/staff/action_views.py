@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from server.extensions import db
 from server.staff import bp
@@ -13,24 +13,21 @@ from server.staff.access import coordinator_required, project_or_404
 from server.staff.action_writes import add_progress, delete_action, edit_action, unlink_feedback
 from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.feedback_views import _action_or_404, _render_action
-from server.staff.forms import ActionForm, StatusForm
+from server.staff.forms import ActionForm, ProgressForm, StatusForm
 from server.staff.models import audit
 from server.staff.writes import link_feedback
 
 
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class ProgressForm(FlaskForm):
-    note = TextAreaField(
-        "What happened",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Write what happened."),
-            Length(max=2000, message="The update must be 2,000 characters or fewer."),
-        ],
-    )
+@bp.app_template_filter("staff_when")
+def when(iso: str) -> str:
+    """A stored time as people read it: 2026-11-29T22:46:27+00:00 -> 29 November 2026 at 22:46 UTC."""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is not None:  # stored times are UTC; a naive one already is
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%-d %B %Y at %H:%M UTC")
 
 
 def _to_action(project_id: str, action_id: str):

@@ -13,7 +13,7 @@ from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404, stage_or_404
 from server.staff.feedback_choice import linked_message, offer_feedback
-from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, StatusForm, options
+from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, ProgressForm, StatusForm, options
 from server.staff.models import audit
 from server.staff.results import consent_not_withdrawn
 from server.staff.writes import change_status, create_action, link_feedback
@@ -216,8 +216,6 @@ def _reply_to(project_id: str, feedback_id: str | None) -> Feedback | None:
 
 
 def _progress_form():
-    from server.staff.action_views import ProgressForm
-
     return ProgressForm(formdata=None)
 
 

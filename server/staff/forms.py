@@ -229,6 +229,17 @@ class StatusForm(StaffForm):
     reason = _reason_field()
 
 
+class ProgressForm(StaffForm):
+    note = TextAreaField(
+        "What happened",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Write what happened."),
+            Length(max=2000, message="The update must be 2,000 characters or fewer."),
+        ],
+    )
+
+
 class LinkForm(StaffForm):
     action_id = Choice(
         "Action to link the chosen feedback to",

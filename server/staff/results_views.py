@@ -71,34 +71,32 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def _show_results(project_id: str, stage: str | None, template: str):
+    """Render a stage's results (``stage`` None: the project's current stage) with a template."""
+    project = project_or_404(project_id)
+    stage = project.current_stage if stage is None else stage_or_404(stage)
+    return render_template(template, project=project, stage=stage, r=cached_stage_results(project, stage))
+
+
 @bp.get("/projects/<project_id>/results")
 @coordinator_required
 def results_current(project_id):
     """Show the results of the project's current stage (no redirect: one round trip less)."""
-    project = project_or_404(project_id)
-    stage = project.current_stage
-    data = cached_stage_results(project, stage)
-    return render_template("staff/results.html", project=project, stage=stage, r=data)
+    return _show_results(project_id, None, "staff/results.html")
 
 
 @bp.get("/projects/<project_id>/stages/<stage>/results")
 @coordinator_required
 def results(project_id, stage):
     """Show whether co-production was achieved in a stage, and why."""
-    project = project_or_404(project_id)
-    stage = stage_or_404(stage)
-    data = cached_stage_results(project, stage)
-    return render_template("staff/results.html", project=project, stage=stage, r=data)
+    return _show_results(project_id, stage, "staff/results.html")
 
 
 @bp.get("/projects/<project_id>/stages/<stage>/report")
 @coordinator_required
 def report(project_id, stage):
     """Show the stage's results as a page to print or save as PDF."""
-    project = project_or_404(project_id)
-    stage = stage_or_404(stage)
-    data = cached_stage_results(project, stage)
-    return render_template("staff/report.html", project=project, stage=stage, r=data)
+    return _show_results(project_id, stage, "staff/report.html")
 
 
 @bp.get("/projects/<project_id>/stages/<stage>/comments")

@@ -253,3 +253,16 @@ def test_feedback_not_offered_is_refused_next_to_the_list_and_nothing_changes(we
     html = response.get_data(as_text=True)
     assert "Choose feedback from the list" in html and 'href="#feedback_ids"' in html
     assert _linked(aid) == set()
+
+
+def test_action_timeline_shows_dates_in_words_not_iso(web, world):
+    import re
+    from datetime import UTC, datetime
+
+    pid = world["project_id"]
+    aid = _action(web, world)
+    web.post(f"/staff/projects/{pid}/actions/{aid}/progress", world["coordinator"], data={"note": "Room booked"})
+    html = web.get(f"/staff/projects/{pid}/actions/{aid}", world["coordinator"]).get_data(as_text=True)
+    visible = re.sub(r"<[^>]+>", " ", html)  # the datetime attributes may stay machine-readable
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", visible)
+    assert f"{datetime.now(UTC):%-d %B %Y} at " in visible and "Room booked" in visible
