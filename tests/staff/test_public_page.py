@@ -178,3 +178,22 @@ def test_poster_has_a_line_in_each_of_the_projects_languages(web, world):
     html = web.get(f"/staff/projects/{pid}/poster", world["coordinator"]).get_data(as_text=True)
     assert '<li lang="ur" dir="rtl"><strong>ہفتے کا کلب</strong>:' in html
     assert f"ایپ کھول کر یہ کوڈ لکھیں: {code}" in html
+
+
+def test_many_actions_come_fifty_a_page_newest_first(web, world):
+    from server.extensions import db
+
+    pid = world["project_id"]
+    for n in range(51):
+        _action(pid, [], f"Heard number {n:02d}.", "", "planned", [])
+    db.session.commit()
+    _publish(web, world)
+    first = web.get("/p/short-breaks").get_data(as_text=True)
+    assert first.count('class="action"') == 50 and "Page 1 of 2" in first
+    assert "Older actions" in first and "Newer actions" not in first
+    second = web.get("/p/short-breaks?page=2").get_data(as_text=True)
+    assert second.count('class="action"') == 1 and "Newer actions" in second
+    shown = {n for n in range(51) if f"Heard number {n:02d}." in first + second}
+    assert shown == set(range(51))  # every action on one page or the other
+    assert web.get("/p/short-breaks?page=3").status_code == 404
+    assert web.get("/p/short-breaks/feed.atom").get_data(as_text=True).count("<entry>") == 50
