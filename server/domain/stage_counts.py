@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import String, and_, case, cast, delete, exists, func, literal, select, union_all
+from sqlalchemy import String, and_, bindparam, case, cast, delete, exists, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from server.domain.models import (
@@ -88,14 +89,13 @@ def before(conn: Connection, changed: list[Record]) -> Pending | None:
     for name, ids in owners_to_find.items():
         table = _PEOPLE_TYPES[name].__table__
         owner_column = table.c.id if name == "participant" else table.c.participant_id
-        found = _in_chunks(conn, select(owner_column), table.c.id, ids)
+        found = _in_chunks(conn, select(owner_column).where(table.c.id.in_(_ids())), ids)
         pending.people.update(row[0] for row in found)
     pending.feedback.update(_linked_feedback(conn, actions))
     if consent_people:  # withdrawing consent takes the person's feedback out of the loop
         f = Feedback.__table__
-        pending.feedback.update(
-            row[0] for row in _in_chunks(conn, select(f.c.id), f.c.participant_id, consent_people)
-        )
+        query = select(f.c.id).where(f.c.participant_id.in_(_ids()))
+        pending.feedback.update(row[0] for row in _in_chunks(conn, query, consent_people))
     if not pending.people and not pending.feedback:
         return None
     pending.before = people_counts(conn, pending.people) + response_counts(conn, pending.feedback)
@@ -119,17 +119,23 @@ def _linked_feedback(conn: Connection, actions: list[Record]) -> set[str]:
         found.update(record.values().get("feedback_ids") or [])
     if actions:
         af = ActionFeedback.__table__
-        rows = _in_chunks(conn, select(af.c.feedback_id), af.c.action_id, [r.id for r in actions])
+        query = select(af.c.feedback_id).where(af.c.action_id.in_(_ids()))
+        rows = _in_chunks(conn, query, [r.id for r in actions])
         found.update(row[0] for row in rows)
     return found
 
 
-def _in_chunks(conn: Connection, query, column, ids) -> list:
+def _in_chunks(conn: Connection, query, ids) -> list:
+    """Run a query built with ``_IDS`` for these ids, 500 at a time."""
     ids = sorted(ids)
     rows: list = []
     for start in range(0, len(ids), _CHUNK):
-        rows.extend(conn.execute(query.where(column.in_(ids[start : start + _CHUNK]))).all())
+        rows.extend(conn.execute(query, {"ids": ids[start : start + _CHUNK]}).all())
     return rows
+
+
+def _ids():
+    return bindparam("ids", expanding=True)
 
 
 def _add(conn: Connection, delta: Counter) -> None:
@@ -146,8 +152,13 @@ def _add(conn: Connection, delta: Counter) -> None:
 # ---------------------------------------------------------------- people
 
 
-def _people_query(ids: list[str]):
-    """One query for everything that decides these people's counts, as tagged rows of text."""
+@cache
+def _people_query():
+    """One query for everything that decides some people's counts, as tagged rows of text.
+
+    Built once (building it costs more than running it): the ids are its parameter.
+    """
+    ids = _ids()
     none = literal(None, String)
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
     a, r, f = ChecklistAnswer.__table__, LadderRating.__table__, Feedback.__table__
@@ -177,10 +188,7 @@ def _people_query(ids: list[str]):
 def people_counts(conn: Connection, people) -> Counter:
     """Return what these people contribute to the counts, from the stored rows."""
     counts: Counter = Counter()
-    people = sorted(people)
-    for start in range(0, len(people), _CHUNK):
-        rows = conn.execute(_people_query(people[start : start + _CHUNK])).all()
-        _count_people(rows, counts)
+    _count_people(_in_chunks(conn, _people_query(), people), counts)
     return counts
 
 
@@ -253,23 +261,29 @@ def response_bucket(seconds: float) -> int:
     return round(seconds / step) * step
 
 
-def response_counts(conn: Connection, feedback_ids) -> Counter:
-    """Return what this feedback contributes: its stage, its time to a first response, and
-    one ``answering`` count per action that answers it (``role`` the action's status)."""
+@cache
+def _response_query():
+    """Each piece of feedback (its ids the parameter) with each of its links and their actions."""
     f, af, act, c = Feedback.__table__, ActionFeedback.__table__, Action.__table__, Consent.__table__
     withdrawn = exists().where(
         c.c.participant_id == f.c.participant_id,
         c.c.project_id == f.c.project_id,
         c.c.withdrawn_at.is_not(None),
     )
-    query = (
+    return (
         select(f.c.id, f.c.project_id, f.c.stage, f.c.received_at, af.c.linked_at, act.c.id, act.c.status)
         .select_from(f.outerjoin(af.join(act, act.c.id == af.c.action_id), af.c.feedback_id == f.c.id))
-        .where(~withdrawn)
+        .where(f.c.id.in_(_ids()), ~withdrawn)
     )
+
+
+def response_counts(conn: Connection, feedback_ids) -> Counter:
+    """Return what this feedback contributes: its stage, its time to a first response, and
+    one ``answering`` count per action that answers it (``role`` the action's status)."""
     first: dict[str, tuple] = {}  # feedback id -> (project, stage, received, first link or None)
     counts: Counter = Counter()
-    for fid, project, stage, received, linked_at, action_id, status in _in_chunks(conn, query, f.c.id, feedback_ids):
+    rows = _in_chunks(conn, _response_query(), feedback_ids)
+    for fid, project, stage, received, linked_at, action_id, status in rows:
         known = first.get(fid)
         if known is None or (linked_at is not None and (known[3] is None or _naive(linked_at) < known[3])):
             first[fid] = (project, stage, received, None if linked_at is None else _naive(linked_at))
