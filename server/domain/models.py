@@ -112,38 +112,13 @@ class ChecklistAnswer(db.Model):
     recorded_by: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
-class StatementTally(db.Model):
-    """How many answers of each value a statement has in a stage (kept by server.domain.tallies).
-
-    Not a projection of one record type: a running count, so the results page reads
-    a few rows instead of recounting every answer.
-    """
-
-    __tablename__ = "statement_tallies"
-
-    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
-    statement_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    value: Mapped[str] = mapped_column(String(20), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class PartnerTally(db.Model):
-    """How many statements one partner answered, and agreed with, in a stage (server.domain.tallies)."""
-
-    __tablename__ = "partner_tallies"
-
-    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
-    participant_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    agreed: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class StageCount(db.Model):
     """Counts of people and feedback per stage, by what the results page shows (server.domain.stage_counts).
 
-    ``measure`` names the count: ``agreed`` (partners by role and how many statements
+    Not a projection of one record type: running counts, so the results page reads
+    a few rows instead of counting every answer, person and piece of feedback.
+    ``measure`` names the count: ``statement`` (answers; ``role`` holds the statement
+    id, ``value`` the answer), ``agreed`` (partners by role and how many statements
     they agree with), ``rung`` (ladder ratings by role and rung), ``took_part`` (by
     role), ``equality`` (``role`` holds the question, ``value`` the answer),
     ``gave_none`` (took part, no equality answer), ``feedback`` (no response yet),

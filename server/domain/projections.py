@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.models import utcnow
-from server.domain import stage_counts, tallies, types
+from server.domain import stage_counts, types
 from server.domain.models import ActionFeedback
 from sync.records import Record
 
@@ -24,8 +24,7 @@ def _insert(conn: Connection):
 
 def project(conn: Connection, changed: list[Record]) -> None:
     """Bring the projection tables up to date with these merged records (set-based per type)."""
-    counted = stage_counts.before(conn, changed)  # before the rows change: both read the old rows
-    tallies.count_answers(conn, changed)
+    counted = stage_counts.before(conn, changed)  # before the rows change: it reads the old rows
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:

@@ -1,9 +1,9 @@
 """Counts of people and feedback per stage, kept as records are projected.
 
-The results page and the public page used to count people and feedback row by
-row on every view (0.7 s for reach and 0.3 s for closing the loop at a million
-answers). Instead ``stage_counts`` holds, per project and stage, the few counts
-they show (see ``server.domain.models.StageCount`` for the measures).
+The results page and the public page used to count answers, people and
+feedback row by row on every view (4 s at a million answers on PostgreSQL).
+Instead ``stage_counts`` holds, per project and stage, the few counts they show
+(see ``server.domain.models.StageCount`` for the measures).
 
 Keeping them: a merge names the people and feedback its records touch. Before
 the projection changes any row, ``before`` works out what those people and
@@ -15,7 +15,8 @@ Merges hold the writers' lock (sync.store), so no two of them interleave here.
 What a person contributes is a pure function of the stored rows (their role,
 consent, equality answers, answers, ratings and feedback), so ``rebuild`` makes
 the same counts from scratch, and a test compares the two. A withdrawn partner
-contributes nothing, so readers need no exclusion.
+contributes nothing, so readers need no exclusion. Rows whose count falls to 0
+stay (readers skip them): the next answer of the kind reuses them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import String, and_, bindparam, case, cast, delete, exists, func, literal, select, union_all
+from sqlalchemy import String, and_, bindparam, cast, delete, exists, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.domain.models import (
@@ -139,14 +141,22 @@ def _ids():
 
 
 def _add(conn: Connection, delta: Counter) -> None:
-    from server.domain.tallies import upsert_add
-
+    """Add the changes to the counts; rows in key order, so two merges lock them in one order."""
     rows = [
         {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "count": n}
         for (p, st, m, r, v), n in sorted(delta.items())
         if n
     ]
-    upsert_add(conn, StageCount.__table__, rows, ("count",))
+    if not rows:
+        return
+    table = StageCount.__table__
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns), set_={"count": table.c.count + stmt.excluded.count}
+    )
+    for start in range(0, len(rows), _CHUNK):
+        conn.execute(stmt, rows[start : start + _CHUNK])
 
 
 # ---------------------------------------------------------------- people
@@ -162,7 +172,6 @@ def _people_query():
     none = literal(None, String)
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
     a, r, f = ChecklistAnswer.__table__, LadderRating.__table__, Feedback.__table__
-    agreed = cast(func.sum(case((a.c.value == "agree", 1), else_=0)), String)
     return union_all(
         select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(
             p.c.id.in_(ids)
@@ -173,9 +182,9 @@ def _people_query():
         select(literal("e"), e.c.participant_id, e.c.project_id, none, *(e.c[q] for q in EQUALITY_QUESTIONS)).where(
             e.c.participant_id.in_(ids)
         ),
-        select(literal("a"), a.c.participant_id, a.c.project_id, a.c.stage, agreed, none, none, none)
-        .where(a.c.participant_id.in_(ids))
-        .group_by(a.c.participant_id, a.c.project_id, a.c.stage),
+        select(
+            literal("a"), a.c.participant_id, a.c.project_id, a.c.stage, a.c.statement_id, a.c.value, none, none
+        ).where(a.c.participant_id.in_(ids)),
         select(
             literal("l"), r.c.participant_id, r.c.project_id, r.c.stage, cast(r.c.rung, String), none, none, none
         ).where(r.c.participant_id.in_(ids)),
@@ -197,7 +206,8 @@ class _Person:
     role: str = ""
     withdrawn: set[str] = field(default_factory=set)  # projects
     equality: dict[str, tuple] = field(default_factory=dict)  # project -> answers
-    agreed: dict[tuple[str, str], int] = field(default_factory=dict)  # (project, stage) -> n
+    # (project, stage) -> [(statement id, value)]
+    answers: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     rungs: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     stages: set[tuple[str, str]] = field(default_factory=set)  # (project, stage) taken part in
 
@@ -215,7 +225,7 @@ def _count_people(rows, counts: Counter) -> None:
         else:
             person.stages.add((project, stage))
             if tag == "a":
-                person.agreed[(project, stage)] = int(values[0] or 0)
+                person.answers[(project, stage)].append((values[0], values[1]))
             elif tag == "l":
                 person.rungs[(project, stage)].append(values[0])
     for person in people.values():
@@ -236,8 +246,12 @@ def _count_person(person: _Person, project: str, stage: str, counts: Counter) ->
         counts[(project, stage, "equality", question, value)] += 1
     if not given:
         counts[(project, stage, "gave_none", "", "")] += 1
-    if (project, stage) in person.agreed:
-        counts[(project, stage, "agreed", role, str(person.agreed[(project, stage)]))] += 1
+    answers = person.answers.get((project, stage))
+    if answers:
+        agreed = sum(1 for _, value in answers if value == "agree")
+        counts[(project, stage, "agreed", role, str(agreed))] += 1
+        for statement_id, value in answers:
+            counts[(project, stage, "statement", statement_id, value)] += 1
     for rung in person.rungs.get((project, stage), ()):
         counts[(project, stage, "rung", role, rung)] += 1
 

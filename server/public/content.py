@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from server.domain.models import Action, Project
 from server.extensions import db
 from server.public.models import PublicPage
-from server.staff.results import Loop, closing_the_loop
+from server.staff.results import Loop, Responses, closing_the_loop, responses
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +82,8 @@ def _timeline(raw: str | None) -> list[dict]:
 def project_loop(project_id: str) -> Loop:
     """Share of the project's feedback that got a response, and the median time to the first one."""
     return closing_the_loop(db.session, project_id, None)
+
+
+def project_responses(project_id: str) -> Responses:
+    """Share of the project's feedback that got a response, and the median time to the first one."""
+    return responses(db.session, project_id, None)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, render_template, request
 
-from server.public.content import count_actions, project_loop, public_actions, published_page
+from server.public.content import count_actions, project_responses, public_actions, published_page
 from server.public.languages import project_languages
 
 bp = Blueprint("public", __name__, url_prefix="/p")
@@ -34,7 +34,7 @@ def page(slug):
         actions=public_actions(project.id, number, PER_PAGE),
         number=number,
         pages=pages,
-        loop=project_loop(project.id),
+        loop=project_responses(project.id),
         languages=project_languages(project.id, project.title, project.summary),
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
-from server.domain import stage_counts, tallies
+from server.domain import stage_counts
 from server.domain.models import (
     ChecklistAnswer,
     Consent,
@@ -188,6 +188,14 @@ class Reach:
 
 
 @dataclass(frozen=True, slots=True)
+class Responses:
+    feedback: int
+    linked: int
+    linked_share: float | None  # 0..1, None without feedback
+    median_seconds: float | None  # feedback received -> first linked to an action
+
+
+@dataclass(frozen=True, slots=True)
 class Loop:
     feedback: int
     linked: int
@@ -341,26 +349,20 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
 
 
 def _from_tallies(db, project_id: str, stage: str, smap: _StatementMap):
-    """Read the running tallies: (role rows, counts per statement), or None if they cannot answer.
+    """Read the kept counts: (role rows, counts per statement), or None if they cannot answer.
 
     They cannot when a statement has earlier versions (a partner's newest answer
     counts, which a sum cannot tell) or an answered statement is no longer asked.
     """
     if not smap.identity:
         return None
-    withdrawn = select(Consent.participant_id).where(
-        Consent.project_id == project_id, Consent.withdrawn_at.is_not(None)
-    )
-    per_value = tallies.statement_counts(db, project_id, stage, withdrawn)
-    active = {st.id for st in smap.active}
-    if any(sid not in active for sid, _ in per_value):
-        return None
-    role_rows = _role_rows(db, project_id, stage, len(smap.active))
     counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
-    for (statement_id, value), n in per_value.items():
+    for _, _, statement_id, value, n in stage_counts.read(db, project_id, stage, ("statement",)):
+        if statement_id not in counts:
+            return None
         if value in VALUES:
             counts[statement_id][value] = n
-    return role_rows, counts
+    return _role_rows(db, project_id, stage, len(smap.active)), counts
 
 
 def _role_rows(db, project_id: str, stage: str, n_active: int) -> list[tuple]:
@@ -615,33 +617,38 @@ def _equality_label(value: str) -> str:
 def closing_the_loop(db, project_id: str, stage: str | None) -> Loop:
     """Share of feedback linked to an action, share of those actions done, median time to link.
 
-    ``stage`` None counts the whole project (the public page). The median is of
+    ``stage`` None counts the whole project (the evidence pack). The median is of
     times rounded as the pages show them (``stage_counts.response_bucket``).
     """
-    unanswered = 0
-    times: dict[int, int] = {}
-    actions: dict[str, str] = {}  # id -> status, of the actions that answer the feedback
-    for _, measure, role, value, count in stage_counts.read(
-        db, project_id, stage, ("feedback", "response", "answering")
-    ):
-        if measure == "feedback":
-            unanswered += count
-        elif measure == "response":
-            times[int(value)] = times.get(int(value), 0) + count
-        else:
-            actions[value] = role
-    linked = sum(times.values())
-    total = unanswered + linked
+    heard = responses(db, project_id, stage)
+    actions = {  # id -> status, of the actions that answer the feedback
+        action_id: status
+        for _, _, status, action_id, _ in stage_counts.read(db, project_id, stage, ("answering",))
+    }
     done = sum(1 for status in actions.values() if status == "done")
     return Loop(
-        total,
-        linked,
-        linked / total if total else None,
+        heard.feedback,
+        heard.linked,
+        heard.linked_share,
         len(actions),
         done,
         done / len(actions) if actions else None,
-        _median_of(times),
+        heard.median_seconds,
     )
+
+
+def responses(db, project_id: str, stage: str | None) -> Responses:
+    """How much feedback got a response, and the median time to the first (a few rows)."""
+    unanswered = 0
+    times: dict[int, int] = {}
+    for _, measure, _, value, count in stage_counts.read(db, project_id, stage, ("feedback", "response")):
+        if measure == "feedback":
+            unanswered += count
+        else:
+            times[int(value)] = times.get(int(value), 0) + count
+    linked = sum(times.values())
+    total = unanswered + linked
+    return Responses(total, linked, linked / total if total else None, _median_of(times))
 
 
 def _median_of(times: dict[int, int]) -> float | None:

@@ -166,7 +166,6 @@ def test_page_without_translations_has_no_language_section(web, world):
 
 def test_poster_has_a_line_in_each_of_the_projects_languages(web, world):
     from server.domain import codes
-
     from server.extensions import db
 
     pid = world["project_id"]

@@ -21,12 +21,12 @@ PROPERTY = settings(
 
 def _insert(model, rows):
     """Bulk-insert projection rows and make the running counts again, as projecting them would."""
-    from server.domain import tallies
+    from server.domain import stage_counts
     from server.extensions import db
 
     if rows:
         db.session.execute(insert(model), rows)
-        tallies.rebuild(db.session.connection())
+        stage_counts.rebuild(db.session.connection())
 
 
 # ---------------------------------------------------------------- scenarios

@@ -1,4 +1,4 @@
-"""The running tallies stay equal to a plain count of the answers, through any history of writes."""
+"""The kept stage counts stay equal to a plain count of the rows, through any history of writes."""
 
 from __future__ import annotations
 
@@ -13,27 +13,14 @@ from tests.staff.conftest import add_answer, add_participant
 VALUES = ("agree", "not_sure", "disagree")
 
 
-def _tallies(project_id):
-    from server.domain.models import PartnerTally, StatementTally
+def _tallies(project_id, stage="design"):
+    """The kept answer counts: {(statement, value): n} and {(role, agreed): partners}."""
+    from server.domain import stage_counts
     from server.extensions import db
 
-    statements = {
-        (sid, v): n
-        for sid, v, n in db.session.execute(
-            select(StatementTally.statement_id, StatementTally.value, StatementTally.count).where(
-                StatementTally.project_id == project_id, StatementTally.count != 0
-            )
-        )
-    }
-    partners = {
-        pid: (answered, agreed)
-        for pid, answered, agreed in db.session.execute(
-            select(PartnerTally.participant_id, PartnerTally.answered, PartnerTally.agreed).where(
-                PartnerTally.project_id == project_id,
-                (PartnerTally.answered != 0) | (PartnerTally.agreed != 0),
-            )
-        )
-    }
+    rows = stage_counts.read(db.session, project_id, stage, ("statement", "agreed"))
+    statements = {(sid, v): n for _, measure, sid, v, n in rows if measure == "statement"}
+    partners = {(role, int(v)): n for _, measure, role, v, n in rows if measure == "agreed"}
     return statements, partners
 
 
@@ -46,7 +33,9 @@ def test_tallies_follow_new_changed_and_deleted_answers(app, world):
 
     pid = world["project_id"]
     statements = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(4)).scalars().all()
-    people = [add_participant(pid, role) for role in ("child", "parent_carer", "professional")]
+    roles = ("child", "parent_carer", "professional")
+    people = [add_participant(pid, role) for role in roles]
+    role_of = dict(zip(people, roles, strict=True))
     rng = random.Random(14)
     truth: dict[tuple[str, str], str] = {}  # (partner, statement) -> value, kept by hand
     deleted: set[tuple[str, str]] = set()  # an answer's id is fixed, and a deletion is final
@@ -70,18 +59,14 @@ def test_tallies_follow_new_changed_and_deleted_answers(app, world):
     db.session.commit()
 
     expected_statements = Counter((s, v) for (_, s), v in truth.items())
-    expected_partners = {
-        p: (
-            sum(1 for (q, _) in truth if q == p),
-            sum(1 for (q, _), v in truth.items() if q == p and v == "agree"),
-        )
-        for p in {p for p, _ in truth}
-    }
-    assert _tallies(pid) == (dict(expected_statements), expected_partners)
+    expected_partners = Counter(
+        (role_of[p], sum(1 for (q, _), v in truth.items() if q == p and v == "agree")) for p in {p for p, _ in truth}
+    )
+    assert _tallies(pid) == (dict(expected_statements), dict(expected_partners))
 
 
 def test_rebuild_gives_the_same_tallies_as_projecting(app, world):
-    from server.domain import tallies
+    from server.domain import stage_counts
     from server.domain.models import Statement
     from server.extensions import db
 
@@ -93,8 +78,8 @@ def test_rebuild_gives_the_same_tallies_as_projecting(app, world):
     add_answer(pid, pro, statement, "agree")
     db.session.commit()
     projected = _tallies(pid)
-    assert projected == ({(statement, "agree"): 2}, {child: (1, 1), pro: (1, 1)})
-    tallies.rebuild(db.session.connection(), pid)
+    assert projected == ({(statement, "agree"): 2}, {("child", 1): 1, ("professional", 1): 1})
+    stage_counts.rebuild(db.session.connection(), pid)
     assert _tallies(pid) == projected
 
 
@@ -201,4 +186,6 @@ def test_stage_counts_equal_a_recount_through_any_history(app, world):
     db.session.commit()
     assert _stage_counts(pid) == _recounted(pid)
     # The history did reach every count.
-    assert seen == {"took_part", "agreed", "rung", "equality", "gave_none", "feedback", "response", "answering"}
+    assert seen == {
+        "statement", "took_part", "agreed", "rung", "equality", "gave_none", "feedback", "response", "answering"
+    }

@@ -149,14 +149,6 @@ def upgrade():
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participants_project_id'), ['project_id'], unique=False)
 
-    op.create_table('partner_tallies',
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
-    sa.Column('participant_id', sa.String(length=36), nullable=False),
-    sa.Column('answered', sa.Integer(), nullable=False),
-    sa.Column('agreed', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('project_id', 'stage', 'participant_id', name=op.f('pk_partner_tallies'))
-    )
     op.create_table('projects',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -210,14 +202,6 @@ def upgrade():
     sa.Column('value', sa.String(length=80), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('project_id', 'stage', 'measure', 'role', 'value', name=op.f('pk_stage_counts'))
-    )
-    op.create_table('statement_tallies',
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
-    sa.Column('statement_id', sa.String(length=36), nullable=False),
-    sa.Column('value', sa.String(length=20), nullable=False),
-    sa.Column('count', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('project_id', 'stage', 'statement_id', 'value', name=op.f('pk_statement_tallies'))
     )
     op.create_table('statements',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -472,7 +456,6 @@ def downgrade():
         batch_op.drop_index('ix_statements_project_order')
 
     op.drop_table('statements')
-    op.drop_table('statement_tallies')
     op.drop_table('stage_counts')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_reviews_project_stage')
@@ -481,7 +464,6 @@ def downgrade():
     op.drop_table('push_quiet_hours')
     op.drop_table('public_pages')
     op.drop_table('projects')
-    op.drop_table('partner_tallies')
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participants_project_id'))
 
