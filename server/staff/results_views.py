@@ -99,37 +99,35 @@ def report(project_id, stage):
     return _show_results(project_id, stage, "staff/report.html")
 
 
+def _commented(model, project_id: str, stage: str) -> tuple:
+    """Conditions for a stage's answers or ratings that carry a comment, from partners still in."""
+    return (
+        model.project_id == project_id,
+        model.stage == stage,
+        model.comment.is_not(None),
+        model.comment != "",
+        consent_not_withdrawn(project_id, model.participant_id),
+    )
+
+
 @bp.get("/projects/<project_id>/stages/<stage>/comments")
 @coordinator_required
 def comments(project_id, stage):
     """List the comments partners left with their checklist answers and ladder ratings."""
     project = project_or_404(project_id)
     stage = stage_or_404(stage)
-    not_withdrawn = consent_not_withdrawn(project.id, ChecklistAnswer.participant_id)
     answers = db.session.execute(
         select(ChecklistAnswer, Statement.text, Statement.principle, Participant.role)
         .outerjoin(Statement, Statement.id == ChecklistAnswer.statement_id)
         .outerjoin(Participant, Participant.id == ChecklistAnswer.participant_id)
-        .where(
-            ChecklistAnswer.project_id == project.id,
-            ChecklistAnswer.stage == stage,
-            ChecklistAnswer.comment.is_not(None),
-            ChecklistAnswer.comment != "",
-            not_withdrawn,
-        )
+        .where(*_commented(ChecklistAnswer, project.id, stage))
         .order_by(Statement.principle, Statement.order, ChecklistAnswer.value, ChecklistAnswer.id)
         .limit(COMMENTS_LIMIT)
     ).all()
     ratings = db.session.execute(
         select(LadderRating, Participant.role)
         .outerjoin(Participant, Participant.id == LadderRating.participant_id)
-        .where(
-            LadderRating.project_id == project.id,
-            LadderRating.stage == stage,
-            LadderRating.comment.is_not(None),
-            LadderRating.comment != "",
-            consent_not_withdrawn(project.id, LadderRating.participant_id),
-        )
+        .where(*_commented(LadderRating, project.id, stage))
         .order_by(LadderRating.rung, LadderRating.id)
         .limit(COMMENTS_LIMIT)
     ).all()
