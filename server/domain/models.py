@@ -134,6 +134,9 @@ class StageCount(db.Model):
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)
     role: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Each merge adds to one of a few rows picked at random (readers sum them), so
+    # parallel pushes to one project rarely wait on the same row.
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, default=0, server_default="0")
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -9,8 +9,9 @@ Keeping them: a merge names the people and feedback its records touch. Before
 the projection changes any row, ``before`` works out what those people and
 feedback contribute to the counts now; after it, ``after`` works it out again
 and adds the difference. Each is one query per 500 people or feedback, whatever
-the records, so a push costs a few statements more, never one per record.
-Merges hold the writers' lock (sync.store), so no two of them interleave here.
+the records, so a push costs a few statements more, never one per record. On
+PostgreSQL pushes run in parallel: ``before`` holds the people and feedback it
+names until commit, so two merges touching one person take turns here.
 
 What a person contributes is a pure function of the stored rows (their role,
 consent, equality answers, answers, ratings and feedback), so ``rebuild`` makes
@@ -21,12 +22,13 @@ stay (readers skip them): the next answer of the kind reuses them.
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import String, and_, bindparam, cast, delete, exists, literal, select, union_all
+from sqlalchemy import String, and_, bindparam, cast, delete, exists, func, literal, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -44,7 +46,13 @@ from server.domain.models import (
 from sync.records import Record
 
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
+SHARDS = 8
 _CHUNK = 500
+# Another seed than the change feed's locks on record ids (sync/feed.py): other keys.
+_LOCK_IDS_PG = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT DISTINCT hashtextextended(i, 1414) AS k FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
+)
 # Record types whose rows feed a person's counts, and the table to find a deleted one's owner.
 _PEOPLE_TYPES = {
     "participant": Participant,
@@ -100,6 +108,7 @@ def before(conn: Connection, changed: list[Record]) -> Pending | None:
         pending.feedback.update(row[0] for row in _in_chunks(conn, query, consent_people))
     if not pending.people and not pending.feedback:
         return None
+    _lock(conn, pending.people | pending.feedback)
     pending.before = people_counts(conn, pending.people) + response_counts(conn, pending.feedback)
     return pending
 
@@ -112,6 +121,19 @@ def after(conn: Connection, pending: Pending | None) -> None:
     delta: Counter = Counter(now)
     delta.subtract(pending.before)
     _add(conn, delta)
+
+
+def _lock(conn: Connection, ids: set[str]) -> None:
+    """Hold these people and feedback until commit (PostgreSQL, whose pushes run in parallel).
+
+    A person's counts are not a sum of their records (one who answered and gave
+    feedback took part once), so two merges touching one person at once would
+    each add a difference worked out without the other's change. Locks in one
+    sorted order, so two merges never wait on each other in a circle. SQLite has
+    one writer at a time already.
+    """
+    if conn.dialect.name == "postgresql" and ids:
+        conn.execute(_LOCK_IDS_PG, {"ids": sorted(ids)})
 
 
 def _linked_feedback(conn: Connection, actions: list[Record]) -> set[str]:
@@ -140,10 +162,12 @@ def _ids():
     return bindparam("ids", expanding=True)
 
 
-def _add(conn: Connection, delta: Counter) -> None:
+def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
     """Add the changes to the counts; rows in key order, so two merges lock them in one order."""
+    # One of a few rows per count, so parallel pushes rarely queue on one row (readers sum them).
+    shard = random.randrange(SHARDS) if shard is None else shard
     rows = [
-        {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "count": n}
+        {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "shard": shard, "count": n}
         for (p, st, m, r, v), n in sorted(delta.items())
         if n
     ]
@@ -342,13 +366,16 @@ def rebuild(conn: Connection, project_id: str | None = None) -> None:
     counts = people_counts(conn, people) + response_counts(conn, conn.execute(query).scalars().all())
     if project_id is not None:
         counts = Counter({k: n for k, n in counts.items() if k[0] == project_id})
-    _add(conn, counts)
+    _add(conn, counts, shard=0)
 
 
 def read(conn, project_id: str, stage: str | None, measures: tuple[str, ...]) -> list[tuple]:
-    """Return (stage, measure, role, value, count) rows above zero; ``stage`` None reads every stage."""
+    """Return (stage, measure, role, value, count) for counts above zero, shards summed;
+    ``stage`` None reads every stage."""
     s = StageCount.__table__
-    where = [s.c.project_id == project_id, s.c.measure.in_(measures), s.c.count > 0]
+    where = [s.c.project_id == project_id, s.c.measure.in_(measures)]
     if stage is not None:
         where.append(s.c.stage == stage)
-    return conn.execute(select(s.c.stage, s.c.measure, s.c.role, s.c.value, s.c.count).where(and_(*where))).all()
+    key = (s.c.stage, s.c.measure, s.c.role, s.c.value)
+    total = func.sum(s.c.count)
+    return conn.execute(select(*key, total).where(and_(*where)).group_by(*key).having(total > 0)).all()

@@ -6,7 +6,7 @@ import random
 import uuid
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.staff.conftest import add_answer, add_participant
 
@@ -88,10 +88,12 @@ def _stage_counts(project_id):
     from server.extensions import db
 
     s = StageCount
-    return {
+    key = (s.stage, s.measure, s.role, s.value)
+    total = func.sum(s.count)
+    return {  # summed over the shards
         (stage, measure, role, value): n
         for stage, measure, role, value, n in db.session.execute(
-            select(s.stage, s.measure, s.role, s.value, s.count).where(s.project_id == project_id, s.count != 0)
+            select(*key, total).where(s.project_id == project_id).group_by(*key).having(total != 0)
         )
     }
 
@@ -189,3 +191,27 @@ def test_stage_counts_equal_a_recount_through_any_history(app, world):
     assert seen == {
         "statement", "took_part", "agreed", "rung", "equality", "gave_none", "feedback", "response", "answering"
     }
+
+
+def test_two_merges_touching_one_person_take_turns_on_postgresql(app, world):
+    """On PostgreSQL pushes run in parallel: while one merge counts a person, another waits."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from server.domain import stage_counts
+    from server.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    person, other = str(uuid.uuid4()), str(uuid.uuid4())
+    with db.engine.connect() as first, db.engine.connect() as second:
+        with first.begin():
+            stage_counts._lock(first, {person})
+            with second.begin():
+                second.execute(text("SET LOCAL lock_timeout = '50ms'"))
+                stage_counts._lock(second, {other})  # someone else: no wait
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    stage_counts._lock(second, {person})
+        with second.begin():  # the first merge committed: the person is free
+            stage_counts._lock(second, {person})

@@ -200,8 +200,9 @@ def upgrade():
     sa.Column('measure', sa.String(length=20), nullable=False),
     sa.Column('role', sa.String(length=80), nullable=False),
     sa.Column('value', sa.String(length=80), nullable=False),
+    sa.Column('shard', sa.Integer(), server_default='0', nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('project_id', 'stage', 'measure', 'role', 'value', name=op.f('pk_stage_counts'))
+    sa.PrimaryKeyConstraint('project_id', 'stage', 'measure', 'role', 'value', 'shard', name=op.f('pk_stage_counts'))
     )
     op.create_table('statements',
     sa.Column('id', sa.String(length=36), nullable=False),
