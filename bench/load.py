@@ -17,6 +17,13 @@ what the devices made against what the server stored: lost and doubled must be 0
 (exit status 1 otherwise). Everything is loopback only; the database is dropped and
 gunicorn stopped at the end.
 
+``--interval`` takes several values (a sweep) and ``--feed both`` (the default) runs
+each with the parallel change feed and with the old global lock (sync/feed.py), each
+on a fresh database, then prints them side by side: offered and achieved pushes a
+second, push latency, lost, doubled, server plus database CPU per push (from /proc,
+the gunicorn processes and this database's PostgreSQL backends) and the share of
+active database time spent waiting on locks (pg_stat_activity, sampled every 20 ms).
+
 ``--profile SECONDS`` records a py-spy profile of the gunicorn workers (needs py-spy)
 into the work dir, for finding where the time goes.
 """
@@ -35,6 +42,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from tests.backends import create_pg_database, drop_pg_database
 from tests.reliability.harness import (
@@ -228,29 +237,69 @@ def summarize_profile(files: list[Path], top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    cores = os.cpu_count() or 2
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument(
-        "--interval",
-        type=float,
-        default=5.0,
-        help="mean seconds between one device's syncs (default 5)",
-    )
-    parser.add_argument("--workers", type=int, default=2 * cores + 1)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--max-pushes", type=int, default=0, help="per device; 0: no bound")
-    parser.add_argument(
-        "--drain", type=float, default=30, help="seconds after the end to finish batches in flight"
-    )
-    parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (gunicorn.log)")
-    args = parser.parse_args(argv)
+class Meter:
+    """Server plus database CPU, and how often PostgreSQL backends wait on a lock, over a run."""
 
+    def __init__(self, server: AppServer, url: str):
+        self.server, self.url = server, url
+        self.dbname = url.rsplit("/", 1)[1]
+        self.engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
+        self.stop = threading.Event()
+        self.active = self.waiting = 0
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _pids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            backends = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.dbname}
+            ).scalars().all()
+        group = subprocess.run(
+            ["pgrep", "-g", str(os.getpgid(self.server.process.pid))], capture_output=True, text=True
+        ).stdout.split()
+        return [*backends, *(int(p) for p in group)]
+
+    @staticmethod
+    def _cpu(pids) -> dict[int, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for pid in pids:
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        return out
+
+    def _sample(self) -> None:
+        query = sa.text(
+            "SELECT count(*) FILTER (WHERE state = 'active'), "
+            "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+            "FROM pg_stat_activity WHERE datname = :d"
+        )
+        with self.engine.connect() as conn:
+            while not self.stop.wait(0.02):
+                active, waiting = conn.execute(query, {"d": self.dbname}).one()
+                self.active += active
+                self.waiting += waiting
+                conn.rollback()
+
+    def start(self) -> None:
+        self.before = self._cpu(self._pids())
+        self.sampler.start()
+
+    def finish(self) -> tuple[float, float]:
+        """(CPU seconds used by server and database, share of active backends waiting on locks)."""
+        self.stop.set()
+        self.sampler.join(5)
+        after = self._cpu(self._pids())
+        self.engine.dispose()
+        used = sum(max(0.0, t - self.before.get(pid, 0.0)) for pid, t in after.items())
+        return used, (self.waiting / self.active if self.active else 0.0)
+
+
+def run_once(args, interval: float, feed: str) -> dict:
+    """One run: a fresh database and server in the given feed mode; returns its figures."""
+    cores = os.cpu_count() or 2
     workdir = Path(tempfile.mkdtemp(prefix="withus-load-"))
     url = create_pg_database()
     server = AppServer(
@@ -258,6 +307,7 @@ def main(argv=None) -> int:
         url,
         workers=args.workers,
         threads=args.threads,
+        extra_env={"WITHUS_SYNC_FEED": feed},
         gunicorn_args=("--backlog", "2048", "--keep-alive", "30"),
     )
     try:
@@ -267,33 +317,27 @@ def main(argv=None) -> int:
         creds = issue_participant_tokens(url, workdir, args.devices + warmers)
         statements = statement_ids(url)
         sims = [
-            SimDevice(
-                server.url,
-                c["token"],
-                c["participant_id"],
-                c["project_id"],
-                statements,
-                seed=i * 100_000,
-            )
+            SimDevice(server.url, c["token"], c["participant_id"], c["project_id"], statements, seed=i * 100_000)
             for i, c in enumerate(creds)
         ]
         sims, warm = sims[: args.devices], sims[args.devices :]
         warm_up(warm, args.batch)
         rng = random.Random(args.seed)
-        started = time.monotonic()
-        stop_at = started + args.seconds
-        devices = [
-            Device(
-                sim, server.port, args, stop_at, stop_at + args.drain, random.Random(rng.random())
-            )
-            for sim in sims
-        ]
         print(
-            f"WithUs load: {args.devices} devices, {args.batch}-record pushes every "
-            f"~{args.interval}s each, {args.seconds:.0f}s; gunicorn {args.workers} workers x "
-            f"{args.threads} threads on {cores} cores; PostgreSQL",
+            f"\n--- {feed} feed: {args.devices} devices, {args.batch}-record pushes every ~{interval}s "
+            f"each, {args.seconds:.0f}s; gunicorn {args.workers} workers x {args.threads} threads "
+            f"on {cores} cores; PostgreSQL",
             flush=True,
         )
+        meter = Meter(server, url)
+        meter.start()
+        started = time.monotonic()
+        stop_at = started + args.seconds
+        run_args = argparse.Namespace(**{**vars(args), "interval": interval})
+        devices = [
+            Device(sim, server.port, run_args, stop_at, stop_at + args.drain, random.Random(rng.random()))
+            for sim in sims
+        ]
         for device in devices:
             device.start()
         profile_files = []
@@ -303,6 +347,7 @@ def main(argv=None) -> int:
         for device in devices:
             device.join(max(0.1, stop_at + args.drain + 10 - time.monotonic()))
         elapsed = time.monotonic() - started
+        cpu_s, lock_share = meter.finish()
         push_ms = [t for d in devices for t in d.push_ms]
         pull_ms = [t for d in devices for t in d.pull_ms]
         errors: dict[str, int] = {}
@@ -313,10 +358,7 @@ def main(argv=None) -> int:
         records = sum(d.records for d in devices)
         unfinished = sum(d.unfinished for d in devices) + sum(d.is_alive() for d in devices)
         print(f"elapsed            {elapsed:.1f} s")
-        print(
-            f"pushes             {pushes} ({pushes / elapsed:.1f}/s), "
-            f"{records} records ({records / elapsed:.0f}/s)"
-        )
+        print(f"pushes             {pushes} ({pushes / elapsed:.1f}/s), {records} records ({records / elapsed:.0f}/s)")
         print(f"pulls              {len(pull_ms)} ({len(pull_ms) / elapsed:.1f}/s)")
         for name, values in (("push", push_ms), ("pull", pull_ms)):
             if values:
@@ -325,6 +367,9 @@ def main(argv=None) -> int:
                     f"p95 {percentile(values, 95):.0f}  p99 {percentile(values, 99):.0f}  "
                     f"max {max(values):.0f}  mean {statistics.fmean(values):.0f}"
                 )
+        cpu_per_push = 1000 * cpu_s / max(pushes, 1)
+        print(f"CPU (server + db)  {cpu_s:.1f} s, {cpu_per_push:.1f} ms per push (and its pull)")
+        print(f"lock waits         {100 * lock_share:.1f}% of active database time")
         print(f"errors             {sum(errors.values())} {errors or ''}")
         print(f"unfinished batches {unfinished}")
         result = reconcile(sims, url)
@@ -333,16 +378,11 @@ def main(argv=None) -> int:
         print(f"lost               {result['lost']}")
         print(f"doubled            {result['doubled']}")
         print(f"wrong final value  {result['wrong']}")
-        print(
-            f"projection rows    {result['projections']} "
-            f"(expected {result['expected_projections']})"
-        )
+        print(f"projection rows    {result['projections']} (expected {result['expected_projections']})")
         if profile_files:
             print(summarize_profile(profile_files))
         failures = [
-            line
-            for line in server.log_tail(200_000).splitlines()
-            if "Error" in line or "Unhandled" in line
+            line for line in server.log_tail(200_000).splitlines() if "Error" in line or "Unhandled" in line
         ]
         if failures:
             print(f"server log ({server.log_path}):")
@@ -355,9 +395,20 @@ def main(argv=None) -> int:
             and result["missing_projection_rows"] == 0
             and unfinished == 0
         )
-        p95 = percentile(push_ms, 95)
-        print(f"target p95 < 300 ms: {'met' if p95 < 300 else 'MISSED'} ({p95:.0f} ms)")
-        return 0 if ok else 1
+        return {
+            "feed": feed,
+            "interval": interval,
+            "offered": args.devices / interval,
+            "achieved": pushes / elapsed,
+            "p50": percentile(push_ms, 50),
+            "p95": percentile(push_ms, 95),
+            "p99": percentile(push_ms, 99),
+            "lost": result["lost"],
+            "doubled": result["doubled"],
+            "cpu_ms": cpu_per_push,
+            "lock_share": lock_share,
+            "ok": ok,
+        }
     finally:
         server.stop()
         drop_pg_database(url)
@@ -365,6 +416,78 @@ def main(argv=None) -> int:
             print(f"work dir kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_table(results: list[dict]) -> None:
+    print("\n=== Side by side (push latency; CPU is server plus database per push and its pull)")
+    print(
+        "| feed | syncs every | offered pushes/s | achieved pushes/s | p50 / p95 / p99 ms "
+        "| lost | doubled | CPU ms/push | lock waits |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['feed']} | ~{r['interval']:g} s | {r['offered']:.0f} | {r['achieved']:.1f} | "
+            f"{r['p50']:.0f} / {r['p95']:.0f} / {r['p99']:.0f} | {r['lost']} | {r['doubled']} | "
+            f"{r['cpu_ms']:.1f} | {100 * r['lock_share']:.1f}% |"
+        )
+
+
+def print_targets(results: list[dict], p95_target: float) -> None:
+    """The targets of issues 11 and 16, each met or MISSED, from this run's figures."""
+    parallel = [r for r in results if r["feed"] == "parallel"]
+    for r in parallel:
+        verdict = "met" if r["p95"] < p95_target else "MISSED"
+        print(f"target p95 < {p95_target:.0f} ms at ~{r['interval']:g} s: {verdict} ({r['p95']:.0f} ms)")
+    if parallel:
+        cpu = min(r["cpu_ms"] for r in parallel)
+        print(f"target CPU per push <= 10 ms: {'met' if cpu <= 10 else 'MISSED'} ({cpu:.1f} ms)")
+        busiest = max(parallel, key=lambda r: r["offered"])
+        share = busiest["lock_share"]
+        verdict = "met" if share < 0.05 else "MISSED"
+        print(f"target lock waits < 5% at ~{busiest['interval']:g} s: {verdict} ({100 * share:.1f}%)")
+    for interval in sorted({r["interval"] for r in results}):
+        pair = {r["feed"]: r for r in results if r["interval"] == interval}
+        if {"parallel", "global"} <= pair.keys():
+            ratio = pair["parallel"]["achieved"] / max(pair["global"]["achieved"], 1e-9)
+            print(f"throughput at ~{interval:g} s: parallel {ratio:.2f}x the global lock's")
+
+
+def main(argv=None) -> int:
+    cores = os.cpu_count() or 2
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        nargs="+",
+        default=[10.0, 5.0],
+        help="mean seconds between one device's syncs; several values make a sweep",
+    )
+    parser.add_argument(
+        "--feed",
+        choices=("parallel", "global", "both"),
+        default="both",
+        help="the change feed to run (sync/feed.py); both: side by side in one run",
+    )
+    parser.add_argument("--p95-target", type=float, default=150.0)
+    parser.add_argument("--workers", type=int, default=2 * cores + 1)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--max-pushes", type=int, default=0, help="per device; 0: no bound")
+    parser.add_argument(
+        "--drain", type=float, default=30, help="seconds after the end to finish batches in flight"
+    )
+    parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (gunicorn.log)")
+    args = parser.parse_args(argv)
+    feeds = ["parallel", "global"] if args.feed == "both" else [args.feed]
+    results = [run_once(args, interval, feed) for interval in args.interval for feed in feeds]
+    print_table(results)
+    print_targets(results, args.p95_target)
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":

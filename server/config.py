@@ -178,6 +178,12 @@ DEFAULTS = {
     "SYNC_MAX_BYTES": 1024 * 1024,
     "SYNC_SCHEMA": 1,
     "SYNC_TOMBSTONE_HORIZON_DAYS": 180,
+    # PostgreSQL: "parallel" pushes commit side by side; "global" queues them behind one
+    # lock, as before (kept to compare, bench/load.py --feed). See sync/feed.py.
+    "SYNC_FEED": os.environ.get("WITHUS_SYNC_FEED", "parallel"),
+    # An open transaction holds back every pull (sync/feed.py): end idle ones, bound all.
+    "SYNC_IDLE_IN_TRANSACTION_MS": 60_000,
+    "SYNC_STATEMENT_TIMEOUT_MS": 300_000,
     "PUSH_ALLOW_TEST_SERVICE": False,
 }
 

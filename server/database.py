@@ -21,6 +21,20 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _postgresql_timeouts(app):
+    """Bound how long a transaction may sit open: an open one holds back every pull's horizon."""
+    idle_ms = int(app.config["SYNC_IDLE_IN_TRANSACTION_MS"])
+    statement_ms = int(app.config["SYNC_STATEMENT_TIMEOUT_MS"])
+
+    def _on_connect(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {idle_ms}")
+            cursor.execute(f"SET statement_timeout = {statement_ms}")
+        dbapi_connection.commit()
+
+    return _on_connect
+
+
 def init_app(app):
     """Install backend hooks once the engine exists."""
     with app.app_context():
@@ -29,3 +43,7 @@ def init_app(app):
             event.listen(engine, "connect", _sqlite_pragmas)
             # Writers queue at BEGIN instead of failing on a lock upgrade.
             sqlite_begin_immediate(engine)
+        elif engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _postgresql_timeouts(app))
+            # "parallel" (the default) or "global": the change feed sync/feed.py describes.
+            engine.update_execution_options(sync_feed=app.config["SYNC_FEED"])

@@ -79,18 +79,23 @@ class PushResultSchema(Schema):
     error = fields.Nested(RejectionSchema)
 
 
+# The cursor is opaque to the app: a number (the global feed) or a string (the parallel one).
+CURSOR_DOC = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]}
+
+
 class PushResponseSchema(Schema):
     results = fields.List(fields.Nested(PushResultSchema), required=True)
     server_hlc = Hlc(required=True)
     server_time = fields.Integer(required=True)
-    cursor = fields.Integer(required=True, validate=validate.Range(min=0))
-
-
-MAX_CURSOR = 2**63 - 1  # change numbers are BIGINT
+    cursor = fields.Raw(required=True, metadata=CURSOR_DOC)
 
 
 class PullQuerySchema(Schema):
-    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_CURSOR))
+    # Opaque: a change number, or "txid.number.ack" from the parallel feed (sync/cursor.py).
+    cursor = fields.String(
+        load_default="0",
+        validate=validate.Regexp(r"^[0-9]{1,18}(\.[0-9]{1,18}\.[0-9]{1,18})?$"),
+    )
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
@@ -98,7 +103,7 @@ class PullResponseSchema(Schema):
     records = fields.List(fields.Raw(), required=True)
     # Ids of records that left this device's view (docs/access.md): not deletions.
     removals = fields.List(fields.String(), required=True)
-    cursor = fields.Integer(required=True, validate=validate.Range(min=0))
+    cursor = fields.Raw(required=True, metadata=CURSOR_DOC)
     more = fields.Boolean(required=True)
     server_hlc = Hlc(required=True)
 

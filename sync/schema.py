@@ -4,7 +4,19 @@ The server builds its ORM models on this same ``metadata`` so that one set of
 migrations creates everything.
 """
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Sequence,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 # Stable constraint names let Alembic migrate SQLite and PostgreSQL alike.
 metadata = MetaData(
@@ -26,8 +38,11 @@ records = Table(
     # {"name": {"v": value, "t": hlc}, ...}, canonical JSON (sorted keys, no spaces)
     Column("fields", Text, nullable=False),
     Column("deleted", String(35), nullable=True),
-    # Position in the change feed; unique, assigned in commit order.
+    # The version of the record, unique: from the counter in commit order (global feed),
+    # or from ``change_numbers`` (parallel feed, PostgreSQL), where ``txid`` orders first.
     Column("change_no", BigInteger, nullable=False),
+    # The writing transaction's id (PostgreSQL's xid8) in the parallel feed; 0 otherwise.
+    Column("txid", BigInteger, nullable=False, server_default=text("0")),
     # Scope keys the server derives from the merged state, so pulls filter in SQL.
     Column("project_id", String(36), nullable=True),
     Column("subject_id", String(36), nullable=True),
@@ -36,6 +51,7 @@ records = Table(
     # kept, merged, and left out of pulls until its required fields are there.
     Column("pending", Boolean, nullable=False, server_default=text("false")),
     Index("ix_sync_records_change_no", "change_no", unique=True),
+    Index("ix_sync_records_txid_change_no", "txid", "change_no"),
     Index("ix_sync_records_project_id_type", "project_id", "type"),
     Index("ix_sync_records_subject_id", "subject_id"),
     Index("ix_sync_records_author_id", "author_id"),
@@ -47,9 +63,14 @@ counter = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("value", BigInteger, nullable=False),
-    # Change numbers at or below this were purged (tombstones past the horizon).
+    # Change numbers at or below this were purged (tombstones past the horizon);
+    # in the parallel feed, positions at or below (purged_txid, purged_through).
     Column("purged_through", BigInteger, nullable=False, server_default="0"),
+    Column("purged_txid", BigInteger, nullable=False, server_default="0"),
 )
+
+# The parallel feed's change numbers (PostgreSQL): no lock, not in commit order.
+change_numbers = Sequence("sync_change_numbers", metadata=metadata, start=2**40)
 
 # Ids of tombstones purged past the horizon: a stale device's late write to one of
 # them is merged against this remembered tombstone, so it can never bring the record back.

@@ -16,6 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from sync import feed
+from sync.cursor import Cursor
 from sync.hlc import Clock, parse, wall_of
 from sync.records import (
     MAX_TYPE_LENGTH,
@@ -27,7 +29,7 @@ from sync.records import (
 from sync.schema import counter, purged, records
 
 APPLIED, UNCHANGED, REJECTED = "applied", "unchanged", "rejected"
-COUNTER_ID = 1
+COUNTER_ID = feed.COUNTER_ID
 # Stay well below SQLite's bound-parameter limit when reading a batch's rows.
 _SELECT_CHUNK = 5000
 
@@ -74,12 +76,12 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of the change feed; ``cursor`` is the last change number it holds."""
+    """One page of the change feed; ``cursor`` is the position of the last record it holds."""
 
     records: list[Record]
     cursor: int
     more: bool
-    # The change number of each record, in the same order.
+    # The change number (the record's version) of each record, in the same order.
     numbers: tuple[int, ...] = ()
 
     def records_json(self) -> str:
@@ -90,7 +92,7 @@ class Page:
 class CursorExpired(Exception):
     """The cursor is older than purged tombstones: the client must resync from 0."""
 
-    def __init__(self, purged_through: int) -> None:
+    def __init__(self, purged_through: Cursor) -> None:
         super().__init__(f"Changes up to {purged_through} were purged; resync from 0.")
         self.purged_through = purged_through
 
@@ -151,31 +153,6 @@ _SELECT_CURRENT = select(
     records.c.author_id,
 ).where(records.c.id.in_(bindparam("ids", expanding=True)))
 
-# PostgreSQL: a row lock on the counter, held until commit.
-_LOCK_COUNTER_PG = (
-    select(counter.c.value, counter.c.purged_through)
-    .where(counter.c.id == COUNTER_ID)
-    .with_for_update()
-)
-# SQLite locks the whole file. A write as the first statement takes the write
-# lock at once, even in the sqlite3 module's legacy mode, which runs SELECTs
-# outside any transaction and begins one only at the first write: reading the
-# records first would then merge against a state another writer can change
-# before we write (lost updates).
-_LOCK_COUNTER_SQLITE = (
-    counter.update()
-    .where(counter.c.id == COUNTER_ID)
-    .values(value=counter.c.value)
-    .returning(counter.c.value, counter.c.purged_through)
-)
-
-_BUMP_COUNTER = (
-    counter.update()
-    .where(counter.c.id == COUNTER_ID)
-    .values(value=counter.c.value + bindparam("n"))
-    .returning(counter.c.value)
-)
-
 _PULL_COLUMNS = (
     records.c.id,
     records.c.type,
@@ -185,27 +162,19 @@ _PULL_COLUMNS = (
 )
 
 
-_PULL_ALL = (
-    select(*_PULL_COLUMNS)
-    .where(records.c.change_no > bindparam("cursor"), records.c.pending.is_(False))
-    .order_by(records.c.change_no)
-    .limit(bindparam("limit"))
-)
-
-_PURGED = select(counter.c.purged_through).where(counter.c.id == COUNTER_ID)
-
 
 def _dialect_insert(conn: Connection):
-    name = conn.dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"The sync engine supports SQLite and PostgreSQL, not {name}.")
+    return feed.insert_for(conn)
 
 
-def _build_upsert(insert):
+_UPSERTED = ("id", "type", "fields", "deleted", "project_id", "subject_id", "author_id", "pending")
+
+
+def _build_upsert(insert, parallel: bool = False):
     stmt = insert(records)
+    if parallel:
+        values = {name: bindparam(name) for name in _UPSERTED}
+        stmt = stmt.values(**values, change_no=feed.NEXT_NUMBER, txid=feed.TXID_NOW)
     return stmt.on_conflict_do_update(
         index_elements=[records.c.id],
         set_={
@@ -219,32 +188,20 @@ def _build_upsert(insert):
                 "subject_id",
                 "author_id",
                 "pending",
+                "txid",
             )
         },
     )
 
 
 _UPSERT = {"postgresql": _build_upsert(postgresql.insert), "sqlite": _build_upsert(sqlite.insert)}
+# The parallel feed numbers each row from the sequence and stamps the writing transaction.
+_UPSERT_PARALLEL = _build_upsert(postgresql.insert, parallel=True)
 
 
-def _lock_counter(conn: Connection) -> tuple[int, int]:
-    """Take the counter row's lock (creating the row on first use); return value, purged."""
-    lock = _LOCK_COUNTER_PG if conn.dialect.name == "postgresql" else _LOCK_COUNTER_SQLITE
-    row = conn.execute(lock).first()
-    if row is None:
-        conn.execute(
-            _dialect_insert(conn)(counter)
-            .values(id=COUNTER_ID, value=0, purged_through=0)
-            .on_conflict_do_nothing(index_elements=[counter.c.id])
-        )
-        row = conn.execute(lock).one()
-    return row[0], row[1]
-
-
-def head(conn: Connection) -> int:
-    """Return the newest change number (0 before the first change)."""
-    value = conn.execute(select(counter.c.value).where(counter.c.id == COUNTER_ID)).scalar()
-    return value or 0
+def head(conn: Connection) -> Cursor:
+    """The feed position a pull may read up to now (global feed: the newest change number)."""
+    return feed.horizon(conn)
 
 
 def _clock_ahead(record: Record, max_wall_ms: int) -> Rejection | None:
@@ -310,36 +267,48 @@ def _push(
     max_wall_ms: int | None,
     clock: Clock | None,
 ) -> tuple[list[Outcome], dict[str, Record]]:
-    # The counter row lock comes first, before reading any record. Holding it
-    # until commit serialises writers, which buys two things:
-    # - each merge reads the state the previous writer committed, so two
-    #   concurrent pushes to one record cannot overwrite each other's fields;
-    # - change numbers become visible in number order: a writer allocates its
-    #   numbers only after the previous holder committed, so a puller that has
-    #   seen number n can never later find a newly committed number below n
-    #   (no skip). Pushes of 500 records take milliseconds, so one writer at a
-    #   time is cheap. Needs READ COMMITTED on PostgreSQL (its default): each
-    #   statement sees what the previous holder committed.
-    # On SQLite the same statement takes the file's write lock (see _LOCK_COUNTER_SQLITE).
     _dialect_insert(conn)  # fails clearly on an unsupported backend
     if not batch:
         return [], {}
-    # What needs no stored state is checked before the lock, so concurrent
-    # requests validate in parallel and the lock is held only for the merge.
+    # What needs no stored state is checked before any lock, so concurrent
+    # requests validate in parallel and locks are held only for the merge.
     early = [_screen(record, hooks, max_wall_ms) for record in batch]
-    _lock_counter(conn)
+    ids = list(dict.fromkeys(record.id for record in batch))
+    # Lock before reading any record, and hold it to commit: each merge then reads
+    # what the previous writer of the same records committed, so two concurrent
+    # pushes to one record cannot overwrite each other's fields. The global feed
+    # locks every writer out (which also orders change numbers by commit); the
+    # parallel feed only the writers of these ids (sync/feed.py). Needs READ
+    # COMMITTED on PostgreSQL (its default): each statement sees what the previous
+    # holder committed.
+    feed.lock_for_write(conn, ids)
+    state, stored_scope = _read_current(conn, ids)
+    hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
+    outcomes, dirty, greatest = _merge_batch(batch, early, state, hooks, clock is not None)
+    if dirty:
+        changed = [state[rid] for rid in dirty]
+        _store_changed(conn, changed, stored_scope, hooks)
+        hooks.after_merge(conn, changed)
+    if clock is not None and greatest:
+        clock.receive(greatest)
+    return outcomes, state
 
+
+def _read_current(conn: Connection, ids: list[str]) -> tuple[dict[str, Record], dict[str, tuple]]:
+    """The stored state of these ids (purged ones as their remembered tombstones), and scope keys."""
     state: dict[str, Record] = {}
     stored_scope: dict[str, tuple[Any, Any, Any]] = {}
-    ids = list(dict.fromkeys(record.id for record in batch))
     for start in range(0, len(ids), _SELECT_CHUNK):
         chunk = ids[start : start + _SELECT_CHUNK]
         for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
             state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
             stored_scope[row[0]] = (row[4], row[5], row[6])
     _remembered_tombstones(conn, [rid for rid in ids if rid not in state], state)
-    hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
+    return state, stored_scope
 
+
+def _merge_batch(batch, early, state, hooks: Hooks, stamps: bool):
+    """Merge each record into ``state`` in order; return outcomes, changed ids, greatest stamp."""
     outcomes: list[Outcome] = []
     dirty: dict[str, None] = {}  # ordered set of changed ids
     greatest = ""
@@ -352,7 +321,7 @@ def _push(
         if rejection is not None:
             outcomes.append(Outcome(record.id, REJECTED, rejection))
             continue
-        if clock is not None:
+        if stamps:
             greatest = max(greatest, _max_stamp(record))
         merged, changed = merge_changed(current, record)
         if changed:
@@ -361,93 +330,117 @@ def _push(
             outcomes.append(Outcome(record.id, APPLIED))
         else:
             outcomes.append(Outcome(record.id, UNCHANGED))
+    return outcomes, dirty, greatest
 
-    if dirty:
-        end = conn.execute(_BUMP_COUNTER, {"n": len(dirty)}).scalar_one()
-        change_no = end - len(dirty)
-        rows = []
-        changed_records = []
-        for rid in dirty:
-            merged = state[rid]
-            changed_records.append(merged)
-            change_no += 1
-            scope = hooks.scope(merged)
-            project_id, subject_id, author_id = scope.project_id, scope.subject_id, scope.author_id
-            if merged.deleted is not None and rid in stored_scope:
-                # A tombstone has no fields to derive a scope from; it must still reach
-                # the devices that saw the record. The domain's hooks derive it from the
-                # identifying fields every write carries; hooks that give none keep the stored keys.
-                old = stored_scope[rid]
-                project_id = project_id if project_id is not None else old[0]
-                subject_id = subject_id if subject_id is not None else old[1]
-                author_id = author_id if author_id is not None else old[2]
-            rows.append(
-                {
-                    "id": rid,
-                    "type": merged.type,
-                    "fields": merged.fields_json(),
-                    "deleted": merged.deleted,
-                    "change_no": change_no,
-                    "project_id": project_id,
-                    "subject_id": subject_id,
-                    "author_id": author_id,
-                    "pending": scope.pending,
-                }
-            )
-        conn.execute(_UPSERT[conn.dialect.name], rows)
-        hooks.after_merge(conn, changed_records)
-    if clock is not None and greatest:
-        clock.receive(greatest)
-    return outcomes, state
+
+def _scope_keys(merged: Record, hooks: Hooks, stored: tuple | None) -> tuple[Scope, tuple]:
+    scope = hooks.scope(merged)
+    keys = (scope.project_id, scope.subject_id, scope.author_id)
+    if merged.deleted is not None and stored is not None:
+        # A tombstone has no fields to derive a scope from; it must still reach
+        # the devices that saw the record. The domain's hooks derive it from the
+        # identifying fields every write carries; hooks that give none keep the stored keys.
+        keys = tuple(new if new is not None else old for new, old in zip(keys, stored, strict=True))
+    return scope, keys
+
+
+def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, hooks: Hooks) -> None:
+    """Write the changed records, each with a new change number (from the counter or the sequence)."""
+    first = feed.take_numbers(conn, len(changed))
+    rows = []
+    for i, merged in enumerate(changed):
+        scope, (project_id, subject_id, author_id) = _scope_keys(merged, hooks, stored_scope.get(merged.id))
+        row = {
+            "id": merged.id,
+            "type": merged.type,
+            "fields": merged.fields_json(),
+            "deleted": merged.deleted,
+            "project_id": project_id,
+            "subject_id": subject_id,
+            "author_id": author_id,
+            "pending": scope.pending,
+        }
+        if first is not None:
+            row["change_no"] = first + i + 1
+            row["txid"] = 0
+        rows.append(row)
+    upsert = _UPSERT_PARALLEL if first is None else _UPSERT[conn.dialect.name]
+    conn.execute(upsert, rows)
 
 
 def pull(
     conn: Connection,
-    cursor: int,
+    cursor: Cursor | int,
     limit: int,
     visible: ColumnElement[bool] | None = None,
+    *,
+    horizon: Cursor | None = None,
 ) -> Page:
-    """Return up to ``limit`` records changed after ``cursor`` that ``visible`` lets through."""
-    if cursor < 0:
-        raise ValueError("The cursor is a change number, 0 or more.")
+    """Return up to ``limit`` records changed after ``cursor`` that ``visible`` lets through.
+
+    ``horizon`` (from ``head``) bounds the read in the parallel feed; read it before
+    anything else in the transaction. Without it, it is read here.
+    """
+    if isinstance(cursor, int):
+        if cursor < 0:
+            raise ValueError("The cursor is a change number, 0 or more.")
+        cursor = Cursor.of_number(cursor)
     if limit < 1:
         raise ValueError("The limit is at least 1.")
-    params = {"cursor": cursor, "limit": limit + 1}
-    if visible is None:
-        rows = conn.execute(_PULL_ALL, params).all()
-    else:
-        rows = conn.execute(_PULL_ALL.where(visible), params).all()
-    if cursor:
+    if horizon is None:
+        horizon = feed.horizon(conn)
+    query = (
+        select(*_PULL_COLUMNS, records.c.txid)
+        .where(feed.after(conn, cursor), records.c.pending.is_(False))
+        .order_by(*feed.order(conn))
+        .limit(limit + 1)
+    )
+    settled = feed.settled(conn, horizon)
+    if settled is not None:
+        query = query.where(settled)
+    if visible is not None:
+        query = query.where(visible)
+    rows = conn.execute(query).all()
+    if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.
-        purged = conn.execute(_PURGED).scalar()
-        if purged and cursor < purged:
-            raise CursorExpired(purged)
+        purged_to = feed.purged_through(conn)
+        if not purged_to.is_start and cursor < purged_to:
+            raise CursorExpired(purged_to)
     more = len(rows) > limit
     if more:
         rows = rows[:limit]
     stored = Record.stored
     page = [stored(row[1], row[0], row[2], row[3]) for row in rows]
-    return Page(page, rows[-1][4] if rows else cursor, more, tuple(row[4] for row in rows))
+    last = Cursor(rows[-1][5], rows[-1][4], rows[-1][4]) if rows else cursor
+    return Page(page, last, more, tuple(row[4] for row in rows))
 
 
-def reserve_change_no(conn: Connection) -> int:
-    """Take the next change number without storing a record under it; return it.
+def reserve_change_no(conn: Connection, cursor: Cursor | None = None) -> Cursor:
+    """A cursor at ``cursor``'s feed position that no earlier response gave; return it.
 
     A pull that tells a device of access changes (removals, records it may now
     see) needs a cursor no earlier response gave, so the device's next pull
-    says whether it received that response. Holds the writers' lock until commit.
+    says whether it received that response. The global feed takes a change number
+    (holding the writers' lock until commit); the parallel one a sequence number.
     """
-    _lock_counter(conn)
-    return conn.execute(_BUMP_COUNTER, {"n": 1}).scalar_one()
+    return feed.fresh_ack(conn, cursor or feed.horizon(conn))
 
 
 def purge_tombstones(conn: Connection, before_hlc: str) -> int:
     """Delete tombstones stamped before ``before_hlc``; return how many went."""
     parse(before_hlc)
-    _, purged_through = _lock_counter(conn)
+    feed.lock_counter(conn)
+    if feed.mode(conn) == feed.PARALLEL:
+        # Keep every writer out while the tombstones go (a nightly job, seconds at most).
+        conn.exec_driver_sql("LOCK TABLE sync_records IN SHARE ROW EXCLUSIVE MODE")
+    purged_to = feed.purged_through(conn)
     old = (records.c.deleted.is_not(None)) & (records.c.deleted < before_hlc)
-    count, top = conn.execute(select(func.count(), func.max(records.c.change_no)).where(old)).one()
+    count = conn.execute(select(func.count()).where(old)).scalar_one()
     if count:
+        newest_first = [column.desc() for column in feed.order(conn)]
+        top = conn.execute(
+            select(records.c.txid, records.c.change_no).where(old).order_by(*newest_first).limit(1)
+        ).one()
         remembered = select(records.c.id, records.c.type, records.c.deleted).where(old)
         known = select(purged.c.id)
         conn.execute(
@@ -456,10 +449,11 @@ def purge_tombstones(conn: Connection, before_hlc: str) -> int:
             )
         )
         conn.execute(records.delete().where(old))
+        newest = max(purged_to, Cursor(top[0], top[1]))
         conn.execute(
             counter.update()
-            .where(counter.c.id == COUNTER_ID)
-            .values(purged_through=max(purged_through, top))
+            .where(counter.c.id == feed.COUNTER_ID)
+            .values(purged_txid=newest.txid, purged_through=newest.change_no)
         )
     return count
 
@@ -482,7 +476,7 @@ def write_local(
     RecordRejected when the hooks refuse it.
     """
     _dialect_insert(conn)
-    _lock_counter(conn)
+    feed.lock_for_write(conn, [id])
     row = conn.execute(
         select(records.c.fields, records.c.deleted).where(records.c.id == id)
     ).first()

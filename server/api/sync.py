@@ -11,15 +11,15 @@ from server.domain import access
 from server.domain.actors import who_is
 from server.domain.clock import server_clock
 from server.domain.hooks import DomainHooks
-from server.domain.pulls import pull_for
+from server.domain.pulls import mark_pushed, pull_for
 from server.errors import error_response
 from server.extensions import db, limiter
 from sync import store
+from sync.cursor import BadCursor, Cursor
 from sync.records import Record, WireError
 from sync.store import Outcome, Rejection
 
 CLOCK_AHEAD_LIMIT_MS = 5 * 60 * 1000
-MAX_CURSOR = 2**63 - 1  # change numbers are BIGINT
 
 
 def _device_key() -> str:
@@ -84,30 +84,38 @@ def push():
             results.append(Outcome(rid, store.REJECTED, Rejection("invalid", err.field, str(err.message))))
 
     who = who_is(device)
+    sent = parsed
     parsed = [access.stamp_recorder(who, record) for record in parsed]
     clock = server_clock()
     now_ms = int(time.time() * 1000)
-    outcomes = iter(
-        store.push(
-            db.session.connection(),
-            parsed,
-            DomainHooks(device),
-            max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS,
-            clock=clock,
-        )
-    )
-    # Read before commit, while this push still holds the counter: the head it reports
-    # includes its own changes, without a second transaction.
-    head = store.head(db.session.connection())
+    conn = db.session.connection()
+    hooks = DomainHooks(device)
+    pushed = store.push(conn, parsed, hooks, max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS, clock=clock)
+    mark_pushed(conn, device.id, _echoes(hooks.echo_candidates, sent, parsed, pushed))
+    # Read before commit: the head it reports includes this push's own changes in the global feed.
+    head = store.head(conn)
     db.session.commit()
+    outcomes = iter(pushed)
     results = [r if r is not None else next(outcomes) for r in results]
     body = {
         "results": [r.to_wire() for r in results],
         "server_hlc": clock.tick(),
         "server_time": now_ms,
-        "cursor": head,
+        "cursor": head.to_wire(),
     }
     return jsonify(body)
+
+
+def _echoes(candidates: set[str], sent, stored, outcomes) -> list[str]:
+    """Ids the device now holds exactly as stored: applied as it sent them, nothing refused.
+
+    Its next pull then skips them (not sending a phone back what it just pushed).
+    """
+    refused = {o.id for o in outcomes if o.status == store.REJECTED}
+    # A staff device's write gets its recorder from the token: its copy lacks it.
+    stamped = {new.id for old, new in zip(sent, stored, strict=True) if new is not old}
+    applied = {o.id for o in outcomes if o.status == store.APPLIED}
+    return sorted((candidates & applied) - refused - stamped)
 
 
 def _int_arg(name: str, default: int, low: int, high: int | None):
@@ -129,9 +137,11 @@ def pull():
     # A pull writes down what the device now holds, so on SQLite it takes the write lock
     # like a push (a read that later writes could fail against a concurrent writer).
     device = current_device()
-    cursor, error = _int_arg("cursor", 0, 0, MAX_CURSOR)
-    if error is not None:
-        return error
+    try:
+        cursor = Cursor.parse(request.args.get("cursor", "0"))
+    except BadCursor:
+        message = "cursor must be a cursor the server gave (or 0 to start from the beginning)."
+        return error_response(400, "invalid", message, "cursor")
     limit, error = _int_arg("limit", 500, 1, 1000)
     if error is not None:
         return error
@@ -144,7 +154,7 @@ def pull():
     rest = json.dumps(
         {
             "removals": page.removals,
-            "cursor": page.cursor,
+            "cursor": page.cursor.to_wire(),
             "more": page.more,
             "server_hlc": server_clock().tick(),
         }

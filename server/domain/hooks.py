@@ -20,6 +20,7 @@ from server.domain import access, types
 from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
 from server.domain.models import Participant, ProjectStaff, Statement
 from server.domain.projections import project
+from server.domain.pulls import held_current
 from sync.records import Record, merge
 from sync.schema import records
 from sync.store import Hooks, Rejection, Scope
@@ -59,6 +60,9 @@ class DomainHooks(Hooks):
         # record id -> its identifying fields, as checked in this batch
         self._identities: dict[str, dict[str, Any]] = {}
         self._stored_scopes: dict[str, Scope] = {}
+        # Ids whose merged state will equal the pushing device's own copy if the write
+        # is applied: new records, and ones it holds at their stored version.
+        self.echo_candidates: set[str] = set()
 
     # ------------------------------------------------------------ helpers
 
@@ -142,6 +146,10 @@ class DomainHooks(Hooks):
     def prepare(self, conn, batch, current, stored_scopes) -> None:
         """Fetch the batch's stored authors, participants and statements in three queries."""
         self._stored_scopes.update(stored_scopes)
+        if isinstance(self.actor, Device):
+            ids = [record.id for record in batch]
+            self.echo_candidates = {rid for rid in ids if rid not in current}
+            self.echo_candidates |= held_current(conn, self.actor.id, [rid for rid in ids if rid in current])
         for rid, scope in stored_scopes.items():
             self._authors.setdefault(rid, scope.author_id)
         participant_ids, statement_ids = set(), set()

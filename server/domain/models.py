@@ -276,9 +276,42 @@ class DeviceHolding(db.Model):
     """
 
     __tablename__ = "device_holdings"
+    # Each pull settles the rows tagged above the cursor it is sent with.
+    __table_args__ = (Index("ix_device_holdings_device_id_tag", "device_id", "tag"),)
 
     device_id: Mapped[str] = mapped_column(ID, primary_key=True)
     record_id: Mapped[str] = mapped_column(ID, primary_key=True)
     change_no: Mapped[int] = mapped_column(BigInteger)
+    # The ack of the cursor of the response that carried it (0: it came from the
+    # device's own push, which needs no acknowledging).
     tag: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class AccessEpoch(db.Model):
+    """How often what someone may see in a project changed (bumped by database triggers).
+
+    Every change to a table the access rule reads (project status, staff on a project,
+    a family's own phone, consent withdrawn, action links, records removed outright)
+    bumps its project's row, by triggers (migration 0002), so no code that changes
+    access has to remember to. A pull compares these with what the device was last
+    reconciled against and looks at everything it holds only when they moved.
+    ``project_id`` "*" counts changes whose project is not known.
+    """
+
+    __tablename__ = "access_epochs"
+
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeviceAccess(db.Model):
+    """The access epochs a device was last fully reconciled against, and in which response."""
+
+    __tablename__ = "device_access"
+
+    device_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    # The response (its cursor's ack) that completed the reconciliation: until the
+    # device acknowledges it, the next pull reconciles again.
+    ack: Mapped[int] = mapped_column(BigInteger)

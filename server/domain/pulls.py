@@ -1,17 +1,23 @@
 """What a device's pull carries: the change feed cut to its view, and removals when access ends.
 
 Every record sent to a device is written down in ``device_holdings`` (a per-device
-record of what it holds, as Replicache's row versions). At the end of the feed
-each pull compares that list with what the access rule lets the device see now:
+record of what it holds, as Replicache's row versions), and so is every record a
+device pushed when its copy then equals the server's (``mark_pushed``). Each pull:
 
-- held but no longer visible -> a **removal** (the id, in ``removals``): the
-  record left this device's view; it is not deleted for anyone else;
-- visible but not held (or held at an older version) -> sent again, so access
-  that begins (a coordinator added to a project) reaches the device too;
-- an action whose cut ``feedback_ids`` changed for this device -> sent again.
+- skips records the device already holds at their current version, so a phone is
+  never sent back what it just pushed;
+- sends a **removal** (the id, in ``removals``) for each record it holds that
+  changed and left its view (deleted records go as deletions, as always);
+- when access itself may have changed for it (``access_epochs``, bumped by
+  database triggers on every table the rule reads: see ``AccessEpoch``), compares
+  everything it holds with what the rule lets it see now: held but no longer
+  visible -> a removal; visible but not held (or held at an older version) -> sent
+  again, so access that begins (a coordinator added to a project) reaches the
+  device too; an action whose cut ``feedback_ids`` changed for this device -> sent
+  again.
 
 Removals follow from the rule itself, whatever changed it (a claim redeemed,
-staff taken off a project, consent withdrawn, erasure, a project archived, an
+staff taken off a project, consent withdrawn, erasure, a project closed, an
 action unlinked), so no code that changes access has to remember to call us.
 """
 
@@ -21,21 +27,26 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import String, and_, delete, exists, literal, not_, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.devices import Device
 from server.domain import access
-from server.domain.actors import STAFF_KIND, who_is
-from server.domain.models import DeviceHolding
-from sync import store
+from server.domain.actors import PARTICIPANT_KIND, STAFF_KIND, who_is
+from server.domain.models import AccessEpoch, DeviceAccess, DeviceHolding, ProjectStaff
+from sync import feed, store
+from sync.cursor import Cursor
 from sync.records import Record, Register, records_to_wire_json
 from sync.schema import records
 
 UNKNOWN = -1  # sent in a response the device may not have received
 GONE = -2  # a removal or a deletion was sent
+PUSHED = 0  # the tag of a holding a push wrote: nothing to acknowledge
+ANY_PROJECT = "*"
 _h = DeviceHolding.__table__
+_epochs = AccessEpoch.__table__
+_state = DeviceAccess.__table__
 _PULL_COLUMNS = (records.c.id, records.c.type, records.c.fields, records.c.deleted, records.c.change_no)
 
 
@@ -45,7 +56,7 @@ class DevicePage:
 
     records: list[Record]
     removals: list[str]
-    cursor: int
+    cursor: Cursor
     more: bool
     numbers: list[int] = field(default_factory=list)
 
@@ -57,15 +68,63 @@ def _insert(conn: Connection):
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def _acknowledge(conn: Connection, device_id: str, cursor: int) -> None:
+def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
     """Settle what the device's cursor says it received from earlier responses."""
-    if cursor == 0:
-        # Pulling from 0: the device starts from nothing (a new install or a resync).
+    if cursor.is_start:
+        # Pulling from the start: the device holds nothing (a new install or a resync).
         conn.execute(delete(_h).where(_h.c.device_id == device_id))
+        conn.execute(delete(_state).where(_state.c.device_id == device_id))
         return
     mine = _h.c.device_id == device_id
-    conn.execute(delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor))
-    conn.execute(update(_h).where(mine, _h.c.tag > cursor).values(change_no=UNKNOWN, digest=None))
+    conn.execute(delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor.ack, _h.c.tag > PUSHED))
+    conn.execute(update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None))
+
+
+def _access_digest(conn: Connection, who) -> str:
+    """A fingerprint of the access epochs of every project this device's view depends on."""
+    query = select(_epochs.c.project_id, _epochs.c.epoch)
+    if who.kind == PARTICIPANT_KIND:
+        query = query.where(_epochs.c.project_id.in_([who.project_id or "", ANY_PROJECT]))
+    elif who.kind == STAFF_KIND and not who.is_admin:
+        mine = select(ProjectStaff.project_id).where(ProjectStaff.user_id == who.user_id)
+        projects = sorted(conn.execute(mine).scalars())
+        query = query.where(_epochs.c.project_id.in_([*projects, ANY_PROJECT]))
+        # The list itself counts: leaving a project changes what the device may see.
+        return _fingerprint([*((p, None) for p in projects), *conn.execute(query).all()])
+    return _fingerprint(conn.execute(query).all())
+
+
+def _fingerprint(pairs) -> str:
+    text = "|".join(f"{p}:{e}" for p, e in sorted(pairs, key=lambda pe: (pe[0], pe[1] or 0)))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _needs_reconciling(conn: Connection, device_id: str, cursor: Cursor, digest: str) -> bool:
+    if cursor.is_start:
+        return True
+    row = conn.execute(select(_state.c.digest, _state.c.ack).where(_state.c.device_id == device_id)).first()
+    # Reconcile again until the device has acknowledged the response that completed it.
+    return row is None or row.digest != digest or cursor.ack < row.ack
+
+
+def _reconciled(conn: Connection, device_id: str, digest: str, ack: int) -> None:
+    stmt = _insert(conn)(_state).values(device_id=device_id, digest=digest, ack=ack)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[_state.c.device_id], set_={"digest": digest, "ack": ack}
+        )
+    )
+
+
+def _not_held_now(device_id: str):
+    """Rows the device does not already hold at their current version (its own pushes, say)."""
+    return not_(
+        exists().where(
+            _h.c.device_id == device_id,
+            _h.c.record_id == records.c.id,
+            _h.c.change_no >= records.c.change_no,
+        )
+    )
 
 
 def _digest(feedback_ids: list[str]) -> str:
@@ -113,7 +172,30 @@ def _removals(conn: Connection, device_id: str, clause, limit: int) -> list[str]
     return list(conn.execute(query).scalars())
 
 
-def _not_held(conn: Connection, device_id: str, clause, cursor: int, limit: int):
+def _left_view(conn: Connection, device_id: str, clause, cursor: Cursor, horizon: Cursor) -> list[str]:
+    """Ids the device holds whose record changed after ``cursor`` and is no longer in its view.
+
+    Between access changes this is how a record leaves a phone: it changed (a
+    field made it pending again, say) and the rule no longer lets it through.
+    """
+    query = (
+        select(_h.c.record_id)
+        .select_from(_h.join(records, records.c.id == _h.c.record_id))
+        .where(
+            _h.c.device_id == device_id,
+            _h.c.change_no != GONE,
+            feed.after(conn, cursor),
+            not_(clause),
+        )
+        .order_by(_h.c.record_id)
+    )
+    settled = feed.settled(conn, horizon)
+    if settled is not None:
+        query = query.where(settled)
+    return list(conn.execute(query).scalars())
+
+
+def _not_held(conn: Connection, device_id: str, clause, cursor: Cursor, limit: int):
     """Live records visible now, changed at or before the cursor, that the device lacks."""
     joined = records.outerjoin(
         _h, and_(_h.c.device_id == device_id, _h.c.record_id == records.c.id)
@@ -124,16 +206,16 @@ def _not_held(conn: Connection, device_id: str, clause, cursor: int, limit: int)
         .where(
             clause,
             records.c.deleted.is_(None),
-            records.c.change_no <= cursor,
+            not_(feed.after(conn, cursor)),
             or_(_h.c.record_id.is_(None), _h.c.change_no < records.c.change_no),
         )
-        .order_by(records.c.change_no)
+        .order_by(*feed.order(conn))
         .limit(limit)
     )
     return conn.execute(query).all()
 
 
-def _stale_actions(conn: Connection, device_id: str, who, clause, cursor: int):
+def _stale_actions(conn: Connection, device_id: str, who, clause, cursor: Cursor):
     """Held actions whose cut ``feedback_ids`` changed for this device since they were sent."""
     joined = records.join(_h, and_(_h.c.device_id == device_id, _h.c.record_id == records.c.id))
     rows = conn.execute(
@@ -143,7 +225,7 @@ def _stale_actions(conn: Connection, device_id: str, who, clause, cursor: int):
             records.c.type == "action",
             clause,
             records.c.deleted.is_(None),
-            records.c.change_no <= cursor,
+            not_(feed.after(conn, cursor)),
             _h.c.change_no >= records.c.change_no,
         )
     ).all()
@@ -155,18 +237,19 @@ def _stale_actions(conn: Connection, device_id: str, who, clause, cursor: int):
 
 
 def _remember(conn, device_id: str, page: DevicePage, digests: dict[str, str]) -> None:
+    tag = page.cursor.ack
     rows = [
         {
             "device_id": device_id,
             "record_id": record.id,
             "change_no": GONE if record.deleted is not None else number,
-            "tag": page.cursor,
+            "tag": tag,
             "digest": digests.get(record.id),
         }
         for record, number in zip(page.records, page.numbers, strict=True)
     ]
     rows += [
-        {"device_id": device_id, "record_id": rid, "change_no": GONE, "tag": page.cursor, "digest": None}
+        {"device_id": device_id, "record_id": rid, "change_no": GONE, "tag": tag, "digest": None}
         for rid in page.removals
     ]
     if not rows:
@@ -181,39 +264,91 @@ def _remember(conn, device_id: str, page: DevicePage, digests: dict[str, str]) -
     conn.execute(stmt, rows)
 
 
-def pull_for(conn: Connection, device: Device, cursor: int, limit: int) -> DevicePage:
+def _reconcile(conn: Connection, device_id: str, who, clause, cursor: Cursor, page: DevicePage, limit: int):
+    """Compare everything the device holds with its view: removals and re-sends into ``page``."""
+    page.removals = _removals(conn, device_id, clause, limit)
+    room = limit - len(page.records)
+    extra = _stale_actions(conn, device_id, who, clause, cursor)
+    extra += _not_held(conn, device_id, clause, cursor, max(room, 0) + 1)
+    extra = list({row[0]: row for row in extra}.values())
+    page.more = len(extra) > room or len(page.removals) == limit
+    extra = extra[: max(room, 0)]
+    resent = [Record.stored(r[1], r[0], r[2], r[3]) for r in extra]
+    page.records += resent
+    page.numbers += [r[4] for r in extra]
+    return _cut_actions(conn, who, resent)
+
+
+def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int) -> DevicePage:
     """Return one page for this device: its feed after ``cursor``, then its access changes.
 
     Raises ``sync.store.CursorExpired`` like ``sync.store.pull``.
     """
+    if isinstance(cursor, int):
+        cursor = Cursor.of_number(cursor)
+    # First, before anything else in this transaction: how far the feed may be read.
+    horizon = store.head(conn)
     who = who_is(device)
     # A pending record (protocol 1.1: not complete yet) is nobody's to hold.
     clause = and_(access.visible_clause(who), records.c.pending.is_(False))
     _acknowledge(conn, device.id, cursor)
-    head = store.head(conn)
-    feed = store.pull(conn, cursor, limit, clause)
-    page = DevicePage(list(feed.records), [], feed.cursor, feed.more, list(feed.numbers))
+    digest = _access_digest(conn, who)
+    reconcile = _needs_reconciling(conn, device.id, cursor, digest)
+    found = store.pull(conn, cursor, limit, and_(clause, _not_held_now(device.id)), horizon=horizon)
+    page = DevicePage(list(found.records), [], found.cursor, found.more, list(found.numbers))
     digests = _cut_actions(conn, who, page.records)
-    if not feed.more:
-        page.cursor = max(feed.cursor, head, cursor)
-        page.removals = _removals(conn, device.id, clause, limit)
-        room = limit - len(page.records)
-        extra = _stale_actions(conn, device.id, who, clause, cursor)
-        extra += _not_held(conn, device.id, clause, cursor, max(room, 0) + 1)
-        extra = list({row[0]: row for row in extra}.values())
-        page.more = len(extra) > room or len(page.removals) == limit
-        extra = extra[: max(room, 0)]
-        resent = [Record.stored(r[1], r[0], r[2], r[3]) for r in extra]
-        digests.update(_cut_actions(conn, who, resent))
-        page.records += resent
-        page.numbers += [r[4] for r in extra]
-        if (page.removals or resent) and page.cursor <= cursor:
-            # The device must be able to say it received this response: give a new cursor.
-            page.cursor = store.reserve_change_no(conn)
+    if not found.more:
+        page.cursor = max(found.cursor, horizon, cursor)
+        if reconcile:
+            digests.update(_reconcile(conn, device.id, who, clause, cursor, page, limit))
+        else:
+            page.removals = _left_view(conn, device.id, clause, cursor, horizon)
+    if page.removals or page.records:
+        if feed.mode(conn) == feed.PARALLEL or page.cursor <= cursor:
+            # The device must be able to say it received this response: a new ack.
+            page.cursor = store.reserve_change_no(conn, page.cursor)
+    else:
+        page.cursor = Cursor(page.cursor.txid, page.cursor.change_no, cursor.ack)
     _remember(conn, device.id, page, digests)
+    if reconcile and not page.more:
+        _reconciled(conn, device.id, digest, page.cursor.ack)
     if who.kind == STAFF_KIND:
         _audit_staff_pull(who, device, page)
     return page
+
+
+def mark_pushed(conn: Connection, device_id: str, ids: list[str]) -> None:
+    """Write down that the device holds these records as the server now does (it just pushed them).
+
+    Only for records whose merged state is exactly the device's copy: new ones, or
+    ones it held at the version its write was merged into, written as it sent them
+    (``server.api.sync`` decides which).
+    """
+    if not ids:
+        return
+    stmt = _insert(conn)(_h).from_select(
+        ["device_id", "record_id", "change_no", "tag", "digest"],
+        select(
+            literal(device_id, String), records.c.id, records.c.change_no, literal(PUSHED), null()
+        ).where(records.c.id.in_(ids)),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_h.c.device_id, _h.c.record_id],
+        set_={name: stmt.excluded[name] for name in ("change_no", "tag", "digest")},
+    )
+    conn.execute(stmt)
+
+
+def held_current(conn: Connection, device_id: str, ids: list[str]) -> set[str]:
+    """Of these ids, the records the device holds at their stored version."""
+    if not ids:
+        return set()
+    query = (
+        select(_h.c.record_id)
+        .select_from(_h.join(records, records.c.id == _h.c.record_id))
+        .where(_h.c.device_id == device_id, _h.c.record_id.in_(ids), _h.c.change_no == records.c.change_no)
+    )
+    return set(conn.execute(query).scalars())
 
 
 def _audit_staff_pull(who, device: Device, page: DevicePage) -> None:

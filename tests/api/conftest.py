@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from sync.cursor import Cursor
 from sync.hlc import Clock, new_node_id
 
 NS = uuid.UUID("5b0c1f7e-3d6a-4f1b-9c2e-7a4d8e6f1b20")
@@ -75,7 +76,7 @@ class Phone:
             body = response.get_json()
             for record in body["records"]:
                 records[record["id"]] = record
-            assert body["cursor"] >= cursor
+            assert Cursor.parse(str(body["cursor"])) >= Cursor.parse(str(cursor))
             cursor = body["cursor"]
             if not body["more"]:
                 return records, cursor

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from sync.cursor import Cursor
 from sync.hlc import format as format_hlc
 from tests.api.conftest import wall_now_ms
 
@@ -29,7 +30,8 @@ def test_resending_a_batch_changes_nothing(family_phone, statements):
     assert {r["status"] for r in first["results"]} == {"applied"}
     assert {r["status"] for r in again["results"]} == {"unchanged"}
     records, new_cursor = family_phone.pull_all(cursor)
-    assert records == {} and new_cursor == cursor
+    # Nothing new for the phone (in the parallel feed the cursor may still move on).
+    assert records == {} and Cursor.parse(str(new_cursor)) >= Cursor.parse(str(cursor))
 
 
 def test_edits_of_different_fields_on_two_phones_both_survive(family_phone, statements, client):
@@ -155,7 +157,7 @@ def test_pull_pages_in_change_order_without_repeats(family_phone):
         ids = [r["id"] for r in body["records"]]
         assert len(ids) == len(set(ids))
         seen += ids
-        assert body["cursor"] >= cursor
+        assert Cursor.parse(str(body["cursor"])) >= Cursor.parse(str(cursor))
         cursor = body["cursor"]
         if not body["more"]:
             break

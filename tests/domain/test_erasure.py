@@ -46,7 +46,7 @@ def test_erased_feedback_leaves_every_action_and_devices_hear_of_it(world, clien
         "status": "planned", "reason": None, "feedback_ids": [erased_fid, kept_fid], "timeline": [],
     })
     db.session.commit()
-    cursor = store.head(db.session.connection())
+    cursor = store.head(db.session.connection()).to_wire()
     db.session.rollback()
 
     assert client.post("/api/me/erase", headers=bearer(body["token"])).status_code == 200

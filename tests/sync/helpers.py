@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from sync import hlc
+from sync import feed, hlc
+from sync.cursor import Cursor
 from sync.records import Record, Register, fields_to_json, merge
-from sync.schema import counter, metadata, records
+from sync.schema import change_numbers, counter, metadata, records
 from sync.store import Hooks, Scope, pull, push, sqlite_begin_immediate
 
 # Generation of nested JSON values can be slow on a busy 2-core machine.
@@ -47,6 +48,8 @@ def reset(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.execute(records.delete())
         conn.execute(counter.delete())
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER SEQUENCE sync_change_numbers RESTART"))
 
 
 def push_batch(engine: sa.Engine, batch, hooks=None, **kwargs):
@@ -71,9 +74,20 @@ def full_rows(engine: sa.Engine) -> list[tuple]:
 
 
 def head_value(engine: sa.Engine) -> int:
-    """The change counter (0 when absent)."""
+    """How many change numbers were taken: the counter (global feed) or the sequence (parallel)."""
     with engine.connect() as conn:
+        if feed.mode(conn) == feed.PARALLEL:
+            last, called = conn.execute(sa.text("SELECT last_value, is_called FROM sync_change_numbers")).one()
+            return last - change_numbers.start + 1 if called else 0
         return conn.execute(sa.select(counter.c.value)).scalar() or 0
+
+
+def positions(engine: sa.Engine) -> list[Cursor]:
+    """The feed position of every stored record, in feed order."""
+    with engine.connect() as conn:
+        order = feed.order(conn)
+        rows = conn.execute(sa.select(records.c.txid, records.c.change_no).order_by(*order)).all()
+    return [Cursor(txid, number, number) for txid, number in rows]
 
 
 def pull_all(engine: sa.Engine, cursor: int = 0, limit: int = 4) -> tuple[dict[str, Record], int]:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from sync.hlc import Clock, parse
 from sync.records import Record, Register, WireError
-from sync.schema import counter, records
+from sync.schema import records
 from sync.store import (
     APPLIED,
     REJECTED,
@@ -24,7 +24,7 @@ from sync.store import (
     push,
     write_local,
 )
-from tests.sync.helpers import full_rows, head_value, pull_all, push_batch, state
+from tests.sync.helpers import full_rows, head_value, positions, pull_all, push_batch, state
 
 NODE = "9f1c2a9d4e5b6c7d"
 
@@ -86,9 +86,11 @@ def test_change_numbers_move_to_the_end_on_update(engine):
     with engine.begin() as conn:
         page = pull(conn, 0, 10)
     assert [r.id for r in page.records] == [rid(2), rid(1)]
-    assert page.cursor == 3 and not page.more
+    newest = positions(engine)[-1]
+    assert page.cursor == newest and not page.more
+    assert head_value(engine) == 3
     with engine.begin() as conn:
-        assert head(conn) == 3
+        assert head(conn) >= newest
 
 
 def test_clock_ahead_names_the_field_and_spares_the_rest(engine):
@@ -197,21 +199,22 @@ def test_pull_pages_and_filters(engine):
         [rec(n, text=(n, t(1)), p=("A" if n % 2 else "B", t(1))) for n in range(1, 8)],
         Recording(),
     )
+    at = positions(engine)
     with engine.begin() as conn:
         first = pull(conn, 0, 3)
         assert [r.values()["text"] for r in first.records] == [1, 2, 3]
-        assert (first.cursor, first.more) == (3, True)
+        assert (first.cursor, first.more) == (at[2], True)
         second = pull(conn, first.cursor, 3)
         third = pull(conn, second.cursor, 3)
         assert [r.values()["text"] for r in third.records] == [7]
-        assert (third.cursor, third.more) == (7, False)
-        empty = pull(conn, 7, 3)
-        assert (empty.records, empty.cursor, empty.more) == ([], 7, False)
-        exact = pull(conn, 4, 3)
-        assert (exact.cursor, exact.more) == (7, False)
+        assert (third.cursor, third.more) == (at[6], False)
+        empty = pull(conn, at[6], 3)
+        assert (empty.records, empty.cursor, empty.more) == ([], at[6], False)
+        exact = pull(conn, at[3], 3)
+        assert (exact.cursor, exact.more) == (at[6], False)
         assert json.loads(first.records_json()) == [r.to_wire() for r in first.records]
         odd = pull(conn, 0, 100, visible=records.c.id.in_([rid(1), rid(3)]))
-        assert [r.id for r in odd.records] == [rid(1), rid(3)] and odd.cursor == 3
+        assert [r.id for r in odd.records] == [rid(1), rid(3)] and odd.cursor == at[2]
         with pytest.raises(ValueError):
             pull(conn, -1, 3)
         with pytest.raises(ValueError):
@@ -222,7 +225,7 @@ def test_pull_on_an_empty_store(engine):
     with engine.begin() as conn:
         page = pull(conn, 0, 10)
         assert (page.records, page.cursor, page.more) == ([], 0, False)
-        assert head(conn) == 0
+        assert head(conn) >= 0
 
 
 def test_purge_tombstones_and_expire_old_cursors(engine):
@@ -231,20 +234,21 @@ def test_purge_tombstones_and_expire_old_cursors(engine):
     )
     push_batch(engine, [rec(1, deleted=t(10)), rec(2, deleted=t(20))])  # change numbers 4, 5
     push_batch(engine, [rec(4, text=("d", t(30)))])  # 6
+    at = positions(engine)  # records 3, 1 (tombstone), 2 (tombstone), 4
     with engine.begin() as conn:
         with pytest.raises(ValueError):
             purge_tombstones(conn, "soon")
         assert purge_tombstones(conn, t(15)) == 1  # only the tombstone of record 1 (no. 4)
     assert set(state(engine)) == {rid(2), rid(3), rid(4)}
     with engine.begin() as conn:
-        assert conn.execute(sa.select(counter.c.purged_through)).scalar() == 4
         with pytest.raises(CursorExpired) as err:
-            pull(conn, 3, 10)
-        assert err.value.purged_through == 4
+            pull(conn, at[0], 10)
+        assert err.value.purged_through == at[1]
         assert [r.id for r in pull(conn, 0, 10).records] == [rid(3), rid(2), rid(4)]
-        assert [r.id for r in pull(conn, 4, 10).records] == [rid(2), rid(4)]
+        assert [r.id for r in pull(conn, at[1], 10).records] == [rid(2), rid(4)]
         assert purge_tombstones(conn, t(15)) == 0
-        assert conn.execute(sa.select(counter.c.purged_through)).scalar() == 4
+        with pytest.raises(CursorExpired):
+            pull(conn, at[0], 10)
 
 
 def test_write_local_stamps_with_the_server_clock(engine):
@@ -298,9 +302,9 @@ def test_a_rolled_back_push_leaves_nothing(engine):
         with conn.begin() as tx:
             push(conn, [rec(1, text=("a", t(1)))])
             tx.rollback()
-    assert state(engine) == {} and head_value(engine) == 0
+    assert state(engine) == {} and pull_all(engine)[0] == {}
     assert statuses(push_batch(engine, [rec(1, text=("a", t(1)))])) == [APPLIED]
-    assert head_value(engine) == 1
+    assert list(pull_all(engine)[0]) == [rid(1)]
 
 
 def test_empty_batch(engine):

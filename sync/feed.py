@@ -1,0 +1,176 @@
+"""The change feed: how writers are ordered and how a pull reads past a cursor without skipping.
+
+Two modes behind one API (``sync.cursor`` says what a cursor holds in each):
+
+- **global**: a writer takes the counter row's lock first and holds it to commit, so
+  change numbers become visible in number order. SQLite always works this way (it
+  has one writer anyway); PostgreSQL does when the engine's execution option
+  ``sync_feed`` is ``"global"`` (kept for comparison in ``bench.load``).
+- **parallel** (PostgreSQL's default): writers lock only the records they write
+  (transaction-scoped advisory locks on the ids, taken in one sorted order, so two
+  pushes touching one record serialise on it and nothing else), number rows from a
+  sequence and stamp them with their transaction id. A pull first reads the oldest
+  transaction still running (``pg_snapshot_xmin``), then only rows of transactions
+  below it, ordered by (txid, number): every such transaction has ended, so nothing
+  can later appear behind the cursor. A transaction left open holds every pull's
+  horizon back, so the server bounds them (``idle_in_transaction_session_timeout``)
+  and ``/healthz`` reports the horizon's lag.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Text, bindparam, cast, func, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from sync.cursor import Cursor
+from sync.schema import change_numbers, counter, records
+
+COUNTER_ID = 1
+GLOBAL, PARALLEL = "global", "parallel"
+
+# PostgreSQL: a row lock on the counter, held until commit.
+_LOCK_COUNTER_PG = (
+    select(counter.c.value, counter.c.purged_through)
+    .where(counter.c.id == COUNTER_ID)
+    .with_for_update()
+)
+# SQLite locks the whole file. A write as the first statement takes the write
+# lock at once, even in the sqlite3 module's legacy mode, which runs SELECTs
+# outside any transaction and begins one only at the first write: reading the
+# records first would then merge against a state another writer can change
+# before we write (lost updates).
+_LOCK_COUNTER_SQLITE = (
+    counter.update()
+    .where(counter.c.id == COUNTER_ID)
+    .values(value=counter.c.value)
+    .returning(counter.c.value, counter.c.purged_through)
+)
+_BUMP_COUNTER = (
+    counter.update()
+    .where(counter.c.id == COUNTER_ID)
+    .values(value=counter.c.value + bindparam("n"))
+    .returning(counter.c.value)
+)
+# Advisory locks on the records' ids, in one order for every writer (no deadlock).
+_LOCK_IDS_PG = text(
+    "SELECT pg_advisory_xact_lock(k) FROM "
+    "(SELECT DISTINCT hashtextextended(i, 1729) AS k FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
+)
+# The oldest transaction still running in THIS database (else the next to start): a
+# transaction of another database on the same server never writes our rows, so it must
+# not hold our pulls back (pg_snapshot_xmin alone counts the whole server). An id that
+# pg_stat_activity cannot place (finished since, or hidden from us) counts as ours.
+_HORIZON_PG = text(
+    """
+    WITH snap AS (SELECT pg_current_snapshot() AS s),
+    elsewhere AS (
+        SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
+    )
+    SELECT COALESCE(
+        (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+         WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid FROM elsewhere)),
+        (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
+    )
+    """
+)
+_PURGED = select(counter.c.purged_txid, counter.c.purged_through).where(counter.c.id == COUNTER_ID)
+# What a parallel writer stamps on each row it writes.
+TXID_NOW = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+NEXT_NUMBER = change_numbers.next_value()
+
+
+def mode(conn: Connection) -> str:
+    """The feed this connection writes and reads: parallel on PostgreSQL unless told otherwise."""
+    if conn.dialect.name != "postgresql":
+        return GLOBAL
+    return conn.get_execution_options().get("sync_feed", PARALLEL)
+
+
+def insert_for(conn: Connection):
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"The sync engine supports SQLite and PostgreSQL, not {name}.")
+
+
+def lock_counter(conn: Connection) -> tuple[int, int]:
+    """Take the counter row's lock (creating the row on first use); return value, purged."""
+    lock = _LOCK_COUNTER_PG if conn.dialect.name == "postgresql" else _LOCK_COUNTER_SQLITE
+    row = conn.execute(lock).first()
+    if row is None:
+        conn.execute(
+            insert_for(conn)(counter)
+            .values(id=COUNTER_ID, value=0, purged_through=0, purged_txid=0)
+            .on_conflict_do_nothing(index_elements=[counter.c.id])
+        )
+        row = conn.execute(lock).one()
+    return row[0], row[1]
+
+
+def lock_for_write(conn: Connection, ids: list[str]) -> None:
+    """Before reading the records a push merges into: serialise with every other writer of them."""
+    if mode(conn) == GLOBAL:
+        lock_counter(conn)
+    else:
+        conn.execute(_LOCK_IDS_PG, {"ids": sorted(ids)})
+
+
+def take_numbers(conn: Connection, n: int) -> int | None:
+    """Global feed: reserve ``n`` change numbers, return the first minus one. Parallel: None.
+
+    In the parallel feed each row takes its number from the sequence as it is written
+    (``NEXT_NUMBER``), stamped with ``TXID_NOW``.
+    """
+    if mode(conn) == PARALLEL:
+        return None
+    return conn.execute(_BUMP_COUNTER, {"n": n}).scalar_one() - n
+
+
+def horizon(conn: Connection) -> Cursor:
+    """The position every pull may read up to now; nothing can later appear at or before it."""
+    if mode(conn) == GLOBAL:
+        value = conn.execute(select(counter.c.value).where(counter.c.id == COUNTER_ID)).scalar()
+        return Cursor.of_number(value or 0)
+    # Read in its own statement, before the feed: every transaction below it had
+    # ended when this ran, so the feed query's later snapshot sees all its rows.
+    return Cursor(conn.execute(_HORIZON_PG).scalar_one(), 0)
+
+
+def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:
+    """A cursor at the same feed position that no earlier response gave (to be acknowledged)."""
+    if mode(conn) == GLOBAL:
+        lock_counter(conn)
+        return Cursor.of_number(conn.execute(_BUMP_COUNTER, {"n": 1}).scalar_one())
+    return Cursor(cursor.txid, cursor.change_no, conn.execute(select(NEXT_NUMBER)).scalar_one())
+
+
+def order(conn: Connection, table=records) -> list:
+    """The feed order of rows: change number (global), or (txid, change number) (parallel)."""
+    if mode(conn) == GLOBAL:
+        return [table.c.change_no]
+    return [table.c.txid, table.c.change_no]
+
+
+def after(conn: Connection, cursor: Cursor, table=records) -> ColumnElement[bool]:
+    """Rows past the cursor's position in this connection's feed."""
+    if mode(conn) == GLOBAL:
+        return table.c.change_no > cursor.change_no
+    # A row comparison PostgreSQL answers from the (txid, change_no) index.
+    return tuple_(table.c.txid, table.c.change_no) > tuple_(cursor.txid, cursor.change_no)
+
+
+def settled(conn: Connection, horizon_: Cursor, table=records) -> ColumnElement[bool] | None:
+    """Rows of transactions that have ended (parallel); None when every committed row is."""
+    if mode(conn) == GLOBAL:
+        return None
+    return table.c.txid < horizon_.txid
+
+
+def purged_through(conn: Connection) -> Cursor:
+    row = conn.execute(_PURGED).first()
+    return Cursor(row[0], row[1]) if row is not None else Cursor()
