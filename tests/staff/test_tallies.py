@@ -215,3 +215,60 @@ def test_two_merges_touching_one_person_take_turns_on_postgresql(app, world):
                     stage_counts._lock(second, {person})
         with second.begin():  # the first merge committed: the person is free
             stage_counts._lock(second, {person})
+
+
+def test_parallel_pushes_for_one_person_keep_the_counts_right(app, world):
+    """Several pushes for the same people at once (PostgreSQL runs them in parallel):
+    the counts still equal a recount."""
+    import threading
+
+    import pytest
+
+    from server.domain import projects
+    from server.domain.models import Statement
+    from server.domain.types import checklist_answer_id, ladder_rating_id
+    from server.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    pid = world["project_id"]
+    statements = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(4)).scalars().all()
+    people = [add_participant(pid, "parent_carer") for _ in range(3)]
+    db.session.commit()
+
+    def items(person, k):
+        if k < len(statements):
+            values = {"participant_id": person, "project_id": pid, "stage": "design", "statement_id": statements[k]}
+            rid = checklist_answer_id(person, pid, "design", statements[k])
+            return [("checklist_answer", rid, {**values, "value": "agree", "mode": "self", "recorded_by": None})]
+        if k == len(statements):
+            values = {"participant_id": person, "project_id": pid, "stage": "design", "rung": 3, "mode": "self"}
+            return [("ladder_rating", ladder_rating_id(person, pid, "design"), values)]
+        values = {"participant_id": person, "project_id": pid, "stage": "design", "text": "More clubs", "mode": "self"}
+        return [("feedback", str(uuid.uuid4()), {**values, "principle": None, "recorded_by": None})]
+
+    errors = []
+    for person in people:
+        start = threading.Barrier(len(statements) + 2)
+
+        def push(k, person=person, start=start):
+            with app.app_context():
+                try:
+                    start.wait()
+                    projects.write_records(items(person, k))
+                    db.session.commit()
+                except Exception as error:  # noqa: BLE001 - reported below, with the others
+                    errors.append(error)
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=push, args=(k,)) for k in range(len(statements) + 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    kept = _stage_counts(pid)
+    assert kept == _recounted(pid)
+    assert kept[("design", "took_part", "parent_carer", "")] == len(people)
+    assert kept[("design", "agreed", "parent_carer", str(len(statements)))] == len(people)
