@@ -5,9 +5,12 @@
 Builds a stage with 100,000 checklist answers and 20,000 feedback entries (by
 bulk-inserting projection rows), then times, server-side, the results
 computation alone and the whole results page (routing, sign-in check,
-computation, template). Targets: under 150 ms for 100,000 answers, under
-300 ms for 1,000,000. PostgreSQL is a fresh temporary
-database made as the test suite makes them (tests/backends.py).
+computation, template), each part of the computation alone (to find what is
+slow), and the project's public "You said, we did" page. Targets: results page
+under 150 ms for 100,000 answers, under 300 ms for 1,000,000; public page under
+50 ms. Each target prints a line "target ...: met" or "...: MISSED" (bin/bench
+collects them). PostgreSQL is a fresh temporary database made as the test suite
+makes them (tests/backends.py).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import time
 import uuid
 from datetime import timedelta
 
-# Targets: 150 ms up to 100,000 answers, 300 ms up to 1,000,000 (the page reads tallies).
+# Targets: 150 ms up to 100,000 answers, 300 ms up to 1,000,000 (the page reads kept counts).
 TARGETS = ((100_000, 150), (1_000_000, 300))
+PUBLIC_TARGET_MS = 50
+PUBLIC_SLUG = "bench-you-said-we-did"
 
 
 def target_ms(n_answers: int) -> int:
@@ -73,6 +78,7 @@ def seed(
         ProjectStaff,
         Statement,
     )
+    from server.public.models import PublicPage
 
     now = utcnow()
     coordinator = User(email="bench@example.org", name="Bench Coordinator", role="coordinator")
@@ -96,6 +102,10 @@ def seed(
     )
     db.session.execute(
         insert(ProjectStaff), [{"project_id": project_id, "user_id": coordinator.id}]
+    )
+    db.session.execute(
+        insert(PublicPage),
+        [{"project_id": project_id, "slug": PUBLIC_SLUG, "intro": "", "published": True, "updated_at": now}],
     )
     statements = [
         {
@@ -246,9 +256,9 @@ def seed(
             db.session.execute(insert(model), chunk)
     # The bulk load skips the projection, which keeps the running tallies: make them
     # from the answers once, as the projection would have, answer by answer.
-    from server.domain import tallies
+    from server.domain import stage_counts
 
-    tallies.rebuild(db.session.connection(), project_id)
+    stage_counts.rebuild(db.session.connection(), project_id)
     if proposed_indexes:
         for ddl in PROPOSED_INDEXES:
             db.session.execute(text(ddl))
@@ -288,6 +298,7 @@ def bench(
 
     from server import create_app
     from server.extensions import db
+    from server.staff import results as parts
     from server.staff.results import stage_results
     from server.staff.results_views import clear_cache
 
@@ -327,11 +338,24 @@ def bench(
             clear_cache()
             return page()
 
+        def public_page():
+            response = client.get(f"/p/{PUBLIC_SLUG}")
+            assert response.status_code == 200, response.status_code
+            return response
+
+        sections = {
+            "checklist": lambda: parts.checklist(db.session, project_id, "design"),
+            "ladder": lambda: parts.ladder(db.session, project_id, "design", 4),
+            "reach": lambda: parts.reach(db.session, project_id, "design"),
+            "closing the loop": lambda: parts.closing_the_loop(db.session, project_id, "design"),
+        }
         result = compute()
         compute_cpu, page_cpu = [], []
         compute_ms = _time(compute, runs, compute_cpu)
+        section_ms = {name: statistics.median(_time(fn, runs)) for name, fn in sections.items()}
         page_ms = _time(cold_page, runs, page_cpu)
         warm_ms = _time(page, runs)
+        public_ms = _time(public_page, runs)
         size = len(page().get_data())
         db.session.remove()
         db.engine.dispose()
@@ -346,11 +370,17 @@ def bench(
         "page_ms": statistics.median(page_ms),
         "warm_ms": statistics.median(warm_ms),
         "page_cpu_ms": statistics.median(page_cpu),
+        "public_ms": statistics.median(public_ms),
         "bytes": size,
     }
     print(
         f"  results computation: median {line['compute_ms']:.0f} ms (min {min(compute_ms):.0f}, "
         f"max {max(compute_ms):.0f}) over {runs} runs",
+        flush=True,
+    )
+    print(
+        "  parts of the computation (median): "
+        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in section_ms.items()),
         flush=True,
     )
     print(
@@ -369,6 +399,7 @@ def bench(
         f"{line['warm_ms']:.0f} ms",
         flush=True,
     )
+    print(f"  public page: median {line['public_ms']:.0f} ms (min {min(public_ms):.0f})", flush=True)
     return line
 
 
@@ -411,23 +442,25 @@ def main(argv=None) -> int:
         finally:
             drop_pg_database(url)
     limit = target_ms(args.answers)
-    print(
-        f"\nTarget: results page under {limit} ms (server-side, median, cold cache)."
-        + (" With the proposed indexes." if args.proposed_indexes else "")
-    )
-    worst = 0.0
+    note = " (with the proposed indexes)" if args.proposed_indexes else ""
+    print(f"\nTargets (server-side, median, cold cache){note}:")
+    missed = False
     for line in lines:
-        ok = "ok" if line["page_ms"] < limit else "OVER TARGET"
-        worst = max(worst, line["page_ms"])
-        print(
-            f"  {line['backend']:<11} computation {line['compute_ms']:6.0f} ms   "
-            f"page {line['page_ms']:6.0f} ms   {ok}   (cached page {line['warm_ms']:.0f} ms)"
-        )
+        for what, ms, target in (
+            (f"results page for {args.answers:,} answers", line["page_ms"], limit),
+            ("public page", line["public_ms"], PUBLIC_TARGET_MS),
+        ):
+            met = ms < target
+            missed = missed or not met
+            print(
+                f"  target {line['backend']} {what} under {target} ms: {ms:.0f} ms: "
+                + ("met" if met else "MISSED")
+            )
     print(
         f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
         "(other work on the machine slows every figure)"
     )
-    return 0 if worst < limit else 1
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

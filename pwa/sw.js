@@ -107,12 +107,17 @@ self.addEventListener('push', (event) => {
   event.waitUntil((async () => {
     const prefs = (await storage.getMeta('settings')) || {};
     const lang = pushWords[prefs.lang] ? prefs.lang : 'en';
+    const words = pushWords[lang];
     // The payload is a generic line and ids (nothing personal); the detail comes with a pull.
-    // The server writes its lines in English; other languages use our own generic line.
+    // It names its line ("done"): we show that line in the family's language. A line we do
+    // not know yet: the server's English, or our own generic line.
+    const line = typeof data.line === 'string' && Object.hasOwn(words.lines, data.line) ? words.lines[data.line] : null;
     const own = lang !== 'en' || !data.title;
+    const title = line ? line[0] : own ? words.title : data.title;
+    const body = line ? line[1] : own ? words.body : data.body;
     const id = data.contribution || data.id || null;
-    await self.registration.showNotification(own ? pushWords[lang].title : data.title, {
-      body: own ? pushWords[lang].body : data.body,
+    await self.registration.showNotification(title, {
+      body,
       icon: '/app/icons/icon-192.png',
       badge: '/app/icons/icon-192.png',
       tag: data.action_id ? `withus-${data.action_id}` : 'withus',

@@ -164,9 +164,6 @@ class DomainHooks(Hooks):
     def prepare(self, conn, batch, current, stored_scopes) -> None:
         """Fetch the batch's stored authors, participants and statements in three queries."""
         self._stored_scopes.update(stored_scopes)
-        # The stored answers as the merge read them (the store updates ``current`` in place),
-        # so the tallies need not read them again.
-        self._before = {rid: rec for rid, rec in current.items() if rec.type == "checklist_answer"}
         if isinstance(self.actor, Device):
             ids = [record.id for record in batch]
             self.echo_candidates = {rid for rid in ids if rid not in current}
@@ -346,4 +343,4 @@ class DomainHooks(Hooks):
     # ------------------------------------------------------------ projections
 
     def after_merge(self, conn: Connection, changed: list[Record]) -> None:
-        project(conn, changed, getattr(self, "_before", None))
+        project(conn, changed)

@@ -123,35 +123,32 @@ class ChecklistAnswer(ParticipantEntry, db.Model):
     comment: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-class StatementTally(db.Model):
-    """How many answers of each value a statement has in a stage (kept by server.domain.tallies).
+class StageCount(db.Model):
+    """Counts of people and feedback per stage, by what the results page shows (server.domain.stage_counts).
 
-    Not a projection of one record type: a running count, so the results page reads
-    a few rows instead of recounting every answer.
+    Not a projection of one record type: running counts, so the results page reads
+    a few rows instead of counting every answer, person and piece of feedback.
+    ``measure`` names the count: ``statement`` (answers; ``role`` holds the statement
+    id, ``value`` the answer), ``agreed`` (partners by role and how many statements
+    they agree with), ``rung`` (ladder ratings by role and rung), ``took_part`` (by
+    role), ``equality`` (``role`` holds the question, ``value`` the answer),
+    ``gave_none`` (took part, no equality answer), ``feedback`` (no response yet),
+    ``answering`` (``role`` an action's status, ``value`` its id: how much of the
+    stage's feedback it answers) and ``response`` (``value`` is the time to the first response in seconds,
+    rounded as the pages show it). Withdrawn partners count nowhere.
     """
 
-    __tablename__ = "statement_tallies"
+    __tablename__ = "stage_counts"
 
     project_id: Mapped[str] = mapped_column(ID, primary_key=True)
     stage: Mapped[str] = mapped_column(String(20), primary_key=True)
-    statement_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    value: Mapped[str] = mapped_column(String(20), primary_key=True)
-    # Pushes add to one of a few rows picked at random (readers sum them), so
-    # concurrent pushes answering one statement rarely wait on the same row.
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Each merge adds to one of a few rows picked at random (readers sum them), so
+    # parallel pushes to one project rarely wait on the same row.
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, default=0, server_default="0")
     count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class PartnerTally(db.Model):
-    """How many statements one partner answered, and agreed with, in a stage (server.domain.tallies)."""
-
-    __tablename__ = "partner_tallies"
-
-    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
-    participant_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    agreed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class LadderRating(ParticipantEntry, db.Model):

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.models import utcnow
-from server.domain import tallies, types
+from server.domain import stage_counts, types
 from server.domain.models import ActionFeedback
 from sync.records import Record
 
@@ -22,12 +22,9 @@ def _insert(conn: Connection):
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def project(conn: Connection, changed: list[Record], before: dict[str, Record] | None = None) -> None:
-    """Bring the projection tables up to date with these merged records (set-based per type).
-
-    ``before``: the stored state of the changed records that existed, when the caller has it.
-    """
-    tallies.count_answers(conn, changed, before)  # before the rows change: it reads the old answers
+def project(conn: Connection, changed: list[Record]) -> None:
+    """Bring the projection tables up to date with these merged records (set-based per type)."""
+    counted = stage_counts.before(conn, changed)  # before the rows change: it reads the old rows
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:
@@ -42,6 +39,7 @@ def project(conn: Connection, changed: list[Record], before: dict[str, Record] |
     now = utcnow()
     _drop_rows(conn, gone)
     _upsert_rows(conn, live, now)
+    stage_counts.after(conn, counted)
 
 
 def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:

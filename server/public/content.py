@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.domain.models import Action, Project
 from server.extensions import db
 from server.public.models import PublicPage
-from server.staff.results import Loop, closing_the_loop
+from server.staff.results import Loop, Responses, closing_the_loop, responses
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +42,27 @@ def published_page(slug: str) -> tuple[PublicPage, Project]:
     return page, project
 
 
-def public_actions(project_id: str) -> list[PublicAction]:
-    """Return the project's actions, newest change first, with only their staff-written parts."""
-    rows = db.session.execute(
+def public_actions(project_id: str, page: int = 1, per_page: int | None = None) -> list[PublicAction]:
+    """Return the project's actions, newest change first, with only their staff-written parts.
+
+    ``per_page`` None returns them all (the evidence pack); else that many, from ``page``.
+    """
+    query = (
         select(Action.id, Action.heard, Action.done, Action.status, Action.reason, Action.updated_at, Action.timeline)
         .where(Action.project_id == project_id)
         .order_by(Action.updated_at.desc(), Action.id)
-    ).all()
+    )
+    if per_page is not None:
+        query = query.limit(per_page).offset((max(1, page) - 1) * per_page)
     return [
         PublicAction(r.id, r.heard or "", r.done or "", r.status, r.reason or "", r.updated_at, _timeline(r.timeline))
-        for r in rows
+        for r in db.session.execute(query)
     ]
+
+
+def count_actions(project_id: str) -> int:
+    """How many actions the project has (to page through them)."""
+    return db.session.execute(select(func.count()).where(Action.project_id == project_id)).scalar_one()
 
 
 def _timeline(raw: str | None) -> list[dict]:
@@ -72,3 +82,8 @@ def _timeline(raw: str | None) -> list[dict]:
 def project_loop(project_id: str) -> Loop:
     """Share of the project's feedback that got a response, and the median time to the first one."""
     return closing_the_loop(db.session, project_id, None)
+
+
+def project_responses(project_id: str) -> Responses:
+    """Share of the project's feedback that got a response, and the median time to the first one."""
+    return responses(db.session, project_id, None)

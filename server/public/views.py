@@ -7,23 +7,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
-from server.public.content import project_loop, public_actions, published_page
+from server.public.content import count_actions, project_responses, public_actions, published_page
+from server.public.languages import project_languages
 
 bp = Blueprint("public", __name__, url_prefix="/p")
 
 
+# Actions per page, and in the feed: a big project has thousands, and a reader wants the newest.
+PER_PAGE = 50
+
+
 @bp.get("/<slug>")
 def page(slug):
-    """Show a project's published "You said, we did" page."""
+    """Show a project's published "You said, we did" page, newest actions first, 50 a page."""
     public, project = published_page(slug)
+    pages = max(1, -(-count_actions(project.id) // PER_PAGE))
+    number = request.args.get("page", 1, type=int)
+    if not 1 <= number <= pages:
+        abort(404)
     return render_template(
         "public/page.html",
         page=public,
         project=project,
-        actions=public_actions(project.id),
-        loop=project_loop(project.id),
+        actions=public_actions(project.id, number, PER_PAGE),
+        number=number,
+        pages=pages,
+        loop=project_responses(project.id),
+        languages=project_languages(project.id, project.title, project.summary),
     )
 
 
@@ -32,7 +44,7 @@ def feed(slug):
     """Give the published actions as an Atom feed, newest change first."""
     public, project = published_page(slug)
     body = render_template(
-        "public/feed.atom", page=public, project=project, actions=public_actions(project.id)
+        "public/feed.atom", page=public, project=project, actions=public_actions(project.id, 1, PER_PAGE)
     )
     return Response(body, mimetype="application/atom+xml")
 

@@ -26,6 +26,9 @@ MAX_PAYLOAD_BYTES = 3 * 1024
 HOST_CHECK_SECONDS = 30.0
 
 # Generic lines only: no names, no feedback text, no project. The app fetches the detail.
+# These are the English lines. The payload also names its line ("line": "done"), and
+# the phone shows that line from its own catalogue (pwa/js/i18n/, keys push.<line>.title
+# and .body) in the language the family chose, which the server never learns.
 _LINES = {
     ("linked", None): (
         "Your feedback was heard",
@@ -56,6 +59,12 @@ _LINES[("progress", None)] = (
 _DEFAULT_LINES = ("An update on your feedback", "Tap to see what changed.")
 
 
+def line_name(key: tuple[str, str | None]) -> str:
+    """The name of a line, as the phone's catalogue knows it: "linked", "done", "progress"..."""
+    event, status_value = key
+    return status_value if event == "status" and status_value else event
+
+
 def payload_for(
     event: str, status_value: str | None, contribution_id: str, action_id: str
 ) -> bytes:
@@ -64,8 +73,9 @@ def payload_for(
     # that is already done says only that the feedback was heard.
     key = (event, None) if event in (EVENT_LINKED, EVENT_PROGRESS) else (event, status_value)
     title, body = _LINES.get(key, _DEFAULT_LINES)
+    line = line_name(key) if key in _LINES else "update"
     data = json.dumps(
-        {"title": title, "body": body, "contribution": contribution_id, "action_id": action_id},
+        {"title": title, "body": body, "line": line, "contribution": contribution_id, "action_id": action_id},
         separators=(",", ":"),
     ).encode()
     if len(data) > MAX_PAYLOAD_BYTES:

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
 from server.staff.action_writes import add_progress, delete_action, edit_action, unlink_feedback
+from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.feedback_views import _action_or_404, _render_action
-from server.staff.forms import ActionForm, StatusForm
+from server.staff.forms import ActionForm, ProgressForm, StatusForm
 from server.staff.models import audit
+from server.staff.writes import link_feedback
 
 
-def _stripped(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class ProgressForm(FlaskForm):
-    note = TextAreaField(
-        "What happened",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Write what happened."),
-            Length(max=2000, message="The update must be 2,000 characters or fewer."),
-        ],
-    )
+@bp.app_template_filter("staff_when")
+def when(iso: str) -> str:
+    """A stored time as people read it: 2026-11-29T22:46:27+00:00 -> 29 November 2026 at 22:46 UTC."""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is not None:  # stored times are UTC; a naive one already is
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%-d %B %Y at %H:%M UTC")
 
 
 def _to_action(project_id: str, action_id: str):
@@ -42,13 +41,15 @@ def edit_action_page(project_id, action_id):
     project = project_or_404(project_id)
     act = _action_or_404(project.id, action_id)
     form = ActionForm(obj=act)
-    # Only the words change here: the status has its own form with a timeline entry.
+    # The words and the linked feedback change here: the status has its own form with a timeline entry.
     del form.stage, form.status, form.reason
+    offer_feedback(form, project.id, act.stage, act.id)
     if form.validate_on_submit():
         edit_action(project.id, act.id, form.heard.data, form.done.data or "")
-        audit("edit", "action", act.id, project_id=project.id)
+        linked = link_feedback(project.id, act.id, form.feedback_ids.data or [])
+        audit("edit", "action", act.id, project_id=project.id, linked=linked)
         db.session.commit()
-        flash("Action changed.")
+        flash(f"Action changed. {linked_message(linked)}" if linked else "Action changed.")
         return _to_action(project.id, act.id)
     status = 400 if request.method == "POST" else 200
     return render_template("staff/action_edit.html", project=project, action=act, form=form), status

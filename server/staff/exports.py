@@ -150,6 +150,11 @@ def _role(role) -> str:
     return PERSON_ROLES.get(role, "Role not given")
 
 
+def _who_and_stage(r) -> tuple:
+    """The first four columns of a participant's row: its id, theirs, their role, the stage."""
+    return (r[0], r[1], _role(r[2]), r[3].title())
+
+
 def _principle(principle) -> str:
     return PRINCIPLE_NAMES.get(principle, principle or "")
 
@@ -202,10 +207,7 @@ def _answer_rows(project_id: str) -> Iterator[tuple]:
     )
     for r in db.session.execute(query.execution_options(**_STREAM)):
         yield (
-            r[0],
-            r[1],
-            _role(r[2]),
-            r[3].title(),
+            *_who_and_stage(r),
             _principle(r[4]),
             r[5],
             r[6],
@@ -227,10 +229,7 @@ def _ladder_rows(project_id: str) -> Iterator[tuple]:
     names = {rung: name for rung, name, _ in LADDER}
     for r in db.session.execute(query.execution_options(**_STREAM)):
         yield (
-            r[0],
-            r[1],
-            _role(r[2]),
-            r[3].title(),
+            *_who_and_stage(r),
             r[4],
             names.get(r[4], ""),
             r[5] or "",
@@ -256,10 +255,7 @@ def _feedback_rows(project_id: str) -> Iterator[tuple]:
     )
     for r in db.session.execute(query.execution_options(**_STREAM)):
         yield (
-            r[0],
-            r[1],
-            _role(r[2]),
-            r[3].title(),
+            *_who_and_stage(r),
             _principle(r[4]),
             r[5],
             MODE_NAMES.get(r[6], r[6]),

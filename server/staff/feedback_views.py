@@ -12,7 +12,8 @@ from server.domain.types import is_uuid
 from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404, stage_or_404
-from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, StatusForm, options
+from server.staff.feedback_choice import linked_message, offer_feedback
+from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, ProgressForm, StatusForm, options
 from server.staff.models import audit
 from server.staff.pages import form_page, saved
 from server.staff.results import consent_not_withdrawn
@@ -170,6 +171,9 @@ def new_action(project_id):
     reply_to = _reply_to(project.id, request.values.get("feedback"))
     stage = reply_to.stage if reply_to else request.args.get("stage", project.current_stage)
     form = ActionForm(stage=stage)
+    offer_feedback(form, project.id, stage, None)
+    if reply_to:  # it is linked anyway, so it is not offered again
+        form.feedback_ids.choices = [c for c in form.feedback_ids.choices if c[0] != reply_to.id]
     if form.validate_on_submit():
         action_id = create_action(
             project.id,
@@ -179,11 +183,11 @@ def new_action(project_id):
             form.status.data,
             form.reason.data or None,
         )
-        if reply_to:
-            link_feedback(project.id, action_id, [reply_to.id])
+        chosen = ([reply_to.id] if reply_to else []) + list(form.feedback_ids.data or [])
+        linked = link_feedback(project.id, action_id, chosen)
         done = (
-            "Action recorded and linked to the feedback it answers."
-            if reply_to
+            f"Action recorded. {linked_message(linked)}"
+            if linked
             else "Action recorded. Now link the feedback it answers."
         )
         return saved(done, "staff.action", project_id=project.id, action_id=action_id)
@@ -204,8 +208,6 @@ def _reply_to(project_id: str, feedback_id: str | None) -> Feedback | None:
 
 
 def _progress_form():
-    from server.staff.action_views import ProgressForm
-
     return ProgressForm(formdata=None)
 
 

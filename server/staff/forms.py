@@ -7,6 +7,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -209,6 +210,13 @@ class ActionForm(StaffForm):
     )
     status = Choice("Status", choices=STATUS_CHOICES, default="planned", invalid="Choose a status.")
     reason = _reason_field()
+    # Choices are the stage's feedback, filled by server.staff.feedback_choice.offer_feedback.
+    feedback_ids = SelectMultipleField("Feedback this action answers (optional)", choices=[], validate_choice=False)
+
+    def validate_feedback_ids(self, field):
+        listed = {value for value, _ in field.choices}
+        if any(value not in listed for value in field.data or []):
+            raise ValidationError("Choose feedback from the list; the page may be out of date, so look again.")
 
 
 class StatusForm(StaffForm):
@@ -219,6 +227,17 @@ class StatusForm(StaffForm):
         validators=[Length(max=2000, message="The note must be 2,000 characters or fewer.")],
     )
     reason = _reason_field()
+
+
+class ProgressForm(StaffForm):
+    note = TextAreaField(
+        "What happened",
+        filters=[_stripped],
+        validators=[
+            DataRequired("Write what happened."),
+            Length(max=2000, message="The update must be 2,000 characters or fewer."),
+        ],
+    )
 
 
 class LinkForm(StaffForm):

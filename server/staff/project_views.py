@@ -10,6 +10,7 @@ from server.auth.models import User
 from server.domain import codes, projects
 from server.domain.models import ProjectStaff
 from server.extensions import db
+from server.public.languages import project_languages
 from server.staff import bp, retention
 from server.staff.access import (
     coordinator_required,
@@ -125,6 +126,7 @@ def poster(project_id):
         join_code=join_code,
         url=url,
         qr=qr_svg(url, scale=10, label=f"QR code to join {project.title}"),
+        languages=project_languages(project.id, project.title, project.summary)[1:],
     )
 
 

@@ -17,21 +17,15 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, distinct, func, literal, select, union
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from server.domain import tallies
+from server.domain import stage_counts
 from server.domain.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES
 from server.domain.models import (
-    Action,
-    ActionFeedback,
     ChecklistAnswer,
     Consent,
-    EqualityAnswer,
-    Feedback,
-    LadderRating,
     Participant,
-    PartnerTally,
     Statement,
 )
 from server.domain.words import PROFESSIONAL_ROLES, RESIDENT_ROLES, ROLE_NAMES, ROLES, VALUES
@@ -184,6 +178,14 @@ class Reach:
 
 
 @dataclass(frozen=True, slots=True)
+class Responses:
+    feedback: int
+    linked: int
+    linked_share: float | None  # 0..1, None without feedback
+    median_seconds: float | None  # feedback received -> first linked to an action
+
+
+@dataclass(frozen=True, slots=True)
 class Loop:
     feedback: int
     linked: int
@@ -212,11 +214,6 @@ class StageResults:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _dialect(db) -> str:
-    bind = db.get_bind() if hasattr(db, "get_bind") else db
-    return bind.dialect.name
 
 
 def consent_not_withdrawn(project_id: str, participant_id: ColumnElement) -> ColumnElement[bool]:
@@ -342,44 +339,31 @@ def checklist(db, project_id: str, stage: str) -> tuple[Achievement, list[Princi
 
 
 def _from_tallies(db, project_id: str, stage: str, smap: _StatementMap):
-    """Read the running tallies: (role rows, counts per statement), or None if they cannot answer.
+    """Read the kept counts: (role rows, counts per statement), or None if they cannot answer.
 
     They cannot when a statement has earlier versions (a partner's newest answer
     counts, which a sum cannot tell) or an answered statement is no longer asked.
     """
     if not smap.identity:
         return None
-    withdrawn = select(Consent.participant_id).where(
-        Consent.project_id == project_id, Consent.withdrawn_at.is_not(None)
-    )
-    per_value = tallies.statement_counts(db, project_id, stage, withdrawn)
-    active = {st.id for st in smap.active}
-    if any(sid not in active for sid, _ in per_value):
-        return None
-    n_active = len(smap.active)
-    t = PartnerTally
-    role_rows = db.execute(
-        select(
-            Participant.role,
-            func.count(),
-            func.sum(case((t.agreed * 2 > n_active, 1), else_=0)),
-            func.sum(case((t.agreed >= n_active, 1), else_=0)),
-        )
-        .select_from(t)
-        .outerjoin(Participant, Participant.id == t.participant_id)
-        .where(
-            t.project_id == project_id,
-            t.stage == stage,
-            t.answered > 0,
-            consent_not_withdrawn(project_id, t.participant_id),
-        )
-        .group_by(Participant.role)
-    ).all()
     counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
-    for (statement_id, value), n in per_value.items():
+    for _, _, statement_id, value, n in stage_counts.read(db, project_id, stage, ("statement",)):
+        if statement_id not in counts:
+            return None
         if value in VALUES:
             counts[statement_id][value] = n
-    return role_rows, counts
+    return _role_rows(db, project_id, stage, len(smap.active)), counts
+
+
+def _role_rows(db, project_id: str, stage: str, n_active: int) -> list[tuple]:
+    """Per role: partners, those agreeing with more than half, those agreeing with all (counts kept)."""
+    by_role: dict[str, list[int]] = {}
+    for _, _, role, agreed, count in stage_counts.read(db, project_id, stage, ("agreed",)):
+        row = by_role.setdefault(role, [0, 0, 0])
+        row[0] += count
+        row[1] += count if int(agreed) * 2 > n_active else 0
+        row[2] += count if int(agreed) >= n_active else 0
+    return [(role or None, *row) for role, row in by_role.items()]
 
 
 def _recount(db, project_id: str, stage: str, smap: _StatementMap):
@@ -519,45 +503,18 @@ def _principles(smap: _StatementMap, counts, partners: int) -> list[PrincipleRes
 # ---------------------------------------------------------------- the ladder
 
 
-def _median(counts: list[int]) -> float | None:
-    total = sum(counts)
-    if total == 0:
-        return None
-    values = []
-    for target in ((total - 1) // 2, total // 2):
-        seen = 0
-        for rung, n in enumerate(counts):
-            seen += n
-            if target < seen:
-                values.append(rung)
-                break
-    return (values[0] + values[1]) / 2
-
-
 def ladder(db, project_id: str, stage: str, target_rung: int) -> LadderResult:
     """Count the rungs partners experienced, by residents and professionals, against the target."""
-    r = LadderRating
-    rows = db.execute(
-        select(Participant.role, r.rung, func.count())
-        .select_from(r)
-        .outerjoin(Participant, Participant.id == r.participant_id)
-        .where(
-            r.project_id == project_id,
-            r.stage == stage,
-            consent_not_withdrawn(project_id, r.participant_id),
-        )
-        .group_by(Participant.role, r.rung)
-    ).all()
     counts = {key: [0] * len(LADDER) for key in ("residents", "professionals", "other")}
-    for role, rung, count in rows:
-        if rung is not None and 0 <= rung < len(LADDER):
-            counts[_role_class(role)][rung] += count
+    for _, _, role, rung, count in stage_counts.read(db, project_id, stage, ("rung",)):
+        if rung.isdigit() and int(rung) < len(LADDER):
+            counts[_role_class(role or None)][int(rung)] += count
     names = {"residents": "Residents", "professionals": "Professionals", "other": "Other partners"}
     groups = []
     for key in ("residents", "professionals", "other"):
         if key == "other" and not sum(counts[key]):
             continue
-        median = _median(counts[key])
+        median = _median_of(dict(enumerate(counts[key])))
         groups.append(
             LadderGroup(
                 key,
@@ -600,67 +557,42 @@ def _small(n: int) -> int | None:
 
 def reach(db, project_id: str, stage: str) -> Reach:
     """Count who took part by role and their equality answers, only in safe aggregates."""
-    # Each arm is made distinct first: a few thousand people, not every answer, reach the union.
-    sources = union(
-        # The partner tallies hold one row per partner who answered: no scan of the answers.
-        select(PartnerTally.participant_id.label("pid")).where(
-            PartnerTally.project_id == project_id,
-            PartnerTally.stage == stage,
-            PartnerTally.answered > 0,
-        ),
-        select(LadderRating.participant_id)
-        .where(LadderRating.project_id == project_id, LadderRating.stage == stage)
-        .distinct(),
-        select(Feedback.participant_id)
-        .where(Feedback.project_id == project_id, Feedback.stage == stage)
-        .distinct(),
-    ).subquery("sources")
-    e = EqualityAnswer
-    # One pass: count people by (role, every equality answer); the few hundred
-    # combinations are summed per question here. Reading the people once beats a
-    # query per question over them.
-    combos = db.execute(
-        select(Participant.role, *(e.__table__.c[q] for q in EQUALITY_QUESTIONS), func.count())
-        .select_from(sources)
-        .outerjoin(Participant, Participant.id == sources.c.pid)
-        .outerjoin(e, and_(e.participant_id == sources.c.pid, e.project_id == project_id))
-        .where(consent_not_withdrawn(project_id, sources.c.pid))
-        .group_by(Participant.role, *(e.__table__.c[q] for q in EQUALITY_QUESTIONS))
-    ).all()
     role_counts: dict[str, int] = {}
     tallied: dict[str, dict[str, int]] = {q: {} for q in EQUALITY_QUESTIONS}
-    gave_some = 0
-    for role, *values, count in combos:
-        key = role if role in ROLES else "unknown"
-        role_counts[key] = role_counts.get(key, 0) + count
-        given = False
-        for question, value in zip(EQUALITY_QUESTIONS, values, strict=True):
-            if value not in (None, ""):
-                tallied[question][value] = tallied[question].get(value, 0) + count
-                given = True
-        gave_some += count if given else 0
-    answers = {q: list(tallied[q].items()) for q in EQUALITY_QUESTIONS}
+    gave_none = 0
+    for _, measure, role, value, count in stage_counts.read(
+        db, project_id, stage, ("took_part", "equality", "gave_none")
+    ):
+        if measure == "took_part":
+            key = role if role in ROLES else "unknown"
+            role_counts[key] = role_counts.get(key, 0) + count
+        elif measure == "equality" and role in tallied:
+            tallied[role][value] = tallied[role].get(value, 0) + count
+        elif measure == "gave_none":
+            gave_none += count
     total = sum(role_counts.values())
     by_role = suppress(
         (key, ROLE_NAMES.get(key, "Role not given"), role_counts.get(key, 0))
         for key in (*ROLES, "unknown")
         if key != "unknown" or role_counts.get(key)
     )
-    equality: dict[str, list[Cell]] = {}
-    for question, rows in answers.items():
-        rows.sort(key=lambda item: (-item[1], str(item[0])))
-        # Each table covers everyone who took part, so hiding works on the whole table.
-        unanswered = total - sum(count for _, count in rows)
-        equality[question] = suppress(
-            [(str(value), _equality_label(str(value)), count) for value, count in rows]
-            + ([(NO_ANSWER, "No answer", unanswered)] if unanswered else [])
-        )
-    gave_none = total - gave_some
+    equality = {q: _equality_cells(tallied[q], total) for q in EQUALITY_QUESTIONS}
     gave_none_shown = _small(gave_none)
     share = None
     if total and gave_none_shown is not None and _small(total) is not None:
         share = gave_none / total
     return Reach(_small(total), by_role, equality, gave_none_shown, share)
+
+
+def _equality_cells(answers: dict[str, int], total: int) -> list[Cell]:
+    """One question's answers, biggest first, with "No answer" for the rest of those who took part."""
+    rows = sorted(answers.items(), key=lambda item: (-item[1], item[0]))
+    # Each table covers everyone who took part, so hiding works on the whole table.
+    unanswered = total - sum(count for _, count in rows)
+    return suppress(
+        [(value, _equality_label(value), count) for value, count in rows]
+        + ([(NO_ANSWER, "No answer", unanswered)] if unanswered else [])
+    )
 
 
 def _equality_label(value: str) -> str:
@@ -672,79 +604,57 @@ def _equality_label(value: str) -> str:
 # ---------------------------------------------------------------- closing the loop
 
 
-def _seconds_between(dialect: str, start: ColumnElement, end: ColumnElement) -> ColumnElement:
-    if dialect == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * literal(86400.0)
-
-
 def closing_the_loop(db, project_id: str, stage: str | None) -> Loop:
     """Share of feedback linked to an action, share of those actions done, median time to link.
 
-    ``stage`` None counts the whole project (the public page).
+    ``stage`` None counts the whole project (the evidence pack). The median is of
+    times rounded as the pages show them (``stage_counts.response_bucket``).
     """
-    f = Feedback
-    af = ActionFeedback
-    in_stage = [] if stage is None else [f.stage == stage]
-    fb = (
-        select(f.id.label("id"), f.received_at.label("received_at"))
-        .where(
-            f.project_id == project_id,
-            *in_stage,
-            consent_not_withdrawn(project_id, f.participant_id),
-        )
-        .cte("fb")
-    )
-    links = (
-        select(
-            af.feedback_id.label("feedback_id"),
-            af.action_id.label("action_id"),
-            af.linked_at.label("linked_at"),
-            Action.status.label("status"),
-        )
-        .join(fb, fb.c.id == af.feedback_id)
-        .join(Action, Action.id == af.action_id)
-        .cte("links")
-    )
-    first_link = (
-        select(links.c.feedback_id, func.min(links.c.linked_at).label("first_at"))
-        .group_by(links.c.feedback_id)
-        .cte("first_link")
-    )
-    seconds = _seconds_between(_dialect(db), fb.c.received_at, first_link.c.first_at)
-    durations = (
-        select(
-            seconds.label("s"),
-            func.row_number().over(order_by=seconds).label("rn"),
-            func.count().over().label("n"),
-        )
-        .select_from(fb.join(first_link, first_link.c.feedback_id == fb.c.id))
-        .subquery("durations")
-    )
-    n = durations.c.n
-    median = select(func.avg(durations.c.s)).where(durations.c.rn.in_([(n + 1) // 2, (n + 2) // 2]))
-    done_id = case((links.c.status == "done", links.c.action_id), else_=None)
-    # One round trip; each CTE is computed once.
-    total, linked, actions, done, median_seconds = db.execute(
-        select(
-            select(func.count()).select_from(fb).scalar_subquery(),
-            select(func.count()).select_from(first_link).scalar_subquery(),
-            select(func.count(distinct(links.c.action_id))).scalar_subquery(),
-            select(func.count(distinct(done_id))).scalar_subquery(),
-            median.scalar_subquery(),
-        )
-    ).one()
-    total, linked, actions, done = total or 0, linked or 0, actions or 0, done or 0
-    median = None if median_seconds is None else max(0.0, float(median_seconds))
+    heard = responses(db, project_id, stage)
+    actions = {  # id -> status, of the actions that answer the feedback
+        action_id: status
+        for _, _, status, action_id, _ in stage_counts.read(db, project_id, stage, ("answering",))
+    }
+    done = sum(1 for status in actions.values() if status == "done")
     return Loop(
-        total,
-        linked,
-        linked / total if total else None,
-        actions,
+        heard.feedback,
+        heard.linked,
+        heard.linked_share,
+        len(actions),
         done,
-        done / actions if actions else None,
-        median,
+        done / len(actions) if actions else None,
+        heard.median_seconds,
     )
+
+
+def responses(db, project_id: str, stage: str | None) -> Responses:
+    """How much feedback got a response, and the median time to the first (a few rows)."""
+    unanswered = 0
+    times: dict[int, int] = {}
+    for _, measure, _, value, count in stage_counts.read(db, project_id, stage, ("feedback", "response")):
+        if measure == "feedback":
+            unanswered += count
+        else:
+            times[int(value)] = times.get(int(value), 0) + count
+    linked = sum(times.values())
+    total = unanswered + linked
+    return Responses(total, linked, linked / total if total else None, _median_of(times))
+
+
+def _median_of(times: dict[int, int]) -> float | None:
+    """The median of values given as {value: how many}; the mean of the two middle ones."""
+    total = sum(times.values())
+    if not total:
+        return None
+    middle = []
+    for target in ((total - 1) // 2, total // 2):
+        seen = 0
+        for value in sorted(times):
+            seen += times[value]
+            if target < seen:
+                middle.append(value)
+                break
+    return (middle[0] + middle[1]) / 2
 
 
 # ---------------------------------------------------------------- everything

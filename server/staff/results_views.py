@@ -71,34 +71,43 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def _show_results(project_id: str, stage: str | None, template: str):
+    """Render a stage's results (``stage`` None: the project's current stage) with a template."""
+    project = project_or_404(project_id)
+    stage = project.current_stage if stage is None else stage_or_404(stage)
+    return render_template(template, project=project, stage=stage, r=cached_stage_results(project, stage))
+
+
 @bp.get("/projects/<project_id>/results")
 @coordinator_required
 def results_current(project_id):
     """Show the results of the project's current stage (no redirect: one round trip less)."""
-    project = project_or_404(project_id)
-    stage = project.current_stage
-    data = cached_stage_results(project, stage)
-    return render_template("staff/results.html", project=project, stage=stage, r=data)
+    return _show_results(project_id, None, "staff/results.html")
 
 
 @bp.get("/projects/<project_id>/stages/<stage>/results")
 @coordinator_required
 def results(project_id, stage):
     """Show whether co-production was achieved in a stage, and why."""
-    project = project_or_404(project_id)
-    stage = stage_or_404(stage)
-    data = cached_stage_results(project, stage)
-    return render_template("staff/results.html", project=project, stage=stage, r=data)
+    return _show_results(project_id, stage, "staff/results.html")
 
 
 @bp.get("/projects/<project_id>/stages/<stage>/report")
 @coordinator_required
 def report(project_id, stage):
     """Show the stage's results as a page to print or save as PDF."""
-    project = project_or_404(project_id)
-    stage = stage_or_404(stage)
-    data = cached_stage_results(project, stage)
-    return render_template("staff/report.html", project=project, stage=stage, r=data)
+    return _show_results(project_id, stage, "staff/report.html")
+
+
+def _commented(model, project_id: str, stage: str) -> tuple:
+    """Conditions for a stage's answers or ratings that carry a comment, from partners still in."""
+    return (
+        model.project_id == project_id,
+        model.stage == stage,
+        model.comment.is_not(None),
+        model.comment != "",
+        consent_not_withdrawn(project_id, model.participant_id),
+    )
 
 
 @bp.get("/projects/<project_id>/stages/<stage>/comments")
@@ -107,31 +116,18 @@ def comments(project_id, stage):
     """List the comments partners left with their checklist answers and ladder ratings."""
     project = project_or_404(project_id)
     stage = stage_or_404(stage)
-    not_withdrawn = consent_not_withdrawn(project.id, ChecklistAnswer.participant_id)
     answers = db.session.execute(
         select(ChecklistAnswer, Statement.text, Statement.principle, Participant.role)
         .outerjoin(Statement, Statement.id == ChecklistAnswer.statement_id)
         .outerjoin(Participant, Participant.id == ChecklistAnswer.participant_id)
-        .where(
-            ChecklistAnswer.project_id == project.id,
-            ChecklistAnswer.stage == stage,
-            ChecklistAnswer.comment.is_not(None),
-            ChecklistAnswer.comment != "",
-            not_withdrawn,
-        )
+        .where(*_commented(ChecklistAnswer, project.id, stage))
         .order_by(Statement.principle, Statement.order, ChecklistAnswer.value, ChecklistAnswer.id)
         .limit(COMMENTS_LIMIT)
     ).all()
     ratings = db.session.execute(
         select(LadderRating, Participant.role)
         .outerjoin(Participant, Participant.id == LadderRating.participant_id)
-        .where(
-            LadderRating.project_id == project.id,
-            LadderRating.stage == stage,
-            LadderRating.comment.is_not(None),
-            LadderRating.comment != "",
-            consent_not_withdrawn(project.id, LadderRating.participant_id),
-        )
+        .where(*_commented(LadderRating, project.id, stage))
         .order_by(LadderRating.rung, LadderRating.id)
         .limit(COMMENTS_LIMIT)
     ).all()

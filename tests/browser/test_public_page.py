@@ -10,8 +10,8 @@ from tests.browser.test_staff_pages import _project_url
 pytestmark = pytest.mark.browser
 
 
-def _publish(page, live_server, slug):
-    page.goto(_project_url(page, live_server) + "/public")
+def _publish(page, live_server, slug, project_url=None):
+    page.goto((project_url or _project_url(page, live_server)) + "/public")
     assert_no_axe_violations(page)
     page.get_by_label("Web address of the page").fill(slug)
     page.get_by_label("Show this page to the public").check()
@@ -36,4 +36,22 @@ def test_public_page_without_javascript_on_a_phone(page, browser, live_server):
     finally:
         phone.close()
     page.goto(live_server.url + "/p/demo-short-breaks")
+    assert_no_axe_violations(page)
+
+
+def test_public_page_and_poster_in_the_projects_languages_pass_axe(page, live_server):
+    """With the title translated into Urdu, both say in Urdu what they are, right to left."""
+    project_url = _project_url(page, live_server)
+    page.goto(project_url + "/details")
+    page.locator("#t-ur_title").fill("مختصر وقفے")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    _publish(page, live_server, "demo-languages", project_url)
+    page.goto(live_server.url + "/p/demo-languages")
+    urdu = page.locator('[lang="ur"]')
+    assert "مختصر وقفے" in urdu.first.inner_text()
+    assert urdu.first.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert_no_axe_violations(page)
+    page.goto(project_url + "/poster")
+    assert "مختصر وقفے" in page.locator('.languages [lang="ur"]').inner_text()
     assert_no_axe_violations(page)

@@ -61,7 +61,8 @@ def test_push_shows_a_generic_notification_pointing_at_the_contribution(context,
     assert shown["data"] == {"id": payload["contribution"]}
 
 
-def test_push_in_urdu_uses_the_apps_own_words(context, page, live_server):
+def show_push_in_urdu(context, page, live_server, payload: str) -> dict:
+    """Join on a phone set to Urdu, deliver this push payload, and return the notification shown."""
     context.grant_permissions(["notifications"], origin=live_server.url)
     join_as_family(page, live_server)
     wait_for_worker(page)
@@ -69,19 +70,29 @@ def test_push_in_urdu_uses_the_apps_own_words(context, page, live_server):
     cdp = context.new_cdp_session(page)
     cdp.send(
         "ServiceWorker.deliverPushMessage",
-        {
-            "origin": live_server.url,
-            "registrationId": registration_id(page, cdp),
-            "data": json.dumps(
-                {
-                    "title": "WithUs",
-                    "body": "Something changed because of what you said.",
-                    "contribution": "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8c",
-                }
-            ),
-        },
+        {"origin": live_server.url, "registrationId": registration_id(page, cdp), "data": payload},
     )
     wait_until(page, "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length > 0)")
     [shown] = notifications(page)
+    return shown
+
+
+def test_push_in_urdu_uses_the_apps_own_words(context, page, live_server):
+    payload = {
+        "title": "WithUs",
+        "body": "Something changed because of what you said.",
+        "contribution": "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8c",
+    }
+    shown = show_push_in_urdu(context, page, live_server, json.dumps(payload))
     assert shown["body"] != "Something changed because of what you said."
     assert shown["body"].strip()
+
+
+def test_done_message_shows_in_the_familys_language(context, page, live_server):
+    """The server's own payload for "done", on a phone set to Urdu: the promise, in Urdu."""
+    from server.push.sender import payload_for
+
+    payload = payload_for("status", "done", "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8d", "act-7").decode()
+    shown = show_push_in_urdu(context, page, live_server, payload)
+    assert shown["title"] == "آپ کی بات سے فرق پڑا"  # "Your contribution made a difference"
+    assert shown["body"] == "آپ نے جو بتایا اس سے تبدیلی آئی۔ دیکھنے کے لیے دبائیں کہ ہم نے کیا کیا۔"

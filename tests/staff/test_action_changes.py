@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
+from server.languages import LANGUAGES
 from server.push.sender import payload_for
 from tests.staff.conftest import add_feedback, add_participant, subscribe
 
@@ -75,6 +77,31 @@ def test_reply_with_an_action_links_the_feedback_and_says_only_heard(web, two_pr
 def test_done_message_says_the_contribution_made_a_difference():
     sent = json.loads(payload_for("status", "done", "f", "a"))
     assert sent["title"] == "Your contribution made a difference"
+    assert sent["line"] == "done"  # the phone shows this line in the family's language
+
+
+def _catalogue(code: str) -> dict[str, str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "pwa" / "js" / "i18n" / f"{code}.js").read_text(encoding="utf-8")
+    return dict(re.findall(r"^\s*'([\w.]+)': '((?:[^'\\]|\\.)*)',?$", text, re.M))
+
+
+@pytest.mark.parametrize("code", ["en", *LANGUAGES])
+def test_every_notification_line_is_in_each_of_the_apps_languages(code):
+    """Each line the server sends has its words in every catalogue; English says what the server says."""
+    from server.push.sender import _DEFAULT_LINES, _LINES, line_name
+
+    catalogue = _catalogue(code)
+    lines = {line_name(key): words for key, words in _LINES.items()} | {"update": _DEFAULT_LINES}
+    for line, (title, body) in lines.items():
+        assert catalogue.get(f"push.{line}.title", "").strip(), (code, line)
+        assert catalogue.get(f"push.{line}.body", "").strip(), (code, line)
+        if code == "en":
+            assert (catalogue[f"push.{line}.title"], catalogue[f"push.{line}.body"]) == (title, body)
+        else:
+            assert catalogue[f"push.{line}.title"] != title, (code, line)  # translated, not copied
 
 
 def test_edit_changes_the_words_and_is_audited(web, two_projects):
@@ -178,3 +205,64 @@ def test_another_projects_coordinator_cannot_change_the_action(web, two_projects
     for url in (f"/actions/{aid}/edit", f"/actions/{aid}/delete", f"/actions/{aid}/progress"):
         response = web.post(f"/staff/projects/{pid}{url}", two_projects["other"], data={"note": "x", "heard": "x"})
         assert response.status_code in (403, 404), url
+
+
+def _linked(action_id):
+    from server.domain.models import ActionFeedback
+    from server.extensions import db
+
+    return set(
+        db.session.execute(select(ActionFeedback.feedback_id).where(ActionFeedback.action_id == action_id)).scalars()
+    )
+
+
+def test_new_action_form_links_several_pieces_of_feedback(web, world):
+    pid = world["project_id"]
+    first, fid1 = _family(world, "More Saturday clubs")
+    second, fid2 = _family(world, "Quieter rooms, please")
+    _, fid3 = _family(world, "Longer holidays")
+    form = web.get(f"/staff/projects/{pid}/actions/new", world["coordinator"]).get_data(as_text=True)
+    assert "Quieter rooms, please" in form and "Feedback this action answers" in form
+    aid = _action(web, world, feedback_ids=[fid1, fid2])
+    assert _linked(aid) == {fid1, fid2}  # not fid3, which was not ticked
+    assert sorted(_notifications()) == sorted([(first, "linked", "planned"), (second, "linked", "planned")])
+
+
+def test_edit_form_links_more_feedback_and_offers_only_what_is_not_linked(web, world):
+    pid = world["project_id"]
+    _, fid1 = _family(world, "More Saturday clubs")
+    later, fid2 = _family(world, "Quieter rooms, please")
+    aid = _action(web, world, feedback_ids=[fid1])
+    url = f"/staff/projects/{pid}/actions/{aid}/edit"
+    form = web.get(url, world["coordinator"]).get_data(as_text=True)
+    assert "Quieter rooms, please" in form and "More Saturday clubs" not in form
+    response = web.post(url, world["coordinator"], data={"heard": "Saturdays", "done": "", "feedback_ids": [fid2]})
+    assert response.status_code == 302
+    assert _linked(aid) == {fid1, fid2}
+    assert _notifications()[-1] == (later, "linked", "planned")
+
+
+def test_feedback_not_offered_is_refused_next_to_the_list_and_nothing_changes(web, world):
+    pid = world["project_id"]
+    _, fid1 = _family(world)
+    aid = _action(web, world)
+    url = f"/staff/projects/{pid}/actions/{aid}/edit"
+    data = {"heard": "Changed words", "done": "", "feedback_ids": [fid1, "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8b"]}
+    response = web.post(url, world["coordinator"], data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Choose feedback from the list" in html and 'href="#feedback_ids"' in html
+    assert _linked(aid) == set()
+
+
+def test_action_timeline_shows_dates_in_words_not_iso(web, world):
+    import re
+    from datetime import UTC, datetime
+
+    pid = world["project_id"]
+    aid = _action(web, world)
+    web.post(f"/staff/projects/{pid}/actions/{aid}/progress", world["coordinator"], data={"note": "Room booked"})
+    html = web.get(f"/staff/projects/{pid}/actions/{aid}", world["coordinator"]).get_data(as_text=True)
+    visible = re.sub(r"<[^>]+>", " ", html)  # the datetime attributes may stay machine-readable
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", visible)
+    assert f"{datetime.now(UTC):%-d %B %Y} at " in visible and "Room booked" in visible

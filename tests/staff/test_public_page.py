@@ -138,3 +138,61 @@ def test_feed_is_atom_with_one_entry_per_action(web, two_projects):
     entries = root.findall(f"{ATOM}entry")
     assert [e.find(f"{ATOM}id").text for e in entries] == [f"urn:uuid:{action}"]
     assert entries[0].find(f"{ATOM}title").text == "You said: Families asked for weekend sessions."
+
+
+def _translate_title(pid, title, summary=""):
+    from server.domain import projects
+    from server.extensions import db
+
+    projects.set_translations("project", pid, {"ur": {"title": title, "summary": summary}})
+    db.session.commit()
+
+
+def test_page_has_a_line_in_each_of_the_projects_languages(web, world):
+    pid, *_ = _scene(world)
+    _translate_title(pid, "ہفتے کا کلب", "ہم نے لائبریری میں کلب کھولا")
+    _publish(web, world)
+    html = web.get("/p/short-breaks").get_data(as_text=True)
+    assert '<div lang="ur" dir="rtl">' in html
+    assert "ہفتے کا کلب" in html and "ہم نے لائبریری میں کلب کھولا" in html
+    assert "کے بارے میں لوگوں نے ہمیں کیا بتایا" in html  # the fixed line, in Urdu
+
+
+def test_page_without_translations_has_no_language_section(web, world):
+    _scene(world)
+    _publish(web, world)
+    assert "In other languages" not in web.get("/p/short-breaks").get_data(as_text=True)
+
+
+def test_poster_has_a_line_in_each_of_the_projects_languages(web, world):
+    from server.domain import codes
+    from server.extensions import db
+
+    pid = world["project_id"]
+    code = codes.new_join_code(pid)
+    db.session.commit()
+    before = web.get(f"/staff/projects/{pid}/poster", world["coordinator"]).get_data(as_text=True)
+    assert 'lang="ur"' not in before
+    _translate_title(pid, "ہفتے کا کلب")
+    html = web.get(f"/staff/projects/{pid}/poster", world["coordinator"]).get_data(as_text=True)
+    assert '<li lang="ur" dir="rtl"><strong>ہفتے کا کلب</strong>:' in html
+    assert f"ایپ کھول کر یہ کوڈ لکھیں: {code}" in html
+
+
+def test_many_actions_come_fifty_a_page_newest_first(web, world):
+    from server.extensions import db
+
+    pid = world["project_id"]
+    for n in range(51):
+        _action(pid, [], f"Heard number {n:02d}.", "", "planned", [])
+    db.session.commit()
+    _publish(web, world)
+    first = web.get("/p/short-breaks").get_data(as_text=True)
+    assert first.count('class="action"') == 50 and "Page 1 of 2" in first
+    assert "Older actions" in first and "Newer actions" not in first
+    second = web.get("/p/short-breaks?page=2").get_data(as_text=True)
+    assert second.count('class="action"') == 1 and "Newer actions" in second
+    shown = {n for n in range(51) if f"Heard number {n:02d}." in first + second}
+    assert shown == set(range(51))  # every action on one page or the other
+    assert web.get("/p/short-breaks?page=3").status_code == 404
+    assert web.get("/p/short-breaks/feed.atom").get_data(as_text=True).count("<entry>") == 50

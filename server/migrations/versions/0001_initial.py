@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 04:38:07.066458
+Create Date: 2026-11-30 05:42:04.735391
 
 """
 from alembic import op
@@ -33,9 +33,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_action_feedback_feedback_id'), ['feedback_id'], unique=False)
 
     op.create_table('actions',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('heard', sa.Text(), nullable=False),
     sa.Column('done', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
@@ -43,21 +40,24 @@ def upgrade():
     sa.Column('timeline', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_actions'))
     )
     with op.batch_alter_table('actions', schema=None) as batch_op:
         batch_op.create_index('ix_actions_project_stage', ['project_id', 'stage'], unique=False)
 
     op.create_table('checklist_answers',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('participant_id', sa.String(length=36), nullable=False),
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('statement_id', sa.String(length=36), nullable=False),
     sa.Column('value', sa.String(length=20), nullable=False),
     sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('participant_id', sa.String(length=36), nullable=False),
     sa.Column('mode', sa.String(length=20), nullable=False),
     sa.Column('recorded_by', sa.String(length=20), nullable=True),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checklist_answers'))
     )
     with op.batch_alter_table('checklist_answers', schema=None) as batch_op:
@@ -111,15 +111,15 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_equality_answers_project_id'), ['project_id'], unique=False)
 
     op.create_table('feedback',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('participant_id', sa.String(length=36), nullable=False),
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('principle', sa.String(length=20), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('participant_id', sa.String(length=36), nullable=False),
     sa.Column('mode', sa.String(length=20), nullable=False),
     sa.Column('recorded_by', sa.String(length=20), nullable=True),
-    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback'))
     )
     with op.batch_alter_table('feedback', schema=None) as batch_op:
@@ -138,14 +138,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_join_codes_project_id'), ['project_id'], unique=False)
 
     op.create_table('ladder_ratings',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('participant_id', sa.String(length=36), nullable=False),
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('rung', sa.Integer(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('participant_id', sa.String(length=36), nullable=False),
     sa.Column('mode', sa.String(length=20), nullable=False),
     sa.Column('recorded_by', sa.String(length=20), nullable=True),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ladder_ratings'))
     )
     with op.batch_alter_table('ladder_ratings', schema=None) as batch_op:
@@ -163,14 +163,6 @@ def upgrade():
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participants_project_id'), ['project_id'], unique=False)
 
-    op.create_table('partner_tallies',
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
-    sa.Column('participant_id', sa.String(length=36), nullable=False),
-    sa.Column('answered', sa.Integer(), nullable=False),
-    sa.Column('agreed', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('project_id', 'stage', 'participant_id', name=op.f('pk_partner_tallies'))
-    )
     op.create_table('projects',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -198,9 +190,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('participant_id', name=op.f('pk_push_quiet_hours'))
     )
     op.create_table('reviews',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('project_id', sa.String(length=36), nullable=False),
-    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('set_out', sa.Text(), nullable=False),
     sa.Column('happened', sa.Text(), nullable=False),
@@ -211,19 +200,23 @@ def upgrade():
     sa.Column('next_steps', sa.Text(), nullable=False),
     sa.Column('roles', sa.Text(), nullable=False),
     sa.Column('snapshot', sa.Text(), nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews'))
     )
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.create_index('ix_reviews_project_stage', ['project_id', 'stage'], unique=False)
 
-    op.create_table('statement_tallies',
+    op.create_table('stage_counts',
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('stage', sa.String(length=20), nullable=False),
-    sa.Column('statement_id', sa.String(length=36), nullable=False),
-    sa.Column('value', sa.String(length=20), nullable=False),
+    sa.Column('measure', sa.String(length=20), nullable=False),
+    sa.Column('role', sa.String(length=80), nullable=False),
+    sa.Column('value', sa.String(length=80), nullable=False),
     sa.Column('shard', sa.Integer(), server_default='0', nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('project_id', 'stage', 'statement_id', 'value', 'shard', name=op.f('pk_statement_tallies'))
+    sa.PrimaryKeyConstraint('project_id', 'stage', 'measure', 'role', 'value', 'shard', name=op.f('pk_stage_counts'))
     )
     op.create_table('statements',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -482,7 +475,7 @@ def downgrade():
         batch_op.drop_index('ix_statements_project_order')
 
     op.drop_table('statements')
-    op.drop_table('statement_tallies')
+    op.drop_table('stage_counts')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_reviews_project_stage')
 
@@ -490,7 +483,6 @@ def downgrade():
     op.drop_table('push_quiet_hours')
     op.drop_table('public_pages')
     op.drop_table('projects')
-    op.drop_table('partner_tallies')
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participants_project_id'))
 
