@@ -42,8 +42,8 @@ HASH_CHARS = 12
 FOREVER = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 MODULES_MARK = "<!--withus:modules-->"
-# Static imports only (`import x from './y.js'`, `export {x} from ...`, `import './y.js'`):
-# `import('./y.js')` is on demand and stays out of the shell.
+# Static imports only (`import x from '<file>'`, `export {x} from ...`, `import '<file>'`):
+# `import('<file>')` is on demand and stays out of the shell.
 STATIC_IMPORT = re.compile(
     r"""^[ \t]*(?:import|export)\b[^'"();]*?\bfrom\s*['"]([^'"]+)['"]|^[ \t]*import\s*['"]([^'"]+)['"]""",
     re.M,

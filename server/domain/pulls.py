@@ -71,13 +71,12 @@ def _insert(conn: Connection):
 def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
     """Settle what the device's cursor says it received from earlier responses."""
     if cursor.is_start:
-        # Pulling from the start: the device holds nothing the server sent (a new install or
-        # a resync), but may still hold what it pushed (the app keeps its unsent writes, and
-        # a new phone pushes before its first pull): those are sent again, and removed when
-        # access ends.
-        mine = _h.c.device_id == device_id
-        conn.execute(delete(_h).where(mine, _h.c.tag != PUSHED))
-        conn.execute(update(_h).where(mine).values(change_no=UNKNOWN, digest=None))
+        # Pulling from the start: the device holds nothing the server is sure of (a new
+        # install, or a resync that forgot its copy) but may still hold what it pushed (a
+        # new phone pushes before its first pull; the app keeps unsent writes). So nothing
+        # is forgotten, only its version: visible records come again with the feed, and
+        # records it may no longer see get a removal (harmless if it did not hold them).
+        conn.execute(update(_h).where(_h.c.device_id == device_id).values(change_no=UNKNOWN, digest=None))
         conn.execute(delete(_state).where(_state.c.device_id == device_id))
         return
     mine = _h.c.device_id == device_id

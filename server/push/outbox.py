@@ -48,26 +48,11 @@ def enqueue(
     if status_value is not None and status_value not in ACTION_STATUSES:
         raise ValueError(f"status_value must be one of {ACTION_STATUSES}")
     ids = [pid for pid in dict.fromkeys(participant_ids) if pid]
-    if not ids:
+    rows = _subscriptions(session, ids)
+    if not rows:
         return 0
     now = now or utcnow()
     feedback_ids = feedback_ids or {}
-    rows = []
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start : chunk_start + 500]
-        found = session.execute(
-            select(Device.participant_id, PushSubscription.id)
-            .join(PushSubscription, PushSubscription.device_id == Device.id)
-            .where(
-                Device.participant_id.in_(chunk),
-                Device.kind == PARTICIPANT,
-                Device.revoked_at.is_(None),
-            )
-            .order_by(PushSubscription.id)
-        ).all()
-        rows.extend(found)
-    if not rows:
-        return 0
     quiet = settings_for(session, {pid for pid, _ in rows})
     values = []
     for participant_id, subscription_id in rows:
@@ -89,3 +74,23 @@ def enqueue(
         )
     session.execute(insert(Notification), values)
     return len(values)
+
+
+def _subscriptions(session: Session, participant_ids: list[str]) -> list[tuple[str, int]]:
+    """(participant id, subscription id) of every live family device of these participants."""
+    rows = []
+    for start in range(0, len(participant_ids), 500):
+        chunk = participant_ids[start : start + 500]
+        rows.extend(
+            session.execute(
+                select(Device.participant_id, PushSubscription.id)
+                .join(PushSubscription, PushSubscription.device_id == Device.id)
+                .where(
+                    Device.participant_id.in_(chunk),
+                    Device.kind == PARTICIPANT,
+                    Device.revoked_at.is_(None),
+                )
+                .order_by(PushSubscription.id)
+            ).all()
+        )
+    return rows

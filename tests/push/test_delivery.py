@@ -37,6 +37,7 @@ def test_linked_feedback_reaches_its_contributor_and_nobody_else(
     assert message == {
         "title": "Your feedback was heard",
         "body": "It is now part of an action. Tap to see what is happening.",
+        "line": "linked",  # the phone shows this line in the family's language
         "contribution": feedback_id,
         "action_id": action_id,
     }

@@ -81,11 +81,18 @@ def test_done_message_says_the_contribution_made_a_difference():
 
 
 def _catalogue(code: str) -> dict[str, str]:
-    import re
+    """The notification words the service worker shows (pwa/js/i18n/push.js), read by Node."""
+    import subprocess
     from pathlib import Path
 
-    text = (Path(__file__).parents[2] / "pwa" / "js" / "i18n" / f"{code}.js").read_text(encoding="utf-8")
-    return dict(re.findall(r"^\s*'([\w.]+)': '((?:[^'\\]|\\.)*)',?$", text, re.M))
+    module = Path(__file__).parents[2] / "pwa" / "js" / "i18n" / "push.js"
+    script = f"import(process.argv[1]).then((m) => console.log(JSON.stringify(m.default[{json.dumps(code)}])))"
+    words = json.loads(subprocess.run(["node", "-e", script, module.as_uri()], capture_output=True, text=True,
+                                      check=True).stdout)
+    catalogue = {"push.title": words["title"], "push.body": words["body"]}
+    for line, (title, body) in words["lines"].items():
+        catalogue[f"push.{line}.title"], catalogue[f"push.{line}.body"] = title, body
+    return catalogue
 
 
 @pytest.mark.parametrize("code", ["en", *LANGUAGES])
@@ -216,53 +223,54 @@ def _linked(action_id):
     )
 
 
-def test_new_action_form_links_several_pieces_of_feedback(web, world):
-    pid = world["project_id"]
-    first, fid1 = _family(world, "More Saturday clubs")
-    second, fid2 = _family(world, "Quieter rooms, please")
-    _, fid3 = _family(world, "Longer holidays")
-    form = web.get(f"/staff/projects/{pid}/actions/new", world["coordinator"]).get_data(as_text=True)
+def test_new_action_form_links_several_pieces_of_feedback(web, two_projects):
+    pid = two_projects["project_id"]
+    first, fid1 = _family(two_projects, "More Saturday clubs")
+    second, fid2 = _family(two_projects, "Quieter rooms, please")
+    _, fid3 = _family(two_projects, "Longer holidays")
+    form = web.get(f"/staff/projects/{pid}/actions/new", two_projects["coordinator"]).get_data(as_text=True)
     assert "Quieter rooms, please" in form and "Feedback this action answers" in form
-    aid = _action(web, world, feedback_ids=[fid1, fid2])
+    aid = _action(web, two_projects, feedback_ids=[fid1, fid2])
     assert _linked(aid) == {fid1, fid2}  # not fid3, which was not ticked
     assert sorted(_notifications()) == sorted([(first, "linked", "planned"), (second, "linked", "planned")])
 
 
-def test_edit_form_links_more_feedback_and_offers_only_what_is_not_linked(web, world):
-    pid = world["project_id"]
-    _, fid1 = _family(world, "More Saturday clubs")
-    later, fid2 = _family(world, "Quieter rooms, please")
-    aid = _action(web, world, feedback_ids=[fid1])
+def test_edit_form_links_more_feedback_and_offers_only_what_is_not_linked(web, two_projects):
+    pid = two_projects["project_id"]
+    _, fid1 = _family(two_projects, "More Saturday clubs")
+    later, fid2 = _family(two_projects, "Quieter rooms, please")
+    aid = _action(web, two_projects, feedback_ids=[fid1])
     url = f"/staff/projects/{pid}/actions/{aid}/edit"
-    form = web.get(url, world["coordinator"]).get_data(as_text=True)
+    form = web.get(url, two_projects["coordinator"]).get_data(as_text=True)
     assert "Quieter rooms, please" in form and "More Saturday clubs" not in form
-    response = web.post(url, world["coordinator"], data={"heard": "Saturdays", "done": "", "feedback_ids": [fid2]})
+    data = {"heard": "Saturdays", "done": "", "feedback_ids": [fid2]}
+    response = web.post(url, two_projects["coordinator"], data=data)
     assert response.status_code == 302
     assert _linked(aid) == {fid1, fid2}
     assert _notifications()[-1] == (later, "linked", "planned")
 
 
-def test_feedback_not_offered_is_refused_next_to_the_list_and_nothing_changes(web, world):
-    pid = world["project_id"]
-    _, fid1 = _family(world)
-    aid = _action(web, world)
+def test_feedback_not_offered_is_refused_next_to_the_list_and_nothing_changes(web, two_projects):
+    pid = two_projects["project_id"]
+    _, fid1 = _family(two_projects)
+    aid = _action(web, two_projects)
     url = f"/staff/projects/{pid}/actions/{aid}/edit"
     data = {"heard": "Changed words", "done": "", "feedback_ids": [fid1, "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8b"]}
-    response = web.post(url, world["coordinator"], data=data)
+    response = web.post(url, two_projects["coordinator"], data=data)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Choose feedback from the list" in html and 'href="#feedback_ids"' in html
     assert _linked(aid) == set()
 
 
-def test_action_timeline_shows_dates_in_words_not_iso(web, world):
+def test_action_timeline_shows_dates_in_words_not_iso(web, two_projects):
     import re
     from datetime import UTC, datetime
 
-    pid = world["project_id"]
-    aid = _action(web, world)
-    web.post(f"/staff/projects/{pid}/actions/{aid}/progress", world["coordinator"], data={"note": "Room booked"})
-    html = web.get(f"/staff/projects/{pid}/actions/{aid}", world["coordinator"]).get_data(as_text=True)
+    pid = two_projects["project_id"]
+    aid = _action(web, two_projects)
+    web.post(f"/staff/projects/{pid}/actions/{aid}/progress", two_projects["coordinator"], data={"note": "Room booked"})
+    html = web.get(f"/staff/projects/{pid}/actions/{aid}", two_projects["coordinator"]).get_data(as_text=True)
     visible = re.sub(r"<[^>]+>", " ", html)  # the datetime attributes may stay machine-readable
     assert not re.search(r"\d{4}-\d{2}-\d{2}", visible)
     assert f"{datetime.now(UTC):%-d %B %Y} at " in visible and "Room booked" in visible

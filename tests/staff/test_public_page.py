@@ -148,45 +148,45 @@ def _translate_title(pid, title, summary=""):
     db.session.commit()
 
 
-def test_page_has_a_line_in_each_of_the_projects_languages(web, world):
-    pid, *_ = _scene(world)
+def test_page_has_a_line_in_each_of_the_projects_languages(web, two_projects):
+    pid, *_ = _scene(two_projects)
     _translate_title(pid, "ہفتے کا کلب", "ہم نے لائبریری میں کلب کھولا")
-    _publish(web, world)
+    _publish(web, two_projects)
     html = web.get("/p/short-breaks").get_data(as_text=True)
     assert '<div lang="ur" dir="rtl">' in html
     assert "ہفتے کا کلب" in html and "ہم نے لائبریری میں کلب کھولا" in html
     assert "کے بارے میں لوگوں نے ہمیں کیا بتایا" in html  # the fixed line, in Urdu
 
 
-def test_page_without_translations_has_no_language_section(web, world):
-    _scene(world)
-    _publish(web, world)
+def test_page_without_translations_has_no_language_section(web, two_projects):
+    _scene(two_projects)
+    _publish(web, two_projects)
     assert "In other languages" not in web.get("/p/short-breaks").get_data(as_text=True)
 
 
-def test_poster_has_a_line_in_each_of_the_projects_languages(web, world):
+def test_poster_has_a_line_in_each_of_the_projects_languages(web, two_projects):
     from server.domain import codes
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     code = codes.new_join_code(pid)
     db.session.commit()
-    before = web.get(f"/staff/projects/{pid}/poster", world["coordinator"]).get_data(as_text=True)
+    before = web.get(f"/staff/projects/{pid}/poster", two_projects["coordinator"]).get_data(as_text=True)
     assert 'lang="ur"' not in before
     _translate_title(pid, "ہفتے کا کلب")
-    html = web.get(f"/staff/projects/{pid}/poster", world["coordinator"]).get_data(as_text=True)
+    html = web.get(f"/staff/projects/{pid}/poster", two_projects["coordinator"]).get_data(as_text=True)
     assert '<li lang="ur" dir="rtl"><strong>ہفتے کا کلب</strong>:' in html
     assert f"ایپ کھول کر یہ کوڈ لکھیں: {code}" in html
 
 
-def test_many_actions_come_fifty_a_page_newest_first(web, world):
+def test_many_actions_come_fifty_a_page_newest_first(web, two_projects):
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     for n in range(51):
         _action(pid, [], f"Heard number {n:02d}.", "", "planned", [])
     db.session.commit()
-    _publish(web, world)
+    _publish(web, two_projects)
     first = web.get("/p/short-breaks").get_data(as_text=True)
     assert first.count('class="action"') == 50 and "Page 1 of 2" in first
     assert "Older actions" in first and "Newer actions" not in first

@@ -6,6 +6,7 @@ import random
 import uuid
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.staff.conftest import add_answer, add_participant
@@ -24,14 +25,14 @@ def _tallies(project_id, stage="design"):
     return statements, partners
 
 
-def test_tallies_follow_new_changed_and_deleted_answers(app, world):
+def test_tallies_follow_new_changed_and_deleted_answers(app, two_projects):
     """Write, rewrite and delete answers at random; the tallies equal a count of what is left."""
     from server.domain import projects
     from server.domain.models import Statement
     from server.domain.types import checklist_answer_id
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     statements = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(4)).scalars().all()
     roles = ("child", "parent_carer", "professional")
     people = [add_participant(pid, role) for role in roles]
@@ -65,12 +66,12 @@ def test_tallies_follow_new_changed_and_deleted_answers(app, world):
     assert _tallies(pid) == (dict(expected_statements), dict(expected_partners))
 
 
-def test_rebuild_gives_the_same_tallies_as_projecting(app, world):
+def test_rebuild_gives_the_same_tallies_as_projecting(app, two_projects):
     from server.domain import stage_counts
     from server.domain.models import Statement
     from server.extensions import db
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     [statement] = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(1)).scalars().all()
     child, pro = add_participant(pid, "child"), add_participant(pid, "professional")
     add_answer(pid, child, statement, "agree")
@@ -110,7 +111,7 @@ def _recounted(project_id):
     return counts
 
 
-def test_stage_counts_equal_a_recount_through_any_history(app, world):
+def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
     """Answers, ratings, equality answers, feedback, links, status changes, edits, deletions,
     withdrawal and erasure in a random order: after each step the kept counts equal a count from scratch."""
     from server.domain import projects
@@ -120,7 +121,7 @@ def test_stage_counts_equal_a_recount_through_any_history(app, world):
     from server.extensions import db
     from tests.staff.conftest import add_feedback
 
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     statements = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(3)).scalars().all()
     people = [add_participant(pid, role) for role in ("child", "parent_carer", "professional", "other")]
     rng = random.Random(1414)
@@ -193,7 +194,9 @@ def test_stage_counts_equal_a_recount_through_any_history(app, world):
     }
 
 
-def test_two_merges_touching_one_person_take_turns_on_postgresql(app, world):
+# SQLite has one writer at a time: nothing runs in parallel there.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_merges_touching_one_person_take_turns_on_postgresql(db_url, app, two_projects):
     """On PostgreSQL pushes run in parallel: while one merge counts a person, another waits."""
     import pytest
     from sqlalchemy import text
@@ -202,8 +205,6 @@ def test_two_merges_touching_one_person_take_turns_on_postgresql(app, world):
     from server.domain import stage_counts
     from server.extensions import db
 
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time")
     person, other = str(uuid.uuid4()), str(uuid.uuid4())
     with db.engine.connect() as first, db.engine.connect() as second:
         with first.begin():
@@ -217,21 +218,19 @@ def test_two_merges_touching_one_person_take_turns_on_postgresql(app, world):
             stage_counts._lock(second, {person})
 
 
-def test_parallel_pushes_for_one_person_keep_the_counts_right(app, world):
+# SQLite has one writer at a time: nothing runs in parallel there.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_parallel_pushes_for_one_person_keep_the_counts_right(db_url, app, two_projects):
     """Several pushes for the same people at once (PostgreSQL runs them in parallel):
     the counts still equal a recount."""
     import threading
-
-    import pytest
 
     from server.domain import projects
     from server.domain.models import Statement
     from server.domain.types import checklist_answer_id, ladder_rating_id
     from server.extensions import db
 
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time")
-    pid = world["project_id"]
+    pid = two_projects["project_id"]
     statements = db.session.execute(select(Statement.id).where(Statement.project_id == pid).limit(4)).scalars().all()
     people = [add_participant(pid, "parent_carer") for _ in range(3)]
     db.session.commit()
