@@ -307,7 +307,12 @@ def run_once(args, interval: float, feed: str) -> dict:
         url,
         workers=args.workers,
         threads=args.threads,
-        extra_env={"WITHUS_SYNC_FEED": feed},
+        # As in production with several workers: rate limits counted in Redis, not per process.
+        extra_env={
+            "WITHUS_SYNC_FEED": feed,
+            "RATELIMIT_STORAGE_URI": args.redis,
+            "RATELIMIT_KEY_PREFIX": f"withus-load-{os.getpid()}-{feed}-{interval}",
+        },
         gunicorn_args=("--backlog", "2048", "--keep-alive", "30"),
     )
     try:
@@ -473,6 +478,7 @@ def main(argv=None) -> int:
         help="the change feed to run (sync/feed.py); both: side by side in one run",
     )
     parser.add_argument("--p95-target", type=float, default=150.0)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="where rate limits are counted")
     parser.add_argument("--workers", type=int, default=2 * cores + 1)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--max-pushes", type=int, default=0, help="per device; 0: no bound")
