@@ -67,9 +67,7 @@ def _setup(app, service, subscribers: int):
         people = []
         for _ in range(subscribers):
             participant_id = str(uuid.uuid4())
-            device, _ = issue_device(
-                kind=PARTICIPANT, participant_id=participant_id, project_id=str(uuid.uuid4())
-            )
+            device, _ = issue_device(kind=PARTICIPANT, participant_id=participant_id, project_id=str(uuid.uuid4()))
             db.session.flush()
             sub = service.subscribe(public_key)
             db.session.add(
@@ -111,9 +109,7 @@ def _encryption_alone(app, people, count: int) -> float:
     for index in range(count):
         sub = people[index % len(people)][1]
         WebPusher({"endpoint": sub["endpoint"], "keys": sub["keys"]}).encode(payload, "aes128gcm")
-        keys.vapid.sign(
-            {"sub": keys.subject, "aud": "http://localhost", "exp": int(time.time()) + 3600}
-        )
+        keys.vapid.sign({"sub": keys.subject, "aud": "http://localhost", "exp": int(time.time()) + 3600})
     return time.perf_counter() - start
 
 
@@ -133,10 +129,7 @@ def _worker_process(db_url, instance, go, results):
 def _run_workers(db_url, instance, count: int) -> tuple[int, int, float, float]:
     ctx = mp.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker_process, args=(db_url, instance, go, results))
-        for _ in range(count)
-    ]
+    procs = [ctx.Process(target=_worker_process, args=(db_url, instance, go, results)) for _ in range(count)]
     for proc in procs:
         proc.start()
     time.sleep(3.0)  # let every process import and build its app before the start
@@ -175,10 +168,7 @@ def bench(label: str, db_url: str, total: int, worker_counts: list[int]) -> None
     try:
         app = _app(db_url, instance)
         people = _setup(app, service, SUBSCRIBERS)
-        print(
-            f"\n== {label}: {SUBSCRIBERS} subscriptions on web-push-testing, "
-            f"{total} notifications per run =="
-        )
+        print(f"\n== {label}: {SUBSCRIBERS} subscriptions on web-push-testing, {total} notifications per run ==")
 
         cpu = time.process_time()
         enc = _encryption_alone(app, people, total)
@@ -234,9 +224,7 @@ def _refresh_subscriptions(app, service, people):
             db.session.execute(
                 update(PushSubscription)
                 .where(PushSubscription.endpoint == old["endpoint"])
-                .values(
-                    endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"], auth=sub["keys"]["auth"]
-                )
+                .values(endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"], auth=sub["keys"]["auth"])
             )
             fresh.append((participant_id, sub))
         db.session.commit()

@@ -75,9 +75,16 @@ def lighthouse(url: str, keep: Path | None = None) -> tuple[dict[str, int], list
     with tempfile.TemporaryDirectory() as tmp:
         out = keep or Path(tmp) / "report.json"
         subprocess.run(
-            [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
-             f"--chrome-flags={flags}", "--form-factor=mobile",
-             "--only-categories=" + ",".join(CATEGORIES)],
+            [
+                str(LIGHTHOUSE),
+                url,
+                "--quiet",
+                "--output=json",
+                f"--output-path={out}",
+                f"--chrome-flags={flags}",
+                "--form-factor=mobile",
+                "--only-categories=" + ",".join(CATEGORIES),
+            ],
             env={**os.environ, "CHROME_PATH": CHROMIUM},
             check=True,
             timeout=300,
@@ -145,9 +152,7 @@ def drain(browser, server: LiveServer, entries: int) -> float:
         }""",
         entries,
     )
-    queued = page.evaluate(
-        "async () => (await (await import('/app/js/storage.js')).outboxStats()).count"
-    )
+    queued = page.evaluate("async () => (await (await import('/app/js/storage.js')).outboxStats()).count")
     assert queued == entries, queued
     context.set_offline(False)
     started = time.perf_counter()

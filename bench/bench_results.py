@@ -34,6 +34,8 @@ PUBLIC_SLUG = "bench-you-said-we-did"
 def target_ms(n_answers: int) -> int:
     """Return the page-time target for a stage of this many answers."""
     return next((ms for size, ms in TARGETS if n_answers <= size), TARGETS[-1][1])
+
+
 # Covering indexes proposed for server/domain/models.py (checklist_answers): with them
 # both scans of a stage's answers read the index only. --proposed-indexes adds them to
 # the benchmark's own temporary database to show the difference.
@@ -57,9 +59,7 @@ def _chunks(rows, size=5000):
         yield rows[start : start + size]
 
 
-def seed(
-    db, n_answers: int, n_feedback: int, rng: random.Random, proposed_indexes: bool = False
-) -> tuple[str, object]:
+def seed(db, n_answers: int, n_feedback: int, rng: random.Random, proposed_indexes: bool = False) -> tuple[str, object]:
     """Bulk-insert a project stage of the given size; return (project id, coordinator)."""
     from sqlalchemy import insert, text
 
@@ -100,9 +100,7 @@ def seed(
             }
         ],
     )
-    db.session.execute(
-        insert(ProjectStaff), [{"project_id": project_id, "user_id": coordinator.id}]
-    )
+    db.session.execute(insert(ProjectStaff), [{"project_id": project_id, "user_id": coordinator.id}])
     db.session.execute(
         insert(PublicPage),
         [{"project_id": project_id, "slug": PUBLIC_SLUG, "intro": "", "published": True, "updated_at": now}],
@@ -290,9 +288,7 @@ def _time(fn, runs: int, cpu: list | None = None) -> list[float]:
     return out
 
 
-def bench(
-    name: str, url: str, n_answers: int, n_feedback: int, runs: int, proposed_indexes: bool
-) -> dict:
+def bench(name: str, url: str, n_answers: int, n_feedback: int, runs: int, proposed_indexes: bool) -> dict:
     from flask import g
     from flask_migrate import upgrade
 
@@ -316,9 +312,7 @@ def bench(
     )
     with app.app_context():
         upgrade()
-        project_id, coordinator = seed(
-            db, n_answers, n_feedback, random.Random(7), proposed_indexes
-        )
+        project_id, coordinator = seed(db, n_answers, n_feedback, random.Random(7), proposed_indexes)
         email = coordinator.email
         client = app.test_client()
         client.post("/staff/sign-in", data={"email": email, "password": "bench password"})
@@ -379,8 +373,7 @@ def bench(
         flush=True,
     )
     print(
-        "  parts of the computation (median): "
-        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in section_ms.items()),
+        "  parts of the computation (median): " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in section_ms.items()),
         flush=True,
     )
     print(
@@ -395,8 +388,7 @@ def bench(
         flush=True,
     )
     print(
-        f"  page again, nothing changed (cached by change-feed head): median "
-        f"{line['warm_ms']:.0f} ms",
+        f"  page again, nothing changed (cached by change-feed head): median {line['warm_ms']:.0f} ms",
         flush=True,
     )
     print(f"  public page: median {line['public_ms']:.0f} ms (min {min(public_ms):.0f})", flush=True)
@@ -434,11 +426,7 @@ def main(argv=None) -> int:
     if args.backend in ("postgresql", "both"):
         url = create_pg_database()
         try:
-            lines.append(
-                bench(
-                    "PostgreSQL", url, args.answers, args.feedback, args.runs, args.proposed_indexes
-                )
-            )
+            lines.append(bench("PostgreSQL", url, args.answers, args.feedback, args.runs, args.proposed_indexes))
         finally:
             drop_pg_database(url)
     limit = target_ms(args.answers)
@@ -452,10 +440,7 @@ def main(argv=None) -> int:
         ):
             met = ms < target
             missed = missed or not met
-            print(
-                f"  target {line['backend']} {what} under {target} ms: {ms:.0f} ms: "
-                + ("met" if met else "MISSED")
-            )
+            print(f"  target {line['backend']} {what} under {target} ms: {ms:.0f} ms: " + ("met" if met else "MISSED"))
     print(
         f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
         "(other work on the machine slows every figure)"

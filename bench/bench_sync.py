@@ -335,8 +335,7 @@ def report(results: list[dict]) -> None:
     print(f"Best of {ROUNDS} runs each.")
     print("(a) merge throughput, batches of 500 records, one transaction per batch")
     head = (
-        f"{'backend':<11}{'case':<30}{'records/s':>11}{'fields/s':>11}"
-        f"{'vs raw INSERT':>15}  target (fields/s, ratio)"
+        f"{'backend':<11}{'case':<30}{'records/s':>11}{'fields/s':>11}{'vs raw INSERT':>15}  target (fields/s, ratio)"
     )
     print(head)
     print("-" * len(head))
@@ -388,10 +387,7 @@ def report(results: list[dict]) -> None:
     print()
     print("(c) peak traced memory of one 500-record push")
     for r in results:
-        print(
-            f"{r['backend']:<11}new records {r['mem_new'] / 1024:,.0f} KiB;"
-            f" edits {r['mem_edit'] / 1024:,.0f} KiB"
-        )
+        print(f"{r['backend']:<11}new records {r['mem_new'] / 1024:,.0f} KiB; edits {r['mem_edit'] / 1024:,.0f} KiB")
 
 
 def main(argv=None) -> None:

@@ -66,9 +66,7 @@ def percentile(values: list[float], q: float) -> float:
 class Device(threading.Thread):
     """One phone: push a batch, pull since its cursor, wait, again."""
 
-    def __init__(
-        self, sim: SimDevice, port: int, args, stop_at: float, drain_by: float, rng: random.Random
-    ):
+    def __init__(self, sim: SimDevice, port: int, args, stop_at: float, drain_by: float, rng: random.Random):
         super().__init__(daemon=True)
         self.sim = sim
         self.port = port
@@ -145,9 +143,7 @@ class Device(threading.Thread):
                     self.unfinished += 1
                     return
                 time.sleep(0.2)
-            answer = self._send(
-                "GET", f"/api/sync/pull?cursor={self.cursor}&limit=500", None, self.pull_ms
-            )
+            answer = self._send("GET", f"/api/sync/pull?cursor={self.cursor}&limit=500", None, self.pull_ms)
             if answer is not None and answer[0] == 200:
                 self.cursor = json.loads(answer[2])["cursor"]
             elif answer is not None:
@@ -175,9 +171,7 @@ def warm_up(sims: list[SimDevice], batch: int) -> None:
 def profile(server: AppServer, seconds: int, out: Path) -> list[Path]:
     """py-spy each gunicorn worker for ``seconds``; return the flame graphs written."""
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    children = subprocess.run(
-        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True
-    ).stdout.split()
+    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
     procs, files = [], []
     for pid in children:
         path = out / f"profile-{pid}.txt"
@@ -222,9 +216,7 @@ def summarize_profile(files: list[Path], top: int = 25) -> str:
             seen = set()
             for frame in stack.split(";"):
                 name = (
-                    frame.split(" (")[0]
-                    + " "
-                    + frame.split("(")[-1].split(":")[0].rsplit("/", 2)[-1]
+                    frame.split(" (")[0] + " " + frame.split("(")[-1].split(":")[0].rsplit("/", 2)[-1]
                     if "(" in frame
                     else frame
                 )
@@ -250,9 +242,11 @@ class Meter:
 
     def _pids(self) -> list[int]:
         with self.engine.connect() as conn:
-            backends = conn.execute(
-                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.dbname}
-            ).scalars().all()
+            backends = (
+                conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.dbname})
+                .scalars()
+                .all()
+            )
         group = subprocess.run(
             ["pgrep", "-g", str(os.getpgid(self.server.process.pid))], capture_output=True, text=True
         ).stdout.split()
@@ -386,9 +380,7 @@ def run_once(args, interval: float, feed: str) -> dict:
         print(f"projection rows    {result['projections']} (expected {result['expected_projections']})")
         if profile_files:
             print(summarize_profile(profile_files))
-        failures = [
-            line for line in server.log_tail(200_000).splitlines() if "Error" in line or "Unhandled" in line
-        ]
+        failures = [line for line in server.log_tail(200_000).splitlines() if "Error" in line or "Unhandled" in line]
         if failures:
             print(f"server log ({server.log_path}):")
             for line in failures[:10]:
@@ -482,9 +474,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2 * cores + 1)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--max-pushes", type=int, default=0, help="per device; 0: no bound")
-    parser.add_argument(
-        "--drain", type=float, default=30, help="seconds after the end to finish batches in flight"
-    )
+    parser.add_argument("--drain", type=float, default=30, help="seconds after the end to finish batches in flight")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the work dir (gunicorn.log)")

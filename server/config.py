@@ -158,9 +158,7 @@ def check_production(config) -> None:
     """Stop the process, in one line, when production settings are missing."""
     missing = missing_in_production(config)
     if missing:
-        raise SettingsError(
-            "set " + ", ".join(missing) + " (WITHUS_ENV is production; see docs/operations.md)."
-        )
+        raise SettingsError("set " + ", ".join(missing) + " (WITHUS_ENV is production; see docs/operations.md).")
 
 
 DEFAULTS = {

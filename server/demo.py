@@ -98,9 +98,7 @@ def _active_statements(project_id: str) -> list[str]:
     from server.domain.models import Statement
 
     query = (
-        db.select(Statement.id)
-        .where(Statement.project_id == project_id, Statement.active)
-        .order_by(Statement.order)
+        db.select(Statement.id).where(Statement.project_id == project_id, Statement.active).order_by(Statement.order)
     )
     return db.session.execute(query).scalars().all()
 

@@ -55,9 +55,7 @@ def register_error_handlers(app):
         # A value the database cannot hold (PostgreSQL: a NUL character, a number out of range).
         db.session.rollback()
         if wants_json():
-            return error_response(
-                400, "invalid", "A value holds characters or numbers that cannot be stored."
-            )
+            return error_response(400, "invalid", "A value holds characters or numbers that cannot be stored.")
         return render_template("errors/generic.html", error=None), 400
 
     @app.errorhandler(ValidationError)

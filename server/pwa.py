@@ -67,9 +67,7 @@ def shell_files() -> list[Path]:
     return sorted(
         p
         for p in PWA_DIR.rglob("*")
-        if p.is_file()
-        and p.suffix in SHELL_SUFFIXES
-        and p.relative_to(PWA_DIR).as_posix() not in NOT_SHELL
+        if p.is_file() and p.suffix in SHELL_SUFFIXES and p.relative_to(PWA_DIR).as_posix() not in NOT_SHELL
     )
 
 
@@ -104,8 +102,7 @@ class Build:
 
     def __init__(self, files: list[Path]):
         self.hashes = {
-            p.relative_to(PWA_DIR).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()[:HASH_CHARS]
-            for p in files
+            p.relative_to(PWA_DIR).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()[:HASH_CHARS] for p in files
         }
         index = (PWA_DIR / "index.html").read_text(encoding="utf-8")
         linked = {m.group(1) for m in LINKED.finditer(index)}
@@ -144,9 +141,7 @@ class Build:
         index = index.replace(STYLESHEET_LINK, f"<style>{style}</style>")
         # Preloading every module at once spares the browser a round trip per level of imports.
         preloads = "".join(
-            f'<link rel="modulepreload" href="{self.url(rel)}">\n'
-            for rel in self.modules
-            if rel != "js/app.js"
+            f'<link rel="modulepreload" href="{self.url(rel)}">\n' for rel in self.modules if rel != "js/app.js"
         )
         modules = f'<script type="importmap">{import_map}</script>\n{preloads}'
         index = LINKED.sub(lambda m: m.group(0).replace(f"/app/{m.group(1)}", self.url(m.group(1))), index)

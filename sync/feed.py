@@ -31,11 +31,7 @@ COUNTER_ID = 1
 GLOBAL, PARALLEL = "global", "parallel"
 
 # PostgreSQL: a row lock on the counter, held until commit.
-_LOCK_COUNTER_PG = (
-    select(counter.c.value, counter.c.purged_through)
-    .where(counter.c.id == COUNTER_ID)
-    .with_for_update()
-)
+_LOCK_COUNTER_PG = select(counter.c.value, counter.c.purged_through).where(counter.c.id == COUNTER_ID).with_for_update()
 # SQLite locks the whole file. A write as the first statement takes the write
 # lock at once, even in the sqlite3 module's legacy mode, which runs SELECTs
 # outside any transaction and begins one only at the first write: reading the

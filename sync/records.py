@@ -20,9 +20,7 @@ _SCALARS = (str, int, bool, type(None))
 _PLAIN = (int, bool, type(None))
 
 # A prebuilt encoder: json.dumps(**kwargs) would build a new one on every call.
-_encode = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def canonical_json(value: Any) -> str:
@@ -56,9 +54,7 @@ class Record:
 
     __slots__ = ("type", "id", "_fields", "_json", "deleted")
 
-    def __init__(
-        self, type: str, id: str, fields: dict[str, Register], deleted: str | None = None
-    ) -> None:
+    def __init__(self, type: str, id: str, fields: dict[str, Register], deleted: str | None = None) -> None:
         self.type = type
         self.id = id
         self._fields = fields
@@ -104,10 +100,7 @@ class Record:
     __hash__ = None  # mutable fields dict: not hashable
 
     def __repr__(self) -> str:
-        return (
-            f"Record(type={self.type!r}, id={self.id!r}, fields={self.fields!r}, "
-            f"deleted={self.deleted!r})"
-        )
+        return f"Record(type={self.type!r}, id={self.id!r}, fields={self.fields!r}, deleted={self.deleted!r})"
 
     @classmethod
     def from_wire(cls, data: Any) -> Record:
@@ -118,11 +111,7 @@ class Record:
             if key not in _WIRE_KEYS:
                 raise WireError(str(key), "Unknown key in a record.")
         rtype = data.get("type")
-        if (
-            not isinstance(rtype, str)
-            or not 0 < len(rtype) <= MAX_TYPE_LENGTH
-            or not _text_ok(rtype)
-        ):
+        if not isinstance(rtype, str) or not 0 < len(rtype) <= MAX_TYPE_LENGTH or not _text_ok(rtype):
             raise WireError("type", f"Must be a string of 1 to {MAX_TYPE_LENGTH} characters.")
         rid = data.get("id")
         if not isinstance(rid, str) or not UUID_PATTERN.match(rid):
@@ -232,10 +221,7 @@ def _json_safe(value: Any, depth: int) -> bool:
     if kind is list:
         return all(_json_safe(item, depth + 1) for item in value)
     if kind is dict:
-        return all(
-            type(key) is str and _text_ok(key) and _json_safe(item, depth + 1)
-            for key, item in value.items()
-        )
+        return all(type(key) is str and _text_ok(key) and _json_safe(item, depth + 1) for key, item in value.items())
     return False
 
 

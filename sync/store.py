@@ -177,7 +177,6 @@ _PULL_COLUMNS = (
 )
 
 
-
 def _dialect_insert(conn: Connection):
     return feed.insert_for(conn)
 
@@ -455,9 +454,7 @@ def purge_tombstones(conn: Connection, before_hlc: str) -> int:
         remembered = select(records.c.id, records.c.type, records.c.deleted).where(old)
         known = select(purged.c.id)
         conn.execute(
-            purged.insert().from_select(
-                ["id", "type", "deleted"], remembered.where(records.c.id.not_in(known))
-            )
+            purged.insert().from_select(["id", "type", "deleted"], remembered.where(records.c.id.not_in(known)))
         )
         conn.execute(records.delete().where(old))
         newest = max(purged_to, Cursor(top[0], top[1]))
@@ -488,9 +485,7 @@ def write_local(
     """
     _dialect_insert(conn)
     feed.lock_for_write(conn, [id])
-    row = conn.execute(
-        select(records.c.fields, records.c.deleted).where(records.c.id == id)
-    ).first()
+    row = conn.execute(select(records.c.fields, records.c.deleted).where(records.c.id == id)).first()
     if row is not None:
         seen = Record.stored("", id, row[0], row[1])
         greatest = _max_stamp(seen)

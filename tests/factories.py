@@ -14,8 +14,12 @@ def participant_values(project_id: str, **extra) -> dict:
 
 
 def checklist_answer(
-    participant_id: str, project_id: str, statement_id: str, value: str = "agree",
-    stage: str = "design", **extra,
+    participant_id: str,
+    project_id: str,
+    statement_id: str,
+    value: str = "agree",
+    stage: str = "design",
+    **extra,
 ) -> tuple[str, dict]:
     """A checklist answer's natural id and fields, answered by the participant themselves."""
     from server.domain.types import checklist_answer_id

@@ -10,8 +10,12 @@ NAMES = [
     (["withus", "Short breaks", "feedback"], "csv", "withus-short-breaks-feedback.csv", None),
     (["withus", "Café au lait", "data"], "xlsx", "withus-cafe-au-lait-data.xlsx", "withus-café-au-lait-data.xlsx"),
     (["withus", "خاندان کی رائے", "answers"], "csv", "withus-answers.csv", "withus-خاندان-کی-رائے-answers.csv"),
-    (["withus", "Ünïcödé / \"quotes\"; x", "actions"], "csv", "withus-unicode-quotes-x-actions.csv",
-     "withus-ünïcödé-quotes-x-actions.csv"),
+    (
+        ["withus", 'Ünïcödé / "quotes"; x', "actions"],
+        "csv",
+        "withus-unicode-quotes-x-actions.csv",
+        "withus-ünïcödé-quotes-x-actions.csv",
+    ),
     (["", "!!!"], "csv", "download.csv", None),
 ]
 

@@ -37,9 +37,7 @@ def test_one_address_that_guesses_is_limited_alone(app, make_user):
 @pytest.mark.app_config(RATELIMIT_ENABLED=True, TRUSTED_PROXIES=0)
 def test_without_trusted_proxies_a_forged_header_changes_nothing(app, make_user):
     attacker = app.test_client()
-    statuses = [
-        _sign_in(attacker, f"guess{n}@example.org", "wrong", f"192.0.2.{n}").status_code for n in range(11)
-    ]
+    statuses = [_sign_in(attacker, f"guess{n}@example.org", "wrong", f"192.0.2.{n}").status_code for n in range(11)]
     assert statuses == [401] * 10 + [429]
 
 
@@ -47,9 +45,7 @@ def test_without_trusted_proxies_a_forged_header_changes_nothing(app, make_user)
 def test_guesses_at_one_account_from_many_addresses_are_limited(app, make_user):
     coordinator = make_user("coordinator")
     other = make_user("coordinator")
-    statuses = [
-        _sign_in(app.test_client(), coordinator.email, "wrong", f"192.0.2.{n}").status_code for n in range(5)
-    ]
+    statuses = [_sign_in(app.test_client(), coordinator.email, "wrong", f"192.0.2.{n}").status_code for n in range(5)]
     assert statuses == [401] * 5
 
     # The sixth try at that account waits, even from a new address with the right password...
@@ -61,9 +57,7 @@ def test_guesses_at_one_account_from_many_addresses_are_limited(app, make_user):
 @LIMITS_ON
 def test_successful_sign_ins_do_not_count_against_the_account(app, make_user):
     coordinator = make_user("coordinator")
-    statuses = [
-        _sign_in(app.test_client(), coordinator.email, PASSWORD, f"192.0.2.{n}").status_code for n in range(7)
-    ]
+    statuses = [_sign_in(app.test_client(), coordinator.email, PASSWORD, f"192.0.2.{n}").status_code for n in range(7)]
     assert statuses == [302] * 7
 
 
@@ -71,8 +65,11 @@ def test_successful_sign_ins_do_not_count_against_the_account(app, make_user):
 def test_one_join_code_from_many_addresses_is_limited(app):
     statuses = [
         app.test_client()
-        .post("/api/join", json={"code": "ABCD-EFGH" if n % 2 else "abcd efgh"},
-              headers={"X-Forwarded-For": f"192.0.2.{n}"})
+        .post(
+            "/api/join",
+            json={"code": "ABCD-EFGH" if n % 2 else "abcd efgh"},
+            headers={"X-Forwarded-For": f"192.0.2.{n}"},
+        )
         .status_code
         for n in range(31)
     ]
@@ -123,9 +120,7 @@ def test_two_web_processes_share_one_count_in_redis(tmp_path, redis_prefix):
     server.prepare()
     server.start()
     try:
-        statuses = [
-            request("POST", server.url + "/api/join", body={"code": "QQQQ-RRRR"})[0] for _ in range(20)
-        ]
+        statuses = [request("POST", server.url + "/api/join", body={"code": "QQQQ-RRRR"})[0] for _ in range(20)]
     finally:
         server.stop()
 
@@ -142,8 +137,11 @@ def test_device_sign_in_is_limited_per_account_too(app, make_user):
     coordinator = make_user("coordinator")
     statuses = [
         app.test_client()
-        .post("/api/devices", json={"email": coordinator.email, "password": "wrong"},
-              headers={"X-Forwarded-For": f"192.0.2.{n}"})
+        .post(
+            "/api/devices",
+            json={"email": coordinator.email, "password": "wrong"},
+            headers={"X-Forwarded-For": f"192.0.2.{n}"},
+        )
         .status_code
         for n in range(6)
     ]

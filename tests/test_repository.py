@@ -38,7 +38,10 @@ CSS_COMMENT = re.compile(r"/\*(.*?)\*/", re.S)
 def tracked_files() -> list[str]:
     out = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return sorted(p for p in out.splitlines() if (ROOT / p).is_file())
 
@@ -70,9 +73,9 @@ def expand_braces(text: str) -> list[str]:
     if not match:
         return [text]
     head, tail = text[: match.start()], text[match.end() :]
-    return list(itertools.chain.from_iterable(
-        expand_braces(head + choice + tail) for choice in match.group(1).split(",")
-    ))
+    return list(
+        itertools.chain.from_iterable(expand_braces(head + choice + tail) for choice in match.group(1).split(","))
+    )
 
 
 def bases_for(source: str, target: str, in_link: bool) -> list[Path]:
@@ -97,9 +100,7 @@ def problem(source: str, target: str, in_link: bool) -> str | None:
     for name in expand_braces(target):
         tried = [Path(base, name) for base in bases]
         resolved = [
-            Path(match).resolve()
-            for path in tried
-            for match in (glob.glob(str(path)) if "*" in name else [path])
+            Path(match).resolve() for path in tried for match in (glob.glob(str(path)) if "*" in name else [path])
         ]
         if any(path != ROOT and ROOT not in path.parents for path in resolved):
             return f"{source}: {name} leaves the repository"

@@ -31,8 +31,14 @@ PROCESSES = {
 # What is left out -> the one line the process prints, written out by hand.
 MISSING = [
     (
-        ("DATABASE_URL", "SECRET_KEY", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT",
-         "RATELIMIT_STORAGE_URI"),
+        (
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "VAPID_PRIVATE_KEY",
+            "VAPID_PUBLIC_KEY",
+            "VAPID_SUBJECT",
+            "RATELIMIT_STORAGE_URI",
+        ),
         "WithUs cannot start: set DATABASE_URL, SECRET_KEY, VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY, "
         "VAPID_SUBJECT, RATELIMIT_STORAGE_URI (WITHUS_ENV is production; see docs/operations.md).",
     ),
@@ -55,8 +61,13 @@ def _run(command, env, timeout=60):
 
 
 def _production_env(tmp_path, database_url, leave_out=()):
-    env = {"PATH": os.environ["PATH"], "WITHUS_ENV": "production",
-           "WITHUS_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": database_url, **COMPLETE}
+    env = {
+        "PATH": os.environ["PATH"],
+        "WITHUS_ENV": "production",
+        "WITHUS_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        **COMPLETE,
+    }
     for name in leave_out:
         env.pop(name)
     return env
@@ -162,8 +173,11 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path, name, raw, va
     ("name", "raw", "message"),
     [
         ("SYNC_MAX_RECORDS", "lots", "WithUs cannot start: SYNC_MAX_RECORDS must be a number, not 'lots'."),
-        ("PUSH_ALLOW_TEST_SERVICE", "maybe",
-         "WithUs cannot start: PUSH_ALLOW_TEST_SERVICE must be true or false, not 'maybe'."),
+        (
+            "PUSH_ALLOW_TEST_SERVICE",
+            "maybe",
+            "WithUs cannot start: PUSH_ALLOW_TEST_SERVICE must be true or false, not 'maybe'.",
+        ),
         ("TRUSTED_PROXIES", "-1", "WithUs cannot start: TRUSTED_PROXIES must not be negative."),
     ],
 )

@@ -37,9 +37,7 @@ def _projects_of(user_id: int) -> set[str]:
 def accounts():
     """List every staff account."""
     users = db.session.execute(select(User).order_by(User.active.desc(), User.name)).scalars().all()
-    counts = dict(
-        db.session.execute(select(ProjectStaff.user_id, func.count()).group_by(ProjectStaff.user_id)).all()
-    )
+    counts = dict(db.session.execute(select(ProjectStaff.user_id, func.count()).group_by(ProjectStaff.user_id)).all())
     return render_template("admin/accounts.html", users=users, counts=counts)
 
 

@@ -53,9 +53,7 @@ class ApiBlueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonObjectParser()
 
 
-bp = ApiBlueprint(
-    "api", __name__, url_prefix="/api", description="The JSON API the WithUs app speaks."
-)
+bp = ApiBlueprint("api", __name__, url_prefix="/api", description="The JSON API the WithUs app speaks.")
 
 ERRORS = {
     400: "Malformed body or parameter, or a value that cannot be stored.",
@@ -89,9 +87,7 @@ def fails(*codes: int, **descriptions: str):
     def decorator(view):
         for code in sorted({*codes, 503}):
             headers = RETRY_AFTER if code in (429, 503) else None
-            view = bp.alt_response(
-                code, schema=ErrorSchema, description=described[code], headers=headers
-            )(view)
+            view = bp.alt_response(code, schema=ErrorSchema, description=described[code], headers=headers)(view)
         return view
 
     return decorator

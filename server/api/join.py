@@ -14,9 +14,7 @@ from server.limits import code_key
 
 def new_participant_device(participant_id: str, project_id: str, label: str) -> dict:
     """Issue a device for a participant; the answer holds its token, shown this once."""
-    device, token = issue_device(
-        kind=PARTICIPANT, participant_id=participant_id, project_id=project_id, label=label
-    )
+    device, token = issue_device(kind=PARTICIPANT, participant_id=participant_id, project_id=project_id, label=label)
     db.session.flush()
     return {
         "token": token,
@@ -27,9 +25,7 @@ def new_participant_device(participant_id: str, project_id: str, label: str) -> 
 
 
 def unknown_code():
-    return error_response(
-        404, "unknown_code", "We do not know that code. Check it and try again.", "code"
-    )
+    return error_response(404, "unknown_code", "We do not know that code. Check it and try again.", "code")
 
 
 def code_gone(message: str):

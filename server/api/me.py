@@ -75,9 +75,7 @@ def me():
 def _participant_only():
     device = current_device()
     if device.kind != PARTICIPANT or not device.participant_id:
-        return None, error_response(
-            403, "forbidden", "Only a participant's own device can do this."
-        )
+        return None, error_response(403, "forbidden", "Only a participant's own device can do this.")
     return device, None
 
 

@@ -31,9 +31,7 @@ def _b64url_bytes(value: str) -> bytes:
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ValidationError("Not valid URL-safe base64.")
     text = value.strip().rstrip("=")
-    if any(
-        ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for ch in text
-    ):
+    if any(ch not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for ch in text):
         raise ValidationError("Not valid URL-safe base64.")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -82,9 +80,7 @@ class EndpointSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    endpoint = fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_ENDPOINT_LENGTH)
-    )
+    endpoint = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ENDPOINT_LENGTH))
 
 
 class QuietHoursSchema(Schema):
@@ -135,9 +131,7 @@ class QuietHoursOutSchema(Schema):
 
 def _participant_device_only():
     if current_device().kind != PARTICIPANT:
-        return error_response(
-            403, "participant_only", "Only a participant's own device receives notifications."
-        )
+        return error_response(403, "participant_only", "Only a participant's own device receives notifications.")
     return None
 
 
@@ -166,9 +160,7 @@ def subscribe(data):
     """
     keys = data["keys"]
     try:
-        subscriptions.subscribe(
-            current_device(), data["endpoint"], keys["p256dh"], keys["auth"], data["notify"]
-        )
+        subscriptions.subscribe(current_device(), data["endpoint"], keys["p256dh"], keys["auth"], data["notify"])
     except subscriptions.EndpointTaken:
         message = "Another phone already gets notifications with this subscription."
         return error_response(409, "endpoint_taken", message, "endpoint")
@@ -214,7 +206,5 @@ def put_quiet_hours(data):
     The answer's "released" counts held notifications the new hours let go sooner.
     """
     participant_id = current_device().participant_id
-    released = subscriptions.set_quiet_hours(
-        participant_id, data["start"], data["end"], data["timezone"]
-    )
+    released = subscriptions.set_quiet_hours(participant_id, data["start"], data["end"], data["timezone"])
     return {**data, "released": released}

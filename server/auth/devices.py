@@ -56,9 +56,7 @@ def find_device(token: str) -> Device | None:
     """Return the device a bearer token was issued to, live or revoked, or None."""
     if not token:
         return None
-    return db.session.execute(
-        db.select(Device).where(Device.token_hash == hash_token(token))
-    ).scalar_one_or_none()
+    return db.session.execute(db.select(Device).where(Device.token_hash == hash_token(token))).scalar_one_or_none()
 
 
 def is_live(device: Device) -> bool:

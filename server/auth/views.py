@@ -32,9 +32,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
-@limiter.limit(
-    "5 per minute; 20 per hour", methods=["POST"], key_func=account_key, deduct_when=failed_sign_in
-)
+@limiter.limit("5 per minute; 20 per hour", methods=["POST"], key_func=account_key, deduct_when=failed_sign_in)
 def sign_in():
     """Show the sign-in form and sign staff in."""
     if current_user.is_authenticated:

@@ -159,9 +159,7 @@ def manages_project(conn: Connection, user, project_id: str) -> bool:
         return False
     if who.is_admin:
         return True
-    found = conn.execute(
-        _projects_of(who).where(ProjectStaff.project_id == project_id)
-    ).first()
+    found = conn.execute(_projects_of(who).where(ProjectStaff.project_id == project_id)).first()
     return found is not None
 
 
@@ -194,16 +192,13 @@ def may_issue_claim(conn: Connection, actor: Any, participant_id: str) -> Reject
     ).first()
     if row is None or row.deleted is not None or row.project_id is None:
         return Rejection("not_found", "participant_id", "There is no such participant in your projects.")
-    if who.kind != STAFF_KIND or not (
-        who.is_admin or row.project_id in set(conn.execute(_projects_of(who)).scalars())
-    ):
+    if who.kind != STAFF_KIND or not (who.is_admin or row.project_id in set(conn.execute(_projects_of(who)).scalars())):
         return Rejection("not_found", "participant_id", "There is no such participant in your projects.")
     if not in_custody(conn, participant_id):
         return Rejection(
             "forbidden",
             "participant_id",
-            "This family already has the app on their own phone. "
-            "They can add another phone from Settings.",
+            "This family already has the app on their own phone. They can add another phone from Settings.",
         )
     if not who.coordinates and row.author_id != who.author_id:
         return Rejection("forbidden", "participant_id", "You can only hand over people you recorded.")
@@ -312,9 +307,7 @@ def _staff_write(who: Who, rtype, write: Write, person: Person | None, staff_pro
     if person is None or person.project_id != project_id:
         return _forbidden("participant_id", "This person is not a participant of the project.")
     if person.has_device:
-        return _forbidden(
-            "participant_id", "This family uses the app on their own phone now; only they change it."
-        )
+        return _forbidden("participant_id", "This family uses the app on their own phone now; only they change it.")
     if not who.coordinates and person.author_id != who.author_id:
         return _forbidden("participant_id", "You can only change entries for people you recorded.")
     return _staff_mode(who, rtype, write)

@@ -60,9 +60,7 @@ def catch_up(conn: Connection, clock: Clock, record_ids) -> None:
     greatest = ""
     for start in range(0, len(ids), 500):
         rows = conn.execute(
-            select(records.c.fields, records.c.deleted).where(
-                records.c.id.in_(ids[start : start + 500])
-            )
+            select(records.c.fields, records.c.deleted).where(records.c.id.in_(ids[start : start + 500]))
         )
         for fields_json, deleted in rows:
             for reg in fields_from_json(fields_json).values():

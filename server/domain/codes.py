@@ -57,9 +57,7 @@ def new_join_code(project_id: str, days: int | None = JOIN_DAYS, *, code: str | 
     """
     now = utcnow()
     db.session.execute(
-        update(JoinCode)
-        .where(JoinCode.project_id == project_id, JoinCode.revoked_at.is_(None))
-        .values(revoked_at=now)
+        update(JoinCode).where(JoinCode.project_id == project_id, JoinCode.revoked_at.is_(None)).values(revoked_at=now)
     )
     shown = "-".join(p for p in _SEPARATORS.split(code.upper()) if p) if code else generate()
     while code is None and find_join_code(shown) is not None:
@@ -81,11 +79,7 @@ def find_join_code(text: str) -> JoinCode | None:
     compact = normalise(text)
     if not compact:
         return None
-    return (
-        db.session.execute(select(JoinCode).where(func.replace(JoinCode.code, "-", "") == compact))
-        .scalars()
-        .first()
-    )
+    return db.session.execute(select(JoinCode).where(func.replace(JoinCode.code, "-", "") == compact)).scalars().first()
 
 
 def join_code_state(code: JoinCode, now: datetime | None = None) -> str:

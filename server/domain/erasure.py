@@ -89,9 +89,7 @@ def unlink_feedback(feedback_ids: list[str]) -> int:
     erased = set(feedback_ids)
     action_ids = sorted(
         set(
-            db.session.execute(
-                select(ActionFeedback.action_id).where(ActionFeedback.feedback_id.in_(erased))
-            ).scalars()
+            db.session.execute(select(ActionFeedback.action_id).where(ActionFeedback.feedback_id.in_(erased))).scalars()
         )
     )
     changes = []

@@ -118,9 +118,7 @@ class DomainHooks(Hooks):
             select(literal("d"), Device.participant_id, null(), null()).where(
                 Device.kind == PARTICIPANT, Device.participant_id.in_(pids)
             ),
-            select(literal("s"), Statement.id, Statement.project_id, null()).where(
-                Statement.id.in_(statement_ids)
-            ),
+            select(literal("s"), Statement.id, Statement.project_id, null()).where(Statement.id.in_(statement_ids)),
         ]
         if self._closed_projects is None:
             parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
@@ -145,18 +143,14 @@ class DomainHooks(Hooks):
     def _statement_in_project(self, values: dict, project_id: str | None) -> Rejection | None:
         sid = values.get("statement_id")
         if sid not in self._statements:
-            self._statements[sid] = self.conn.execute(
-                select(Statement.project_id).where(Statement.id == sid)
-            ).scalar()
+            self._statements[sid] = self.conn.execute(select(Statement.project_id).where(Statement.id == sid)).scalar()
         if self._statements[sid] is None or self._statements[sid] != project_id:
             return _invalid("statement_id", "This is not a statement of the project.")
         return None
 
     def _stored_author(self, rid: str) -> str | None:
         if rid not in self._authors:
-            self._authors[rid] = self.conn.execute(
-                select(records.c.author_id).where(records.c.id == rid)
-            ).scalar()
+            self._authors[rid] = self.conn.execute(select(records.c.author_id).where(records.c.id == rid)).scalar()
         return self._authors[rid]
 
     # ------------------------------------------------------------ prepare
@@ -242,14 +236,8 @@ class DomainHooks(Hooks):
                 )
             elif rtype.name == "consent":
                 known = self._participant(values["participant_id"])
-                if (
-                    known is not None
-                    and known[1] == "under_13"
-                    and values.get("given_by") != "parent_carer"
-                ):
-                    return _invalid(
-                        "given_by", "A parent or carer gives consent for a child under 13."
-                    )
+                if known is not None and known[1] == "under_13" and values.get("given_by") != "parent_carer":
+                    return _invalid("given_by", "A parent or carer gives consent for a child under 13.")
         return None
 
     def _identity(

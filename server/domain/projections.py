@@ -92,12 +92,7 @@ def _link_feedback(conn: Connection, actions: list[Record], now) -> None:
         have = existing.get(action.id, set())
         drop = have - wanted
         if drop:
-            conn.execute(
-                delete(table).where(table.c.action_id == action.id, table.c.feedback_id.in_(drop))
-            )
-        add.extend(
-            {"action_id": action.id, "feedback_id": f, "linked_at": now}
-            for f in sorted(wanted - have)
-        )
+            conn.execute(delete(table).where(table.c.action_id == action.id, table.c.feedback_id.in_(drop)))
+        add.extend({"action_id": action.id, "feedback_id": f, "linked_at": now} for f in sorted(wanted - have))
     if add:
         conn.execute(_insert(conn)(table).on_conflict_do_nothing(), add)

@@ -42,11 +42,7 @@ def read_record(record_id: str, conn: Connection | None = None) -> Record | None
     """Return the merged state of one record, or None."""
     row = (
         (conn or _conn())
-        .execute(
-            select(records.c.type, records.c.fields, records.c.deleted).where(
-                records.c.id == record_id
-            )
-        )
+        .execute(select(records.c.type, records.c.fields, records.c.deleted).where(records.c.id == record_id))
         .first()
     )
     if row is None:
@@ -65,9 +61,7 @@ def write_record(
     """
     conn = _conn()
     # write_local itself folds the record's stored stamps into the clock, under the lock.
-    return write_local(
-        conn, server_clock(), rtype, record_id, values, DomainHooks(actor, conn), delete=delete
-    )
+    return write_local(conn, server_clock(), rtype, record_id, values, DomainHooks(actor, conn), delete=delete)
 
 
 def write_records(
@@ -88,9 +82,7 @@ def write_records(
                 {
                     "type": rtype,
                     "id": rid,
-                    "fields": {}
-                    if delete
-                    else {k: {"v": v, "t": stamp} for k, v in values.items()},
+                    "fields": {} if delete else {k: {"v": v, "t": stamp} for k, v in values.items()},
                     "deleted": stamp if delete else None,
                 }
             )
@@ -116,9 +108,7 @@ def remove_staff(project_id: str, user: User | int) -> None:
 
     user_id = user if isinstance(user, int) else user.id
     result = db.session.execute(
-        delete(ProjectStaff).where(
-            ProjectStaff.project_id == project_id, ProjectStaff.user_id == user_id
-        )
+        delete(ProjectStaff).where(ProjectStaff.project_id == project_id, ProjectStaff.user_id == user_id)
     )
     if result.rowcount:
         audit("assignment_removed", "project", project_id, staff_user_id=user_id)
@@ -140,9 +130,7 @@ def staff_projects(user: User) -> list:
 
 def project_of(record_id: str) -> str | None:
     """The project a stored record belongs to."""
-    return db.session.execute(
-        select(records.c.project_id).where(records.c.id == record_id)
-    ).scalar()
+    return db.session.execute(select(records.c.project_id).where(records.c.id == record_id)).scalar()
 
 
 def create_project(
@@ -194,9 +182,7 @@ def _raise_rejected(outcomes) -> None:
             raise RecordRejected(outcome.error)
 
 
-def ensure_demo_project(
-    project_id: str, coordinator: User, workers: Iterable[User], join_code: str
-) -> str:
+def ensure_demo_project(project_id: str, coordinator: User, workers: Iterable[User], join_code: str) -> str:
     """Make the demo project, its staff and its join code if missing (safe to run twice)."""
     workers = list(workers)
     if db.session.get(Project, project_id) is None:
@@ -249,10 +235,7 @@ def add_statement(
 
     if order is None:
         top = db.session.execute(
-            select(Statement.order)
-            .where(Statement.project_id == project_id)
-            .order_by(Statement.order.desc())
-            .limit(1)
+            select(Statement.order).where(Statement.project_id == project_id).order_by(Statement.order.desc()).limit(1)
         ).scalar()
         order = 0 if top is None else top + 1
     statement_id = str(uuid.uuid4())
@@ -305,16 +288,11 @@ def edit_statement(statement_id: str, actor: Any = SYSTEM, **changes: Any) -> st
     return new_id
 
 
-def set_translations(
-    record_type: str, record_id: str, translations: dict, actor: Any = SYSTEM
-) -> Record:
+def set_translations(record_type: str, record_id: str, translations: dict, actor: Any = SYSTEM) -> Record:
     """Replace the other-language texts of a statement or project (no new version)."""
     if record_type not in ("statement", "project"):
         raise ValueError("Only statements and projects are translated.")
-    cleaned = {
-        lang: {name: text for name, text in texts.items() if text}
-        for lang, texts in translations.items()
-    }
+    cleaned = {lang: {name: text for name, text in texts.items() if text} for lang, texts in translations.items()}
     return write_record(record_type, record_id, {"translations": cleaned}, actor)
 
 

@@ -117,11 +117,7 @@ def _needs_reconciling(cursor: Cursor, digest: str, stored: tuple | None) -> boo
 
 def _reconciled(conn: Connection, device_id: str, digest: str, ack: int) -> None:
     stmt = _insert(conn)(_state).values(device_id=device_id, digest=digest, ack=ack)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[_state.c.device_id], set_={"digest": digest, "ack": ack}
-        )
-    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=[_state.c.device_id], set_={"digest": digest, "ack": ack}))
 
 
 def _not_held_now(device_id: str):
@@ -205,9 +201,7 @@ def _left_view(conn: Connection, device_id: str, clause, cursor: Cursor, horizon
 
 def _not_held(conn: Connection, device_id: str, clause, cursor: Cursor, limit: int):
     """Live records visible now, changed at or before the cursor, that the device lacks."""
-    joined = records.outerjoin(
-        _h, and_(_h.c.device_id == device_id, _h.c.record_id == records.c.id)
-    )
+    joined = records.outerjoin(_h, and_(_h.c.device_id == device_id, _h.c.record_id == records.c.id))
     query = (
         select(*_PULL_COLUMNS)
         .select_from(joined)

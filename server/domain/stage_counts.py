@@ -197,9 +197,7 @@ def _people_query():
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
     a, r, f = ChecklistAnswer.__table__, LadderRating.__table__, Feedback.__table__
     return union_all(
-        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(
-            p.c.id.in_(ids)
-        ),
+        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(p.c.id.in_(ids)),
         select(literal("w"), c.c.participant_id, c.c.project_id, none, none, none, none, none).where(
             c.c.participant_id.in_(ids), c.c.withdrawn_at.is_not(None)
         ),

@@ -505,7 +505,7 @@ def _compile(schema: Schema) -> dict[str, Callable[[Any], bool]]:
         check = _field_check(declared)
         if check is not None:
             allow_none = declared.allow_none
-            out[name] = (lambda v, c=check, n=allow_none: (v is None and n) or (v is not None and c(v)))
+            out[name] = lambda v, c=check, n=allow_none: (v is None and n) or (v is not None and c(v))
     return out
 
 

@@ -14,9 +14,7 @@ from server.push.vapid import forget_keys, generate_pair, get_keys, key_path, wr
 
 
 @click.command("push-keys")
-@click.option(
-    "--force", is_flag=True, help="Replace existing keys (rotation; see server/push/vapid.py)."
-)
+@click.option("--force", is_flag=True, help="Replace existing keys (rotation; see server/push/vapid.py).")
 @with_appcontext
 def push_keys_command(force: bool) -> None:
     """Make the VAPID key pair in the instance folder (vapid.json) and print the public key."""

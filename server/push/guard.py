@@ -101,9 +101,7 @@ def check_endpoint_url(url: str, allow_test_service: bool = False) -> str:
     if parts.port not in (None, 443):
         raise EndpointRefused("endpoint_port", "The endpoint must use the standard https port.")
     if not _known_push_host(host):
-        raise EndpointRefused(
-            "endpoint_unknown_service", "The endpoint is not a known push service."
-        )
+        raise EndpointRefused("endpoint_unknown_service", "The endpoint is not a known push service.")
     if not _HOST_NAME.match(host):
         raise EndpointRefused("endpoint_invalid", "The endpoint's host is not a valid name.")
     return host
@@ -135,17 +133,13 @@ def resolve_and_check(host: str, port: int, allow_test_service: bool = False) ->
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as err:
-        raise EndpointRefused(
-            "endpoint_unresolvable", "The push service host did not resolve."
-        ) from err
+        raise EndpointRefused("endpoint_unresolvable", "The push service host did not resolve.") from err
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
         raise EndpointRefused("endpoint_unresolvable", "The push service host did not resolve.")
     for address in addresses:
         if not address_allowed(address, host, allow_test_service):
-            raise EndpointRefused(
-                "endpoint_private_address", "The push service host is not public."
-            )
+            raise EndpointRefused("endpoint_private_address", "The push service host is not public.")
     return addresses
 
 
@@ -168,9 +162,7 @@ class _PeerCheck:
         host = (self.host or "").strip("[]").rstrip(".").lower()
         if not address_allowed(peer, host, self.allow_test_service):
             sock.close()
-            raise EndpointRefused(
-                "endpoint_private_address", "The push service host is not public."
-            )
+            raise EndpointRefused("endpoint_private_address", "The push service host is not public.")
         return sock
 
 

@@ -67,17 +67,13 @@ def quiet_until(now_utc: datetime, start: str, end: str, timezone: str) -> datet
     return max(end_utc, now_utc)
 
 
-def settings_for(
-    session: Session, participant_ids: Iterable[str]
-) -> dict[str, tuple[str, str, str]]:
+def settings_for(session: Session, participant_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
     """(start, end, timezone) per participant, with the defaults filled in."""
     ids = list(dict.fromkeys(participant_ids))
     found = {}
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
-        for row in session.execute(
-            select(QuietHours).where(QuietHours.participant_id.in_(chunk))
-        ).scalars():
+        for row in session.execute(select(QuietHours).where(QuietHours.participant_id.in_(chunk))).scalars():
             found[row.participant_id] = (row.start, row.end, row.timezone)
     default = (DEFAULT_QUIET_START, DEFAULT_QUIET_END, DEFAULT_TIMEZONE)
     return {pid: found.get(pid, default) for pid in ids}

@@ -65,9 +65,7 @@ def line_name(key: tuple[str, str | None]) -> str:
     return status_value if event == "status" and status_value else event
 
 
-def payload_for(
-    event: str, status_value: str | None, contribution_id: str, action_id: str
-) -> bytes:
+def payload_for(event: str, status_value: str | None, contribution_id: str, action_id: str) -> bytes:
     """The JSON the phone decrypts: a generic line and ids, nothing personal, at most 3 KB."""
     # "linked" and "progress" never speak of the status: a link made to an action
     # that is already done says only that the feedback was heard.

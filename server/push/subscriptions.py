@@ -54,9 +54,7 @@ def subscribe(device: Device, endpoint: str, p256dh: str, auth: str, notify: str
 def unsubscribe(device: Device, endpoint: str) -> None:
     """Forget the device's subscription for an endpoint; another device's is left alone."""
     subscription = db.session.execute(
-        select(PushSubscription).where(
-            PushSubscription.endpoint == endpoint, PushSubscription.device_id == device.id
-        )
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint, PushSubscription.device_id == device.id)
     ).scalar_one_or_none()
     if subscription is not None:
         drop(subscription)
@@ -66,9 +64,7 @@ def unsubscribe(device: Device, endpoint: str) -> None:
 def drop(subscription: PushSubscription) -> None:
     """Delete a subscription; notifications queued for it are not the next holder's to get."""
     db.session.execute(
-        update(Notification)
-        .where(Notification.subscription_id == subscription.id)
-        .values(subscription_id=None)
+        update(Notification).where(Notification.subscription_id == subscription.id).values(subscription_id=None)
     )
     db.session.delete(subscription)
 

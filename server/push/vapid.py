@@ -71,9 +71,7 @@ class VapidKeys:
 
 def _public_b64(private_key: ec.EllipticCurvePrivateKey) -> str:
     return b64url(
-        private_key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
+        private_key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     )
 
 

@@ -177,9 +177,7 @@ def purge(engine: Engine, days: float, now: datetime | None = None) -> int:
     the outbox is not an archive of who was told what."""
     cutoff = (now or utcnow()) - timedelta(days=days)
     with engine.begin() as conn:
-        result = conn.execute(
-            delete(N).where(N.c.state.in_((SENT, FAILED, SKIPPED)), N.c.created_at < cutoff)
-        )
+        result = conn.execute(delete(N).where(N.c.state.in_((SENT, FAILED, SKIPPED)), N.c.created_at < cutoff))
     return result.rowcount
 
 
@@ -219,9 +217,7 @@ class Worker:
         for _ in range(self.concurrency):
             self.senders.put(Sender(send_settings))
         self.pool = (
-            ThreadPoolExecutor(self.concurrency, thread_name_prefix="push-send")
-            if self.concurrency > 1
-            else None
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="push-send") if self.concurrency > 1 else None
         )
         self.stop = threading.Event()
 
@@ -318,12 +314,8 @@ class Worker:
                 elif self.stop.is_set() or time.monotonic() > deadline:
                     results.append((row, None))
                 else:
-                    payload = payload_for(
-                        row.event, row.status_value, row.contribution_id, row.action_id
-                    )
-                    outcome = sender.send(
-                        row.endpoint, row.p256dh, row.auth, payload, topic_for(row.action_id)
-                    )
+                    payload = payload_for(row.event, row.status_value, row.contribution_id, row.action_id)
+                    outcome = sender.send(row.endpoint, row.p256dh, row.auth, payload, topic_for(row.action_id))
                     gone = outcome.kind == "gone"
                     results.append((row, outcome))
             return results
@@ -340,11 +332,7 @@ class Worker:
         until = quiet_until(now, *quiet[row.participant_id])
         if until is not None:
             stats.delayed += 1
-            return [
-                update(N)
-                .where(mine)
-                .values(state=PENDING, next_attempt_at=until, attempts=N.c.attempts - 1)
-            ]
+            return [update(N).where(mine).values(state=PENDING, next_attempt_at=until, attempts=N.c.attempts - 1)]
         if row.notify == NOTIFY_DONE_ONLY and row.status_value != "done":
             stats.skipped += 1
             return [update(N).where(mine).values(state=SKIPPED, last_error="notify_done_only")]
@@ -363,16 +351,12 @@ class Worker:
             # The subscription expired or was unsubscribed: forget it, and what was waiting for it.
             return [
                 update(N).where(mine).values(state=FAILED, last_error=outcome.code),
-                update(N)
-                .where(N.c.subscription_id == row.subscription_id)
-                .values(subscription_id=None),
+                update(N).where(N.c.subscription_id == row.subscription_id).values(subscription_id=None),
                 delete(S).where(S.c.id == row.subscription_id),
             ]
         if outcome.kind == "retry":
             delay = self.backoff(row.attempts)
-            too_long = (
-                outcome.retry_after is not None and outcome.retry_after > self.max_retry_after
-            )
+            too_long = outcome.retry_after is not None and outcome.retry_after > self.max_retry_after
             if outcome.retry_after is not None:
                 delay = max(delay, outcome.retry_after)
             if row.attempts >= self.max_attempts or too_long:

@@ -49,9 +49,7 @@ def statements(project_id):
         .scalars()
         .all()
     )
-    return render_template(
-        "staff/statements.html", project=project, grouped=_statements(project_id), retired=retired
-    )
+    return render_template("staff/statements.html", project=project, grouped=_statements(project_id), retired=retired)
 
 
 @bp.route("/projects/<project_id>/statements/new", methods=["GET", "POST"])
@@ -90,8 +88,7 @@ def edit_statement(project_id, statement_id):
         if not changes:
             return saved("Nothing changed.", "staff.statements", project_id=project.id)
         projects.edit_statement(statement.id, current_user._get_current_object(), **changes)
-        return saved(f"Statement saved as version {statement.version + 1}.", "staff.statements",
-                     project_id=project.id)
+        return saved(f"Statement saved as version {statement.version + 1}.", "staff.statements", project_id=project.id)
     return form_page("staff/statement_form.html", project=project, form=form, statement=statement)
 
 
@@ -102,5 +99,4 @@ def deactivate_statement(project_id, statement_id):
     project = project_or_404(project_id)
     statement = _statement_or_404(project.id, statement_id)
     projects.retire_statement(statement.id, current_user._get_current_object())
-    return saved("Statement taken off the checklist. Its answers are kept.", "staff.statements",
-                 project_id=project.id)
+    return saved("Statement taken off the checklist. Its answers are kept.", "staff.statements", project_id=project.id)

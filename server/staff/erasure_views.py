@@ -74,6 +74,9 @@ def erase_participant(project_id, participant_id):
         count = erase_participant(participant.id)
         # The reason is recorded; nothing the person said is.
         audit("erase", "participant", participant.id, reason=form.reason.data, records=count)
-        return saved(f"Participant {participant_id[:8]} is erased ({count} entries).", "staff.participants",
-                     project_id=project.id)
+        return saved(
+            f"Participant {participant_id[:8]} is erased ({count} entries).",
+            "staff.participants",
+            project_id=project.id,
+        )
     return form_page("staff/erase.html", project=project, participant=participant, form=form)

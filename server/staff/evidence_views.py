@@ -20,9 +20,7 @@ def evidence(project_id):
     """Show the evidence pack (verdicts, ladder, reach, actions, response rate, learning log) to print."""
     project = project_or_404(project_id)
     reviews = (
-        db.session.execute(
-            select(Review).where(Review.project_id == project.id).order_by(Review.date, Review.id)
-        )
+        db.session.execute(select(Review).where(Review.project_id == project.id).order_by(Review.date, Review.id))
         .scalars()
         .all()
     )

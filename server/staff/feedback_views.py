@@ -32,8 +32,7 @@ def _actions(project_id: str, stage: str | None = None) -> list[Action]:
 def _link_form(project_id: str, formdata=None) -> LinkForm:
     form = LinkForm(formdata=formdata) if formdata is not None else LinkForm()
     form.action_id.choices = options(
-        (a.id, f"{a.heard[:80]} ({STATUS_NAMES.get(a.status, a.status)}, {a.stage})")
-        for a in _actions(project_id)
+        (a.id, f"{a.heard[:80]} ({STATUS_NAMES.get(a.status, a.status)}, {a.stage})") for a in _actions(project_id)
     )
     return form
 
@@ -69,9 +68,7 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
     pages = max(1, -(-total // PAGE_SIZE))
     page = _page(pages)
     rows = db.session.execute(
-        query.order_by(Feedback.received_at.desc(), Feedback.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        query.order_by(Feedback.received_at.desc(), Feedback.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     links: dict[str, list[str]] = {}
     if rows:
@@ -258,13 +255,9 @@ def action_status(project_id, action_id):
     form = StatusForm()
     valid = form.validate_on_submit()
     if valid and form.status.data == act.status:
-        form.status.errors.append(
-            f"The action is already “{STATUS_NAMES[act.status]}”. Choose a different status."
-        )
+        form.status.errors.append(f"The action is already “{STATUS_NAMES[act.status]}”. Choose a different status.")
     elif valid:
-        change_status(
-            project.id, act.id, form.status.data, form.note.data or "", form.reason.data or None
-        )
+        change_status(project.id, act.id, form.status.data, form.note.data or "", form.reason.data or None)
         done = f"Status changed to “{STATUS_NAMES[form.status.data]}”."
         return saved(done, "staff.action", project_id=project.id, action_id=act.id)
     return _render_action(project, act, form, status=400)

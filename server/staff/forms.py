@@ -164,9 +164,7 @@ class StatementForm(StaffForm):
         default=0,
         validators=[
             InputRequired("Enter the position as a whole number, such as 1."),
-            NumberRange(
-                min=0, max=100_000, message="The position must be a whole number from 0 to 100000."
-            ),
+            NumberRange(min=0, max=100_000, message="The position must be a whole number from 0 to 100000."),
         ],
     )
 
@@ -174,8 +172,7 @@ class StatementForm(StaffForm):
         words = easy_read_words(field.data)
         if words > EASY_READ_MAX_WORDS:
             raise ValidationError(
-                f"The easy-read version must be {EASY_READ_MAX_WORDS} words or fewer "
-                f"(it has {words})."
+                f"The easy-read version must be {EASY_READ_MAX_WORDS} words or fewer (it has {words})."
             )
 
 

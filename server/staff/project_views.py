@@ -106,9 +106,7 @@ def set_stage(project_id):
 def confirm_new_join_code(project_id):
     """Ask before making a new join code, saying what stops working."""
     project = project_or_404(project_id)
-    return render_template(
-        "staff/join_code_new.html", project=project, join_code=codes.active_join_code(project.id)
-    )
+    return render_template("staff/join_code_new.html", project=project, join_code=codes.active_join_code(project.id))
 
 
 @bp.get("/projects/<project_id>/poster")

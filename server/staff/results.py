@@ -251,9 +251,7 @@ class _StatementMap:
 def statement_map(db, project_id: str) -> _StatementMap:
     """Map every version of each active statement to the active one."""
     # Plain columns, not ORM objects, so a Session and a Connection both work.
-    rows = db.execute(
-        select(*Statement.__table__.c).where(Statement.project_id == project_id)
-    ).all()
+    rows = db.execute(select(*Statement.__table__.c).where(Statement.project_id == project_id)).all()
     by_id = {s.id: s for s in rows}
     active = sorted(
         (s for s in rows if s.active),
@@ -308,18 +306,12 @@ def _answers(db, project_id: str, stage: str, smap: _StatementMap):
             a.participant_id.label("participant_id"),
             canon.label("statement_id"),
             a.value.label("value"),
-            func.row_number()
-            .over(partition_by=(a.participant_id, canon), order_by=rank.desc())
-            .label("rn"),
+            func.row_number().over(partition_by=(a.participant_id, canon), order_by=rank.desc()).label("rn"),
         )
         .where(*base_where)
         .subquery("ranked")
     )
-    return (
-        select(ranked.c.participant_id, ranked.c.statement_id, ranked.c.value)
-        .where(ranked.c.rn == 1)
-        .cte("answers")
-    )
+    return select(ranked.c.participant_id, ranked.c.statement_id, ranked.c.value).where(ranked.c.rn == 1).cte("answers")
 
 
 # ---------------------------------------------------------------- the checklist
@@ -403,9 +395,7 @@ def _recount(db, project_id: str, stage: str, smap: _StatementMap):
     ).all()
     counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(VALUES, 0) for s in smap.active}
     for statement_id, value, count in db.execute(
-        select(answers.c.statement_id, answers.c.value, func.count()).group_by(
-            answers.c.statement_id, answers.c.value
-        )
+        select(answers.c.statement_id, answers.c.value, func.count()).group_by(answers.c.statement_id, answers.c.value)
     ):
         if statement_id in counts and value in VALUES:
             counts[statement_id][value] = count
@@ -439,10 +429,7 @@ def _achievement(role_rows, n_active: int) -> Achievement:
     if professionals == 0:
         reasons.append("No professional has answered yet.")
     if partners and majority < partners:
-        reasons.append(
-            f"{partners - majority} of {partners} partners agree with half of the "
-            "statements or fewer."
-        )
+        reasons.append(f"{partners - majority} of {partners} partners agree with half of the statements or fewer.")
     if reasons:
         level = NOT_YET
     elif everything == partners:
@@ -612,8 +599,7 @@ def closing_the_loop(db, project_id: str, stage: str | None) -> Loop:
     """
     heard = responses(db, project_id, stage)
     actions = {  # id -> status, of the actions that answer the feedback
-        action_id: status
-        for _, _, status, action_id, _ in stage_counts.read(db, project_id, stage, ("answering",))
+        action_id: status for _, _, status, action_id, _ in stage_counts.read(db, project_id, stage, ("answering",))
     }
     done = sum(1 for status in actions.values() if status == "done")
     return Loop(
@@ -677,9 +663,7 @@ def stage_results(db, project_id: str, stage: str, target_rung: int) -> StageRes
     )
 
 
-def stage_verdict(
-    achievement: Achievement, principles: list[PrincipleResult], rungs: LadderResult
-) -> Verdict:
+def stage_verdict(achievement: Achievement, principles: list[PrincipleResult], rungs: LadderResult) -> Verdict:
     """Give the stage's verdict from its counts (the one rule, in server.staff.verdict)."""
     statements = [s.counts for p in principles for s in p.statements]
     return decide(

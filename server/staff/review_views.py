@@ -25,9 +25,7 @@ def reviews(project_id):
     project = project_or_404(project_id)
     rows = (
         db.session.execute(
-            select(Review)
-            .where(Review.project_id == project.id)
-            .order_by(Review.date.desc(), Review.id.desc())
+            select(Review).where(Review.project_id == project.id).order_by(Review.date.desc(), Review.id.desc())
         )
         .scalars()
         .all()
@@ -43,9 +41,7 @@ def new_review(project_id):
     project = project_or_404(project_id)
     form = ReviewForm(stage=request.args.get("stage", project.current_stage))
     if form.validate_on_submit():
-        snapshot = stage_results(
-            db.session, project.id, form.stage.data, project.target_rung
-        ).snapshot()
+        snapshot = stage_results(db.session, project.id, form.stage.data, project.target_rung).snapshot()
         roles = {role: getattr(form, f"role_{role}").data or 0 for role in ROLES}
         create_review(
             project.id,

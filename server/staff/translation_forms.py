@@ -71,10 +71,7 @@ ProjectTranslationForm = translation_form(PROJECT_TEXTS)
 
 def translations_from(form: FlaskForm, texts: dict[str, int]) -> dict[str, dict[str, str]]:
     """{lang: {field: text}} from a submitted translation form."""
-    return {
-        code: {name: getattr(form, f"{code}_{name}").data or "" for name in texts}
-        for code in LANGUAGES
-    }
+    return {code: {name: getattr(form, f"{code}_{name}").data or "" for name in texts} for code in LANGUAGES}
 
 
 def fill(form: FlaskForm, translations: dict | None, texts: dict[str, int]) -> None:

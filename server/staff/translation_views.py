@@ -53,11 +53,10 @@ def project_details(project_id):
         values = {k: getattr(details, k).data or "" for k in DETAILS}
         projects.update_project(project.id, current_user._get_current_object(), **values)
         _set_translations("project", project.id, words, PROJECT_TEXTS)
-        return saved("Saved. Phones get the change the next time they sync.", "staff.project_details",
-                     project_id=project.id)
-    return form_page(
-        "staff/project_details.html", project=project, details=details, words=words, languages=LANGUAGES
-    )
+        return saved(
+            "Saved. Phones get the change the next time they sync.", "staff.project_details", project_id=project.id
+        )
+    return form_page("staff/project_details.html", project=project, details=details, words=words, languages=LANGUAGES)
 
 
 @bp.route("/projects/<project_id>/statements/<statement_id>/translations", methods=["GET", "POST"])
@@ -71,8 +70,9 @@ def statement_translations(project_id, statement_id):
         fill(form, _values(statement.id).get("translations"), STATEMENT_TEXTS)
     elif form.validate_on_submit():
         _set_translations("statement", statement.id, form, STATEMENT_TEXTS)
-        return saved("Translations saved. Phones get them the next time they sync.", "staff.statements",
-                     project_id=project.id)
+        return saved(
+            "Translations saved. Phones get them the next time they sync.", "staff.statements", project_id=project.id
+        )
     return form_page(
         "staff/statement_translations.html", project=project, statement=statement, form=form, languages=LANGUAGES
     )

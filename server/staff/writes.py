@@ -47,9 +47,7 @@ def current_values(rid: str) -> dict[str, Any] | None:
     return {name: reg.v for name, reg in fields_from_json(row[0]).items()}
 
 
-def create_action(
-    project_id: str, stage: str, heard: str, done: str, status: str, reason: str | None
-) -> str:
+def create_action(project_id: str, stage: str, heard: str, done: str, status: str, reason: str | None) -> str:
     """Record a "You said, we did" action and return its id."""
     action_id = str(uuid.uuid4())
     _write(
@@ -102,9 +100,7 @@ def link_feedback(project_id: str, action_id: str, feedback_ids: Iterable[str]) 
     return len(new)
 
 
-def change_status(
-    project_id: str, action_id: str, status: str, note: str, reason: str | None
-) -> None:
+def change_status(project_id: str, action_id: str, status: str, note: str, reason: str | None) -> None:
     """Move an action along its dated timeline and queue notifications to its contributors."""
     values = current_values(action_id)
     if values is None or values.get("project_id") != project_id:
@@ -125,9 +121,7 @@ def change_status(
         return
     contributors: dict[str, str] = {}
     for fid, pid in db.session.execute(
-        select(Feedback.id, Feedback.participant_id)
-        .where(Feedback.id.in_(linked))
-        .order_by(Feedback.id)
+        select(Feedback.id, Feedback.participant_id).where(Feedback.id.in_(linked)).order_by(Feedback.id)
     ):
         contributors.setdefault(pid, fid)
     enqueue(db.session, list(contributors), action_id, STATUS, status, feedback_ids=contributors)

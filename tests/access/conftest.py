@@ -108,8 +108,13 @@ def visit(worker_phone, project_id, mode="assisted"):
     records = [
         participant(worker_phone, pid, project_id, display_name="Sam"),
         worker_phone.record(
-            "feedback", fid, participant_id=pid, project_id=project_id, stage="design",
-            text="More evening sessions", mode=mode,
+            "feedback",
+            fid,
+            participant_id=pid,
+            project_id=project_id,
+            stage="design",
+            text="More evening sessions",
+            mode=mode,
         ),
     ]
     assert worker_phone.statuses(records) == [("applied", None), ("applied", None)]

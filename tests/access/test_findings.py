@@ -64,8 +64,12 @@ def test_2_equality_answers_never_reach_staff_devices(client, project, phones):
     empty = coordinator.record("equality", eid, participant_id=family.participant_id, project_id=project["id"])
     assert coordinator.statuses([empty]) == [("rejected", "forbidden")]
     filled = family.record(
-        "equality", eid, participant_id=family.participant_id, project_id=project["id"],
-        gender="Woman", ethnicity="Prefer not to say",
+        "equality",
+        eid,
+        participant_id=family.participant_id,
+        project_id=project["id"],
+        gender="Woman",
+        ethnicity="Prefer not to say",
     )
     assert family.statuses([filled]) == [("applied", None)]
     coordinator.sync()
@@ -176,8 +180,13 @@ def test_5_withdrawn_consent_takes_a_family_off_staff_phones(client, project, ph
     pid, fid = visit(worker, project["id"])
     cid = consent_id(pid, project["id"])
     given = worker.record(
-        "consent", cid, participant_id=pid, project_id=project["id"], notice_version="1",
-        given_by="parent_carer", given_at="2026-11-01T10:00:00Z",
+        "consent",
+        cid,
+        participant_id=pid,
+        project_id=project["id"],
+        notice_version="1",
+        given_by="parent_carer",
+        given_at="2026-11-01T10:00:00Z",
     )
     assert worker.statuses([given]) == [("applied", None)]
     for phone in (worker, coordinator):

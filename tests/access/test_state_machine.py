@@ -208,7 +208,12 @@ class AccessMachine(RuleBasedStateMachine):
         records = [
             phone.record("participant", pid, project_id=self.project, role="child", age_band="under_13"),
             phone.record(
-                "feedback", fid, participant_id=pid, project_id=self.project, stage="design", text="On a visit",
+                "feedback",
+                fid,
+                participant_id=pid,
+                project_id=self.project,
+                stage="design",
+                text="On a visit",
                 mode="proxy",
             ),
             phone.record("equality", equality_id(pid, self.project), participant_id=pid, project_id=self.project),
@@ -242,7 +247,12 @@ class AccessMachine(RuleBasedStateMachine):
         if dev.revoked or rec.owner == dev.participant:
             return
         attempt = dev.phone.record(
-            "feedback", fid, participant_id=rec.owner, project_id=rec.project, stage="design", text="Not mine",
+            "feedback",
+            fid,
+            participant_id=rec.owner,
+            project_id=rec.project,
+            stage="design",
+            text="Not mine",
             mode="self",
         )
         assert dev.phone.statuses([attempt]) == [("rejected", "forbidden")]
@@ -251,7 +261,12 @@ class AccessMachine(RuleBasedStateMachine):
     def staff_edit(self, dev, fid):
         rec = self.records[fid]
         attempt = dev.phone.record(
-            "feedback", fid, participant_id=rec.owner, project_id=rec.project, stage="design", text="Edited",
+            "feedback",
+            fid,
+            participant_id=rec.owner,
+            project_id=rec.project,
+            stage="design",
+            text="Edited",
             mode="assisted",
         )
         may = staff_may_write(self, dev, rec)
@@ -313,8 +328,12 @@ class AccessMachine(RuleBasedStateMachine):
         if person.erased:
             return
         values = {
-            "participant_id": pid, "project_id": person.project, "notice_version": "1",
-            "given_by": "parent_carer", "given_at": "2026-11-01T10:00:00Z", "withdrawn_at": "2026-11-02T10:00:00Z",
+            "participant_id": pid,
+            "project_id": person.project,
+            "notice_version": "1",
+            "given_by": "parent_carer",
+            "given_at": "2026-11-01T10:00:00Z",
+            "withdrawn_at": "2026-11-02T10:00:00Z",
         }
         projects.write_record("consent", consent_id(pid, person.project), values)
         db.session.commit()

@@ -37,9 +37,7 @@ def test_shell_and_service_worker_are_compressed_too(client):
 
 def test_an_unchanged_file_answers_304(client):
     first = client.get("/app/js/app.js", headers={"Accept-Encoding": "br"})
-    again = client.get(
-        "/app/js/app.js", headers={"Accept-Encoding": "br", "If-None-Match": first.headers["ETag"]}
-    )
+    again = client.get("/app/js/app.js", headers={"Accept-Encoding": "br", "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
 
 

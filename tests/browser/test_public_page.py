@@ -22,9 +22,7 @@ def _publish(page, live_server, slug, project_url=None):
 
 def test_public_page_without_javascript_on_a_phone(page, browser, live_server):
     _publish(page, live_server, "demo-short-breaks")
-    phone = browser.new_context(
-        locale="en-GB", java_script_enabled=False, viewport={"width": 390, "height": 844}
-    )
+    phone = browser.new_context(locale="en-GB", java_script_enabled=False, viewport={"width": 390, "height": 844})
     try:
         public = phone.new_page()
         response = public.goto(live_server.url + "/p/demo-short-breaks")

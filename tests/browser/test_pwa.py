@@ -284,8 +284,7 @@ def test_offline_answers_and_feedback_survive_reload_and_arrive_once(page, conte
     def mine(type_):
         return rows(
             live_server,
-            "SELECT id, fields FROM sync_records WHERE type = ? "
-            "AND json_extract(fields, '$.participant_id.v') = ?",
+            "SELECT id, fields FROM sync_records WHERE type = ? AND json_extract(fields, '$.participant_id.v') = ?",
             type_,
             me["participant_id"],
         )
@@ -509,10 +508,7 @@ def test_worker_screens_pass_axe(page, live_server):
     assert page.get_by_label("I am their parent or carer, and I agree").is_visible()
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Yes, I agree").click()
-    assert (
-        page.get_by_role("alert").inner_text()
-        == "Please tick the box if you are their parent or carer."
-    )
+    assert page.get_by_role("alert").inner_text() == "Please tick the box if you are their parent or carer."
     page.get_by_label("I am their parent or carer, and I agree").check()
     page.get_by_role("button", name="Yes, I agree").click()
     wait_heading(page, "What would you like to do?")
@@ -571,8 +567,7 @@ def test_phone_clock_hours_ahead_is_corrected_and_entries_still_arrive(page, liv
     me = session(page)
     (stored,) = rows(
         live_server,
-        "SELECT fields FROM sync_records WHERE type = 'feedback' "
-        "AND json_extract(fields, '$.participant_id.v') = ?",
+        "SELECT fields FROM sync_records WHERE type = 'feedback' AND json_extract(fields, '$.participant_id.v') = ?",
         me["participant_id"],
     )
     stamp = json.loads(stored[0])["text"]["t"]
@@ -618,9 +613,7 @@ def test_language_follows_settings_and_survives_a_reload(page, live_server):
     assert page.evaluate("document.documentElement.dir") == "ltr"
 
 
-def test_a_new_service_worker_offers_an_update_and_drops_the_old_cache(
-    browser, live_server, tmp_path
-):
+def test_a_new_service_worker_offers_an_update_and_drops_the_old_cache(browser, live_server, tmp_path):
     app_copy = tmp_path / "pwa"
     shutil.copytree(PWA_DIR, app_copy, ignore=shutil.ignore_patterns("*.py"))
     server = LiveServer(tmp_path / "server", extra_env={"WITHUS_PWA_DIR": str(app_copy)})
@@ -638,14 +631,11 @@ def test_a_new_service_worker_offers_an_update_and_drops_the_old_cache(
 
         wait_until(
             page,
-            "navigator.serviceWorker.getRegistration('/app/')"
-            ".then((r) => !!r.active && !r.installing && !r.waiting)",
+            "navigator.serviceWorker.getRegistration('/app/').then((r) => !!r.active && !r.installing && !r.waiting)",
         )
         css = app_copy / "css" / "app.css"
         css.write_text(css.read_text() + "\n.a-newer-build { color: inherit; }\n")
-        page.evaluate(
-            "async () => (await navigator.serviceWorker.getRegistration('/app/')).update()"
-        )
+        page.evaluate("async () => (await navigator.serviceWorker.getRegistration('/app/')).update()")
         update = page.get_by_role("button", name="Update now")
         update.wait_for(timeout=LONG)
         assert "A new version of the app is ready." in page.locator("#update").inner_text()
@@ -676,9 +666,7 @@ def coordinator_acts_on(live_server, monkeypatch, tmp_path, project_id, feedback
     monkeypatch.setenv("WITHUS_ENV", "development")
     app = create_app({"SECRET_KEY": "test"})
     with app.test_request_context():
-        coordinator = db.session.execute(
-            db.select(User).where(User.email == "coordinator@demo.withus")
-        ).scalar_one()
+        coordinator = db.session.execute(db.select(User).where(User.email == "coordinator@demo.withus")).scalar_one()
         login_user(coordinator)
         action_id = writes.create_action(
             project_id, "design", "The form was too long", "We cut it to one page", "planned", None
@@ -744,9 +732,7 @@ def test_worker_hands_over_to_the_familys_own_phone_with_a_claim_code(browser, l
         family_ctx.close()
 
 
-def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(
-    page, context, live_server, monkeypatch, tmp_path
-):
+def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(page, context, live_server, monkeypatch, tmp_path):
     join_as_family(page, live_server)
     give_feedback(page, live_server.url, "Please open on Saturdays")
     sync_now(page)
@@ -765,9 +751,7 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(
     context.on(
         "response",
         lambda r: (
-            pulls.append((r.status, r.url.split("cursor=")[1].split("&")[0]))
-            if "/api/sync/pull" in r.url
-            else None
+            pulls.append((r.status, r.url.split("cursor=")[1].split("&")[0])) if "/api/sync/pull" in r.url else None
         ),
     )
     context.set_offline(False)
@@ -775,9 +759,7 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(
     wait_all_sent(page)
     assert pulls[0][0] == 410 and pulls[1] == (200, "0")
     head = rows(live_server, "SELECT value FROM sync_counter")[0][0]
-    assert (
-        page.evaluate("async () => (await import('/app/js/storage.js')).getMeta('cursor')") == head
-    )
+    assert page.evaluate("async () => (await import('/app/js/storage.js')).getMeta('cursor')") == head
     texts = {f["text"] for f in local_values(page, "feedback")}
     assert texts == {"Please open on Saturdays", "Written before the resync"}
     open_app(page, live_server.url, f"contributions/{feedback['id']}")

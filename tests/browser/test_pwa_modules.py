@@ -54,9 +54,7 @@ def test_hlc_matches_the_servers_clock_step_for_step(app_page):
 
 
 def test_ids_match_pythons_uuid5_and_uuid7_layout(app_page):
-    names = [
-        f"checklist_answer:{uuid.uuid4()}:{uuid.uuid4()}:design:{uuid.uuid4()}" for _ in range(5)
-    ]
+    names = [f"checklist_answer:{uuid.uuid4()}:{uuid.uuid4()}:design:{uuid.uuid4()}" for _ in range(5)]
     names.append("consent:ä-ü:ünïcode")
     got = app_page.evaluate(
         """async (names) => {

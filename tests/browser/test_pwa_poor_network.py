@@ -139,9 +139,7 @@ def test_background_sync_fails_while_the_server_is_down_so_the_browser_retries(f
     wait_until(page, "window.__synced.includes(false)", LONG)
     # The failed event stays registered: the browser will fire it again later. A sync that
     # counted as success (the old behaviour) is dropped once fired.
-    tags = page.evaluate(
-        "async () => (await (await navigator.serviceWorker.getRegistration('/app/')).sync.getTags())"
-    )
+    tags = page.evaluate("async () => (await (await navigator.serviceWorker.getRegistration('/app/')).sync.getTags())")
     assert tags == ["withus-outbox"]
     own_server.start()
     stored = wait_rows(page, own_server, MY_FEEDBACK, [me["participant_id"]], 1, timeout_s=45)

@@ -7,7 +7,7 @@ from tests.browser.test_pwa import join_as_family, open_app, rows, session, wait
 from tests.browser.test_pwa_my_entries import switch_language
 
 pytestmark = pytest.mark.browser
-STORED = "SELECT start, \"end\", timezone FROM push_quiet_hours WHERE participant_id = ?"
+STORED = 'SELECT start, "end", timezone FROM push_quiet_hours WHERE participant_id = ?'
 
 
 def test_family_sets_and_turns_off_quiet_hours_in_settings(browser, live_server):
@@ -33,7 +33,7 @@ def test_family_sets_and_turns_off_quiet_hours_in_settings(browser, live_server)
         assert not box.get_by_label("From").is_visible()
         box.get_by_role("button", name="Save").click()
         page.locator("#quiet-hours [role=status]", has_text="Saved").wait_for()
-        (start, end, _), = rows(live_server, STORED, me["participant_id"])
+        ((start, end, _),) = rows(live_server, STORED, me["participant_id"])
         assert start == end  # off
         open_app(page, live_server.url, "settings")
         wait_heading(page, "Settings")

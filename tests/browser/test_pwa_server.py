@@ -62,11 +62,19 @@ def test_service_worker_caches_the_shell_at_install_and_the_rest_later(client):
     assert sorted(file_of(u) for u in shell + later) == sorted(on_disk - {pwa.INLINE_STYLESHEET})
     shell_files = {file_of(u) for u in shell}
     # What starts the app and the checklist offline is cached at install...
-    assert {"index.html", "js/app.js", "js/storage.js", "js/sync.js", "js/i18n/en.js",
-            "js/screens/checklist.js", "manifest.webmanifest"} <= shell_files
+    assert {
+        "index.html",
+        "js/app.js",
+        "js/storage.js",
+        "js/sync.js",
+        "js/i18n/en.js",
+        "js/screens/checklist.js",
+        "manifest.webmanifest",
+    } <= shell_files
     # ...screens opened rarely, other languages and the big icons wait.
-    assert {"js/screens/settings.js", "js/screens/mydata.js", "js/i18n/ur.js",
-            "icons/icon-512.png"} <= {file_of(u) for u in later}
+    assert {"js/screens/settings.js", "js/screens/mydata.js", "js/i18n/ur.js", "icons/icon-512.png"} <= {
+        file_of(u) for u in later
+    }
     for url in shell + later:
         rel = file_of(url)
         if rel != "index.html" and not rel.endswith(".webmanifest"):
@@ -138,8 +146,6 @@ def test_cache_version_follows_content(client, tmp_path, monkeypatch):
     assert after != before
 
 
-@pytest.mark.parametrize(
-    "path", ["/app/icons/make_icons.py", "/app/../server/pwa.py", "/app/nothing.js"]
-)
+@pytest.mark.parametrize("path", ["/app/icons/make_icons.py", "/app/../server/pwa.py", "/app/nothing.js"])
 def test_only_shell_files_are_served(client, path):
     assert client.get(path).status_code == 404

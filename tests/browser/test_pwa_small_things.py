@@ -135,9 +135,7 @@ def turn_on_messages_with(page, context, live_server, subscribe_js: str) -> None
     page.get_by_role("button", name="Turn on messages").click()
 
 
-def test_turning_on_messages_shows_progress_then_says_the_service_did_not_answer(
-    page, context, live_server
-):
+def test_turning_on_messages_shows_progress_then_says_the_service_did_not_answer(page, context, live_server):
     turn_on_messages_with(page, context, live_server, "() => new Promise(() => {})")
     card = page.locator(".card", has=page.get_by_role("heading", name="Messages"))
     card.get_by_text("Turning on messages…").wait_for(timeout=LONG)
@@ -149,7 +147,9 @@ def test_turning_on_messages_shows_progress_then_says_the_service_did_not_answer
 
 def test_a_browser_refusing_push_is_named_not_blamed_on_the_internet(page, context, live_server):
     turn_on_messages_with(
-        page, context, live_server,
+        page,
+        context,
+        live_server,
         "() => Promise.reject(new DOMException('Registration failed - push service error', 'AbortError'))",
     )
     card = page.locator(".card", has=page.get_by_role("heading", name="Messages"))

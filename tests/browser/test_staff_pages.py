@@ -50,9 +50,7 @@ def test_coordinator_pages_pass_axe_under_the_strict_csp(page, live_server):
     blocked = []
     page.on(
         "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
     )
     project_url = _project_url(page, live_server)
     page.goto(live_server.url + "/staff/")

@@ -45,9 +45,7 @@ def project_and_devices(app, make_user):
     worker = make_user("worker")
     other_worker = make_user("worker")
     project = projects.create_project("Short breaks", "Summer plans", 3, coordinator, [worker])
-    other = projects.create_project(
-        "Transport", "Buses", 2, make_user("coordinator"), [other_worker]
-    )
+    other = projects.create_project("Transport", "Buses", 2, make_user("coordinator"), [other_worker])
     pid = types.uuid7()
     device, token = issue_device(kind=PARTICIPANT, participant_id=pid, project_id=project)
     wdev, wtoken = issue_device(kind=STAFF, user_id=worker.id)
@@ -57,9 +55,7 @@ def project_and_devices(app, make_user):
     from server.domain.models import Statement
 
     statements = (
-        db.session.execute(
-            db.select(Statement.id).where(Statement.project_id == project).order_by(Statement.order)
-        )
+        db.session.execute(db.select(Statement.id).where(Statement.project_id == project).order_by(Statement.order))
         .scalars()
         .all()
     )
@@ -91,10 +87,7 @@ def push(actor, records_in):
 
 
 def statuses(outcomes):
-    return [
-        (o.status, o.error.code if o.error else None, o.error.field if o.error else None)
-        for o in outcomes
-    ]
+    return [(o.status, o.error.code if o.error else None, o.error.field if o.error else None) for o in outcomes]
 
 
 def bearer(token):

@@ -54,9 +54,7 @@ def test_join_with_a_code_typed_any_way(project_and_devices, client):
 def test_join_body_must_be_a_json_object(project_and_devices, client, body):
     response = client.post("/api/join", json=body)
     assert response.status_code == 400
-    assert response.get_json() == {
-        "error": {"code": "invalid_json", "message": "Send a JSON object.", "field": None}
-    }
+    assert response.get_json() == {"error": {"code": "invalid_json", "message": "Send a JSON object.", "field": None}}
 
 
 def test_join_errors_name_the_field(project_and_devices, client):
@@ -121,9 +119,7 @@ def _worker_records_family(w, stamps):
     push(
         w.worker_device,
         [
-            rec(
-                "participant", family, participant_values(w.project, role="parent_carer"), stamps()
-            ),
+            rec("participant", family, participant_values(w.project, role="parent_carer"), stamps()),
             rec("checklist_answer", rid, values, stamps()),
         ],
     )
@@ -133,9 +129,7 @@ def _worker_records_family(w, stamps):
 def test_claim_flow(project_and_devices, client, stamps):
     w = project_and_devices
     family, rid = _worker_records_family(w, stamps)
-    response = client.post(
-        "/api/claims", json={"participant_id": family}, headers=bearer(w.worker_token)
-    )
+    response = client.post("/api/claims", json={"participant_id": family}, headers=bearer(w.worker_token))
     assert response.status_code == 201, response.get_json()
     claim = response.get_json()
     assert CODE.match(claim["code"]) and claim["expires_at"].endswith("Z")
@@ -173,12 +167,7 @@ def test_claim_flow(project_and_devices, client, stamps):
 def test_claims_are_for_staff_in_the_project_and_expire(project_and_devices, client, stamps):
     w = project_and_devices
     family, _ = _worker_records_family(w, stamps)
-    assert (
-        client.post(
-            "/api/claims", json={"participant_id": family}, headers=bearer(w.other_token)
-        ).status_code
-        == 404
-    )
+    assert client.post("/api/claims", json={"participant_id": family}, headers=bearer(w.other_token)).status_code == 404
     joined = client.post("/api/join", json={"code": projects.new_join_code(w.project)})
     db.session.commit()
     assert (
@@ -189,14 +178,12 @@ def test_claims_are_for_staff_in_the_project_and_expire(project_and_devices, cli
         ).status_code
         == 403
     )
-    response = client.post(
-        "/api/claims", json={"participant_id": "nope"}, headers=bearer(w.worker_token)
-    )
+    response = client.post("/api/claims", json={"participant_id": "nope"}, headers=bearer(w.worker_token))
     assert response.status_code == 422 and response.get_json()["error"]["field"] == "participant_id"
     # The coordinator of the project may hand over anyone in it.
-    code = client.post(
-        "/api/claims", json={"participant_id": family}, headers=bearer(w.coordinator_token)
-    ).get_json()["code"]
+    code = client.post("/api/claims", json={"participant_id": family}, headers=bearer(w.coordinator_token)).get_json()[
+        "code"
+    ]
     row = db.session.get(ClaimCode, codes.hash_code(code))
     row.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
@@ -276,9 +263,7 @@ def test_erasure_leaves_only_tombstones(project_and_devices, client, stamps):
     assert client.get("/api/me", headers=bearer(body["token"])).status_code == 401
     db.session.expire_all()
     rows = db.session.execute(
-        db.select(records.c.id, records.c.fields, records.c.deleted).where(
-            records.c.subject_id == pid
-        )
+        db.select(records.c.id, records.c.fields, records.c.deleted).where(records.c.subject_id == pid)
     ).all()
     assert len(rows) == 4 and all(f == "{}" and d is not None for _, f, d in rows)
     for model in (Participant, ChecklistAnswer, Feedback):
@@ -294,14 +279,10 @@ def test_erasure_leaves_only_tombstones(project_and_devices, client, stamps):
     assert db.session.get(QuietHours, pid) is None
     # A coordinator pulling from before the erasure gets nothing of them: the family had their
     # own phone, so their records were never the coordinator's to see (docs/access.md).
-    page = store.pull(
-        db.session.connection(), coordinator_cursor, 1000, visible_clause(w.coordinator_device)
-    )
+    page = store.pull(db.session.connection(), coordinator_cursor, 1000, visible_clause(w.coordinator_device))
     assert page.records == []
     # Nothing a later push sends can bring the data back.
-    out = push(
-        w.coordinator_device, [rec("participant", pid, participant_values(w.project), stamps())]
-    )
+    out = push(w.coordinator_device, [rec("participant", pid, participant_values(w.project), stamps())])
     assert out[0].status in ("unchanged", "rejected")
     assert db.session.get(Participant, pid) is None
 

@@ -21,10 +21,24 @@ def _other_feedback(w, stamps) -> str:
     push(
         w.worker_device,
         [
-            rec("participant", other := types.uuid7(), {"project_id": w.project, "role": "parent_carer",
-                                                        "age_band": "26_or_over"}, stamps()),
-            rec("feedback", fid, {"participant_id": other, "project_id": w.project, "stage": "design",
-                                  "text": "Later buses", "mode": "assisted"}, stamps()),
+            rec(
+                "participant",
+                other := types.uuid7(),
+                {"project_id": w.project, "role": "parent_carer", "age_band": "26_or_over"},
+                stamps(),
+            ),
+            rec(
+                "feedback",
+                fid,
+                {
+                    "participant_id": other,
+                    "project_id": w.project,
+                    "stage": "design",
+                    "text": "Later buses",
+                    "mode": "assisted",
+                },
+                stamps(),
+            ),
         ],
     )
     return fid
@@ -41,10 +55,20 @@ def test_erased_feedback_leaves_every_action_and_devices_hear_of_it(project_and_
     body, pid, _, erased_fid = _participant_with_data(w, client, stamps)
     kept_fid = _other_feedback(w, stamps)
     action_id = types.uuid7()
-    projects.write_record("action", action_id, {
-        "project_id": w.project, "stage": "design", "heard": "Evenings and buses", "done": "",
-        "status": "planned", "reason": None, "feedback_ids": [erased_fid, kept_fid], "timeline": [],
-    })
+    projects.write_record(
+        "action",
+        action_id,
+        {
+            "project_id": w.project,
+            "stage": "design",
+            "heard": "Evenings and buses",
+            "done": "",
+            "status": "planned",
+            "reason": None,
+            "feedback_ids": [erased_fid, kept_fid],
+            "timeline": [],
+        },
+    )
     db.session.commit()
     cursor = store.head(db.session.connection()).to_wire()
     db.session.rollback()

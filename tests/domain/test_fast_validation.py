@@ -44,10 +44,23 @@ def test_the_fast_path_accepts_only_what_marshmallow_accepts(write):
 
 def test_the_fast_path_vouches_for_an_ordinary_answer_and_feedback():
     pid, project, statement = (str(uuid.uuid4()) for _ in range(3))
-    answer = {"participant_id": pid, "project_id": project, "stage": "design", "statement_id": statement,
-              "value": "agree", "comment": "Felt heard", "mode": "self"}
-    feedback = {"participant_id": pid, "project_id": project, "stage": "design", "text": "Evenings",
-                "principle": None, "mode": "self"}
+    answer = {
+        "participant_id": pid,
+        "project_id": project,
+        "stage": "design",
+        "statement_id": statement,
+        "value": "agree",
+        "comment": "Felt heard",
+        "mode": "self",
+    }
+    feedback = {
+        "participant_id": pid,
+        "project_id": project,
+        "stage": "design",
+        "text": "Evenings",
+        "principle": None,
+        "mode": "self",
+    }
     assert types.surely_valid(types.TYPES["checklist_answer"].schema, answer)
     assert types.surely_valid(types.TYPES["feedback"].schema, feedback)
     assert not types.surely_valid(types.TYPES["checklist_answer"].schema, {**answer, "value": "maybe"})

@@ -11,9 +11,7 @@ from tests.factories import checklist_answer, participant_values, wire
 
 def _join(w, stamps):
     """The participant's phone pushes its own participant record."""
-    out = push(
-        w.device, [rec("participant", w.participant_id, participant_values(w.project), stamps())]
-    )
+    out = push(w.device, [rec("participant", w.participant_id, participant_values(w.project), stamps())])
     assert statuses(out) == [("applied", None, None)]
 
 
@@ -60,9 +58,7 @@ def test_an_incomplete_record_is_kept_out_of_sight_until_it_is_complete(project_
     _join(w, stamps)
     rid, values = checklist_answer(w.participant_id, w.project, w.statements[0], comment="Kind people")
     partial = {k: v for k, v in values.items() if k not in ("mode", "value")}
-    assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [
-        ("applied", None, None)
-    ]
+    assert statuses(push(w.device, [rec("checklist_answer", rid, partial, stamps())])) == [("applied", None, None)]
     assert _projected_answers(rid) is None
     assert rid not in _pulled_ids(w.device)
     # The rest arrives, stamped earlier: the record is now what it would have been in order.
@@ -100,9 +96,7 @@ def test_a_deletion_arriving_before_the_creation_still_wins(project_and_devices,
     created, gone = stamps(), stamps()
     deleted = push(w.device, [rec("checklist_answer", rid, identity, gone, deleted=gone)])
     assert statuses(deleted) == [("applied", None, None)]
-    assert statuses(push(w.device, [rec("checklist_answer", rid, values, created)])) == [
-        ("unchanged", None, None)
-    ]
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values, created)])) == [("unchanged", None, None)]
     assert _projected_answers(rid) is None
     pulled = _pulled_ids(w.device)[rid]
     assert pulled.deleted is not None and pulled.fields == {}
@@ -133,9 +127,7 @@ def test_natural_id_must_match_the_natural_key(project_and_devices, stamps):
         ("rejected", "invalid", "id")
     ]
     rid = types.ladder_rating_id(w.participant_id, w.project, "design")
-    assert statuses(push(w.device, [rec("ladder_rating", rid, rating, stamps())])) == [
-        ("applied", None, None)
-    ]
+    assert statuses(push(w.device, [rec("ladder_rating", rid, rating, stamps())])) == [("applied", None, None)]
 
 
 def test_unknown_and_server_only_types(project_and_devices, stamps):
@@ -162,9 +154,7 @@ def test_unknown_and_server_only_types(project_and_devices, stamps):
                 ),
             ],
         )
-        assert [s[:2] for s in statuses(out)] == [("rejected", "unknown_type")] + [
-            ("rejected", "forbidden")
-        ] * 4
+        assert [s[:2] for s in statuses(out)] == [("rejected", "unknown_type")] + [("rejected", "forbidden")] * 4
 
 
 def test_participant_cannot_write_anothers_records_or_move_them(project_and_devices, stamps):
@@ -181,9 +171,9 @@ def test_participant_cannot_write_anothers_records_or_move_them(project_and_devi
         ("rejected", "forbidden", "project_id")
     ]
     # Another participant record.
-    assert statuses(
-        push(w.device, [rec("participant", stranger, participant_values(w.project), stamps())])
-    ) == [("rejected", "forbidden", "id")]
+    assert statuses(push(w.device, [rec("participant", stranger, participant_values(w.project), stamps())])) == [
+        ("rejected", "forbidden", "id")
+    ]
     # Its own participant record cannot move to another project.
     assert statuses(
         push(
@@ -200,16 +190,14 @@ def test_participant_cannot_write_anothers_records_or_move_them(project_and_devi
         "text": "More evening sessions please",
         "mode": "self",
     }
-    assert statuses(push(w.device, [rec("feedback", fid, feedback, stamps())])) == [
-        ("applied", None, None)
+    assert statuses(push(w.device, [rec("feedback", fid, feedback, stamps())])) == [("applied", None, None)]
+    assert statuses(push(w.device, [rec("feedback", fid, {"participant_id": stranger}, stamps())])) == [
+        ("rejected", "forbidden", "participant_id")
     ]
-    assert statuses(
-        push(w.device, [rec("feedback", fid, {"participant_id": stranger}, stamps())])
-    ) == [("rejected", "forbidden", "participant_id")]
     # A participant cannot pretend a member of staff recorded it.
-    assert statuses(
-        push(w.device, [rec("feedback", fid, {"recorded_by": str(w.worker.id)}, stamps())])
-    ) == [("rejected", "forbidden", "recorded_by")]
+    assert statuses(push(w.device, [rec("feedback", fid, {"recorded_by": str(w.worker.id)}, stamps())])) == [
+        ("rejected", "forbidden", "recorded_by")
+    ]
 
 
 def test_worker_records_only_in_their_projects_assisted_and_as_themselves(project_and_devices, stamps):
@@ -231,17 +219,16 @@ def test_worker_records_only_in_their_projects_assisted_and_as_themselves(projec
         ("rejected", "forbidden", "mode")
     ]
     # recorded_by must be the worker's own id.
-    rid2, values = checklist_answer(
-        family, w.project, w.statements[2], mode="proxy", recorded_by=str(w.coordinator.id)
-    )
+    rid2, values = checklist_answer(family, w.project, w.statements[2], mode="proxy", recorded_by=str(w.coordinator.id))
     assert statuses(push(w.worker_device, [rec("checklist_answer", rid2, values, stamps())])) == [
         ("rejected", "forbidden", "recorded_by")
     ]
     # Missing recorded_by.
     rid3, values = checklist_answer(family, w.project, w.statements[3], mode="proxy")
-    assert statuses(push(w.worker_device, [rec("checklist_answer", rid3, values, stamps())]))[0][
-        :2
-    ] == ("rejected", "forbidden")
+    assert statuses(push(w.worker_device, [rec("checklist_answer", rid3, values, stamps())]))[0][:2] == (
+        "rejected",
+        "forbidden",
+    )
     # A worker of another project can do nothing here.
     other_me = str(w.other_worker.id)
     out = push(
@@ -297,9 +284,7 @@ def test_coordinator_records_in_their_projects_only(project_and_devices, stamps)
         "mode": "assisted",
         "recorded_by": me,
     }
-    assert statuses(push(w.coordinator_device, [rec("feedback", fid, feedback, stamps())])) == [
-        ("applied", None, None)
-    ]
+    assert statuses(push(w.coordinator_device, [rec("feedback", fid, feedback, stamps())])) == [("applied", None, None)]
     assert statuses(
         push(
             w.coordinator_device,
@@ -311,15 +296,13 @@ def test_coordinator_records_in_their_projects_only(project_and_devices, stamps)
 def test_staff_users_write_server_types_workers_do_not(project_and_devices, stamps):
     w = project_and_devices
     action = {"project_id": w.project, "stage": "design", "status": "planned", "feedback_ids": []}
-    assert statuses(push(w.coordinator, [rec("action", types.uuid7(), action, stamps())])) == [
-        ("applied", None, None)
-    ]
+    assert statuses(push(w.coordinator, [rec("action", types.uuid7(), action, stamps())])) == [("applied", None, None)]
     assert statuses(push(w.worker, [rec("action", types.uuid7(), action, stamps())])) == [
         ("rejected", "forbidden", "type")
     ]
-    assert statuses(
-        push(w.other_worker, [rec("statement", w.statements[0], {"active": False}, stamps())])
-    ) == [("rejected", "forbidden", "project_id")]
+    assert statuses(push(w.other_worker, [rec("statement", w.statements[0], {"active": False}, stamps())])) == [
+        ("rejected", "forbidden", "project_id")
+    ]
 
 
 def _child_under_13(w, stamps):
@@ -344,13 +327,9 @@ def test_consent_for_a_child_under_13_is_given_by_a_parent_or_carer(project_and_
     w = project_and_devices
     assert statuses(push(w.device, [_child_under_13(w, stamps)])) == [("applied", None, None)]
     cid, consent = _consent_given_by_themselves(w)
-    assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [
-        ("rejected", "invalid", "given_by")
-    ]
+    assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [("rejected", "invalid", "given_by")]
     consent["given_by"] = "parent_carer"
-    assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [
-        ("applied", None, None)
-    ]
+    assert statuses(push(w.device, [rec("consent", cid, consent, stamps())])) == [("applied", None, None)]
 
 
 def test_the_same_batch_sees_the_childs_age_band(project_and_devices, stamps):
@@ -382,9 +361,7 @@ def test_revoked_or_inactive_staff_cannot_write(project_and_devices, client, sta
     w = project_and_devices
 
     def record_a_family():
-        body = {"schema": 1, "records": [
-            wire("participant", types.uuid7(), participant_values(w.project), stamps())
-        ]}
+        body = {"schema": 1, "records": [wire("participant", types.uuid7(), participant_values(w.project), stamps())]}
         return client.post("/api/sync/push", json=body, headers=bearer(w.worker_token))
 
     before = record_a_family()  # the same write works while access lasts
@@ -429,9 +406,7 @@ def test_an_answer_names_a_statement_of_its_project(project_and_devices, stamps)
     w = project_and_devices
     _join(w, stamps)
     elsewhere = (
-        db.session.execute(db.select(Statement.id).where(Statement.project_id == w.other_project))
-        .scalars()
-        .first()
+        db.session.execute(db.select(Statement.id).where(Statement.project_id == w.other_project)).scalars().first()
     )
     for statement in (elsewhere, types.uuid7()):
         rid, values = checklist_answer(w.participant_id, w.project, statement)
@@ -447,6 +422,4 @@ def test_a_resent_deletion_is_unchanged(project_and_devices, stamps):
     deletion = rec("checklist_answer", rid, {}, None, deleted=stamps())
     assert statuses(push(w.device, [deletion])) == [("applied", None, None)]
     assert statuses(push(w.device, [deletion])) == [("unchanged", None, None)]
-    assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [
-        ("unchanged", None, None)
-    ]
+    assert statuses(push(w.device, [rec("checklist_answer", rid, values, stamps())])) == [("unchanged", None, None)]

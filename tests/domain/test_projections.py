@@ -172,9 +172,7 @@ def test_project_statements_actions_and_reviews_project(project_and_devices, sta
             ],
         )
     aid = types.uuid7()
-    timeline = [
-        {"at": "2026-11-26T10:00:00Z", "status": "planned", "note": "Agreed at the meeting"}
-    ]
+    timeline = [{"at": "2026-11-26T10:00:00Z", "status": "planned", "note": "Agreed at the meeting"}]
     projects.write_record(
         "action",
         aid,

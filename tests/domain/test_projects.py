@@ -26,18 +26,12 @@ def test_create_project_writes_records_checklist_and_staff(app, make_user):
         project.status,
     ) == ("Transport", "Getting to school", "design", 4, "active")
     statements = (
-        db.session.execute(
-            db.select(Statement).where(Statement.project_id == pid).order_by(Statement.order)
-        )
+        db.session.execute(db.select(Statement).where(Statement.project_id == pid).order_by(Statement.order))
         .scalars()
         .all()
     )
-    assert [(s.principle, s.text, s.easy_read, s.symbol) for s in statements] == list(
-        DEFAULT_STATEMENTS
-    )
-    staff = db.session.execute(
-        db.select(ProjectStaff.user_id).where(ProjectStaff.project_id == pid)
-    ).scalars()
+    assert [(s.principle, s.text, s.easy_read, s.symbol) for s in statements] == list(DEFAULT_STATEMENTS)
+    staff = db.session.execute(db.select(ProjectStaff.user_id).where(ProjectStaff.project_id == pid)).scalars()
     assert set(staff) == {coordinator.id, worker.id}
     assert projects.read_record(pid).type == "project"
 
@@ -96,9 +90,7 @@ def test_set_stage_and_server_writes_win_over_a_fast_phone_clock(project_and_dev
 
 def test_add_and_retire_statement(project_and_devices):
     w = project_and_devices
-    sid = projects.add_statement(
-        w.project, "I could bring my brother.", "diversity", symbol="👦", actor=w.coordinator
-    )
+    sid = projects.add_statement(w.project, "I could bring my brother.", "diversity", symbol="👦", actor=w.coordinator)
     db.session.commit()
     assert db.session.get(Statement, sid).order == len(DEFAULT_STATEMENTS)
     projects.retire_statement(sid, w.coordinator)
@@ -115,9 +107,7 @@ def test_ensure_demo_project_is_idempotent(app, make_user):
         projects.ensure_demo_project(DEMO_PROJECT_ID, coordinator, [worker], DEMO_JOIN_CODE)
         db.session.commit()
     assert db.session.execute(db.select(db.func.count()).select_from(Project)).scalar() == 1
-    assert db.session.execute(db.select(db.func.count()).select_from(Statement)).scalar() == len(
-        DEFAULT_STATEMENTS
-    )
+    assert db.session.execute(db.select(db.func.count()).select_from(Statement)).scalar() == len(DEFAULT_STATEMENTS)
     assert db.session.execute(db.select(db.func.count()).select_from(ProjectStaff)).scalar() == 2
     [code] = db.session.execute(db.select(JoinCode)).scalars().all()
     assert code.code == DEMO_JOIN_CODE and code.expires_at is None

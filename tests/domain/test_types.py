@@ -107,12 +107,8 @@ def test_required_fields_are_checked_on_merged_values():
 
 def test_natural_ids_are_uuid5_of_the_documented_strings():
     ns = uuid.UUID("5b0c1f7e-3d6a-4f1b-9c2e-7a4d8e6f1b20")
-    assert types.checklist_answer_id(P, Q, "design", S) == str(
-        uuid.uuid5(ns, f"checklist_answer:{P}:{Q}:design:{S}")
-    )
-    assert types.ladder_rating_id(P, Q, "review") == str(
-        uuid.uuid5(ns, f"ladder_rating:{P}:{Q}:review")
-    )
+    assert types.checklist_answer_id(P, Q, "design", S) == str(uuid.uuid5(ns, f"checklist_answer:{P}:{Q}:design:{S}"))
+    assert types.ladder_rating_id(P, Q, "review") == str(uuid.uuid5(ns, f"ladder_rating:{P}:{Q}:review"))
     assert types.consent_id(P, Q) == str(uuid.uuid5(ns, f"consent:{P}:{Q}"))
     assert types.equality_id(P, Q) == str(uuid.uuid5(ns, f"equality:{P}:{Q}"))
 

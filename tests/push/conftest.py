@@ -63,9 +63,7 @@ def make_participant(push_app):
 
     def make():
         participant_id = str(uuid.uuid4())
-        device, token = issue_device(
-            kind=PARTICIPANT, participant_id=participant_id, project_id=project_id
-        )
+        device, token = issue_device(kind=PARTICIPANT, participant_id=participant_id, project_id=project_id)
         db.session.commit()
         return participant_id, {"Authorization": f"Bearer {token}"}, device
 

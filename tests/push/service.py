@@ -44,9 +44,7 @@ class PushService:
 
     def __init__(self, workdir: Path):
         if not BIN.exists():
-            raise RuntimeError(
-                f"{BIN} is missing: run `cd tests/node && npm ci` (the push tests need it)."
-            )
+            raise RuntimeError(f"{BIN} is missing: run `cd tests/node && npm ci` (the push tests need it).")
         self.workdir = workdir
         self.port = free_port()
         self.base = f"http://localhost:{self.port}"
@@ -116,9 +114,7 @@ class PushService:
 
     def subscribe(self, application_server_key: str) -> dict:
         """A new subscription, as a browser's PushSubscription.toJSON() plus its clientHash."""
-        status, body = _post(
-            self.base + "/subscribe", {"applicationServerKey": application_server_key}
-        )
+        status, body = _post(self.base + "/subscribe", {"applicationServerKey": application_server_key})
         assert status == 200, body
         return body["data"]
 

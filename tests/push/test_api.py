@@ -35,9 +35,7 @@ def test_subscribe_replace_and_unsubscribe(push_app, api, make_participant):
     assert response.get_json() == {"endpoint": FCM, "notify": "all"}
 
     # The same browser again, with a new preference: one row, updated.
-    response = api(
-        "POST", "/api/push/subscriptions", json=body(notify="done_only"), headers=headers
-    )
+    response = api("POST", "/api/push/subscriptions", json=body(notify="done_only"), headers=headers)
     assert response.status_code == 201
     rows = db.session.execute(select(PushSubscription)).scalars().all()
     assert [(r.endpoint, r.notify, r.device_id) for r in rows] == [(FCM, "done_only", device.id)]
@@ -45,9 +43,7 @@ def test_subscribe_replace_and_unsubscribe(push_app, api, make_participant):
 
     # Someone else's DELETE changes nothing, and says nothing.
     _, other_headers, _ = make_participant()
-    response = api(
-        "DELETE", "/api/push/subscriptions", json={"endpoint": FCM}, headers=other_headers
-    )
+    response = api("DELETE", "/api/push/subscriptions", json={"endpoint": FCM}, headers=other_headers)
     assert response.status_code == 204
     assert db.session.execute(select(PushSubscription)).scalars().all() != []
     db.session.rollback()
@@ -71,9 +67,7 @@ def test_another_live_device_cannot_take_a_subscription_over(push_app, api, make
     assert [(r.device_id, r.notify, r.auth) for r in rows] == [(owner_device.id, "all", AUTH)]
 
 
-def test_a_revoked_devices_subscription_can_be_taken_by_the_next_device(
-    push_app, api, make_participant
-):
+def test_a_revoked_devices_subscription_can_be_taken_by_the_next_device(push_app, api, make_participant):
     from server.auth.models import utcnow
 
     _, first, first_device = make_participant()
@@ -132,10 +126,7 @@ def test_needs_a_device_token(push_app, api):
     assert response.status_code == 401
     assert set(response.get_json()["error"]) == {"code", "message", "field"}
     bad = {"Authorization": "Bearer wu_nope"}
-    assert (
-        api("DELETE", "/api/push/subscriptions", json={"endpoint": FCM}, headers=bad).status_code
-        == 401
-    )
+    assert api("DELETE", "/api/push/subscriptions", json={"endpoint": FCM}, headers=bad).status_code == 401
 
 
 def test_staff_devices_do_not_subscribe(push_app, api, make_user):
@@ -144,9 +135,7 @@ def test_staff_devices_do_not_subscribe(push_app, api, make_user):
     user = make_user(role="worker")
     _, token = issue_device(kind=STAFF, user_id=user.id)
     db.session.commit()
-    response = api(
-        "POST", "/api/push/subscriptions", json=body(), headers={"Authorization": f"Bearer {token}"}
-    )
+    response = api("POST", "/api/push/subscriptions", json=body(), headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "participant_only"
 

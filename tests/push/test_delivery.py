@@ -13,9 +13,7 @@ from server.push.outbox import enqueue
 from tests.push.conftest import action_done
 
 
-def test_linked_feedback_reaches_its_contributor_and_nobody_else(
-    push_app, drain, push_service, subscribed
-):
+def test_linked_feedback_reaches_its_contributor_and_nobody_else(push_app, drain, push_service, subscribed):
     alice, bob = subscribed(), subscribed()
     action_id, feedback_id = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -59,9 +57,7 @@ def test_status_change_honours_done_only_at_send_time(push_app, drain, push_serv
     db.session.commit()
     stats = drain()
     assert (stats.sent, stats.skipped) == (1, 1)
-    assert [m["title"] for m in push_service.messages(everything["client_hash"])] == [
-        "Work has started"
-    ]
+    assert [m["title"] for m in push_service.messages(everything["client_hash"])] == ["Work has started"]
     assert push_service.messages(done_only["client_hash"]) == []
     states = db.session.execute(select(Notification.participant_id, Notification.state)).all()
     assert dict(states)[done_only["participant_id"]] == SKIPPED
@@ -79,9 +75,7 @@ def test_expired_subscription_is_deleted(push_app, drain, push_service, subscrib
     push_service.expire(gone["client_hash"])
     action_id = str(uuid.uuid4())
 
-    enqueue(
-        db.session, [gone["participant_id"], kept["participant_id"]], action_id, "status", "done"
-    )
+    enqueue(db.session, [gone["participant_id"], kept["participant_id"]], action_id, "status", "done")
     enqueue(db.session, [gone["participant_id"]], action_id, "status", "done")
     db.session.commit()
     stats = drain()
@@ -89,11 +83,7 @@ def test_expired_subscription_is_deleted(push_app, drain, push_service, subscrib
     assert stats.gone == 1 and stats.sent == 1
     endpoints = db.session.execute(select(PushSubscription.endpoint)).scalars().all()
     assert endpoints == [kept["endpoint"]]
-    failed = (
-        db.session.execute(select(Notification.last_error).where(Notification.state == FAILED))
-        .scalars()
-        .all()
-    )
+    failed = db.session.execute(select(Notification.last_error).where(Notification.state == FAILED)).scalars().all()
     # The 410 row, and the second row queued for the same subscription (never sent).
     assert sorted(failed) == ["http_410", "unsubscribed"]
     assert len(push_service.messages(kept["client_hash"])) == 1

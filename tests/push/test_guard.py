@@ -139,9 +139,7 @@ def test_connected_peer_is_checked(push_service):
     with pytest.raises(EndpointRefused) as caught:
         NoRedirectSession(allow_test_service=False).post(push_service.base + "/status", timeout=5)
     assert caught.value.code == "endpoint_private_address"
-    response = NoRedirectSession(allow_test_service=True).post(
-        push_service.base + "/status", timeout=5
-    )
+    response = NoRedirectSession(allow_test_service=True).post(push_service.base + "/status", timeout=5)
     assert response.status_code == 200
 
 
@@ -225,9 +223,7 @@ def test_worker_refuses_stored_endpoints_it_must_not_reach(push_app, make_partic
     assert stats.failed == 3 and stats.sent == 0
     errors = (
         db.session.execute(
-            select(Notification.last_error)
-            .where(Notification.state == FAILED)
-            .order_by(Notification.id)
+            select(Notification.last_error).where(Notification.state == FAILED).order_by(Notification.id)
         )
         .scalars()
         .all()
@@ -246,8 +242,27 @@ def test_send_time_check_uses_url_rules_then_addresses():
 
 
 _PIECES = [
-    "fcm.googleapis.com", "web.push.apple.com", "push.apple.com", "evil.example", "web.",
-    "\\", "/", ".", "@", ":", ":443", "?", "#", "%", "%2e", "%5c", "x", " ", "[", "]", "\t",
+    "fcm.googleapis.com",
+    "web.push.apple.com",
+    "push.apple.com",
+    "evil.example",
+    "web.",
+    "\\",
+    "/",
+    ".",
+    "@",
+    ":",
+    ":443",
+    "?",
+    "#",
+    "%",
+    "%2e",
+    "%5c",
+    "x",
+    " ",
+    "[",
+    "]",
+    "\t",
 ]
 
 
@@ -265,7 +280,7 @@ def test_an_accepted_endpoint_names_the_host_the_sender_reaches(scheme, pieces):
     # An independent reading of RFC 3986: the authority runs to the first "/", "?" or "#",
     # and for an accepted endpoint it is a plain host name, perhaps with ":443".
     assert url.startswith("https://")
-    authority = re.split(r"[/?#]", url[len("https://"):], maxsplit=1)[0]
+    authority = re.split(r"[/?#]", url[len("https://") :], maxsplit=1)[0]
     assert re.fullmatch(r"[A-Za-z0-9.-]+(:443)?", authority), url
     assert authority.split(":")[0].rstrip(".").lower() == host
     # And requests, which the worker sends with, prepares a request to that same host.

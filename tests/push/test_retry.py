@@ -74,9 +74,7 @@ def queued(push_app, make_participant):
     def make(endpoint):
         participant_id, _, device = make_participant()
         auth = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
-        db.session.add(
-            PushSubscription(device_id=device.id, endpoint=endpoint, p256dh=_key(), auth=auth)
-        )
+        db.session.add(PushSubscription(device_id=device.id, endpoint=endpoint, p256dh=_key(), auth=auth))
         db.session.add(QuietHours(participant_id=participant_id, start="00:00", end="00:00"))
         enqueue(db.session, [participant_id], str(uuid.uuid4()), "status", "done")
         db.session.commit()
@@ -138,9 +136,7 @@ def test_retry_after_beyond_the_limit_fails(push_app, drain, answering, queued):
     assert (row.state, row.last_error) == (FAILED, "http_503")
 
 
-@pytest.mark.parametrize(
-    ("status", "code"), [(301, "redirect_refused"), (400, "http_400"), (403, "http_403")]
-)
+@pytest.mark.parametrize(("status", "code"), [(301, "redirect_refused"), (400, "http_400"), (403, "http_403")])
 def test_other_answers_fail_without_retry(push_app, drain, answering, queued, status, code):
     queued(answering(status, {"Location": "http://127.0.0.1:1/elsewhere"}))
     stats = drain()

@@ -27,16 +27,15 @@ def joined_project(api_app, make_user):
     )
     join_code = codes.new_join_code(project_id)
     participant_id = str(uuid.uuid4())
-    _, participant_token = issue_device(
-        kind=PARTICIPANT, participant_id=participant_id, project_id=project_id
-    )
+    _, participant_token = issue_device(kind=PARTICIPANT, participant_id=participant_id, project_id=project_id)
     _, coordinator_token = issue_device(kind=STAFF, user_id=coordinator.id, label="laptop")
     _, worker_token = issue_device(kind=STAFF, user_id=worker.id, label="tablet")
     db.session.commit()
     client = api_app.test_client()
     phone = Phone(client, participant_token, participant_id, project_id)
-    response = phone.push([phone.record("participant", participant_id, project_id=project_id,
-                                        role="parent_carer", age_band="26_or_over")])
+    response = phone.push(
+        [phone.record("participant", participant_id, project_id=project_id, role="parent_carer", age_band="26_or_over")]
+    )
     assert response.get_json()["results"][0]["status"] == "applied", response.get_json()
     return {
         "app": api_app,

@@ -51,8 +51,16 @@ def natural_id(*parts) -> str:
 class AppServer:
     """WithUs under gunicorn, in its own process group so a crash takes every worker."""
 
-    def __init__(self, workdir: Path, database_url: str, *, workers: int = 2, threads: int = 4,
-                 extra_env: dict | None = None, gunicorn_args: tuple = ()):
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        extra_env: dict | None = None,
+        gunicorn_args: tuple = (),
+    ):
         self.workdir = Path(workdir)
         self.database_url = database_url
         self.workers = workers
@@ -83,18 +91,32 @@ class AppServer:
     def prepare(self) -> None:
         """Migrate the database and add the demo data (the demo join code, staff)."""
         for args in (["db", "upgrade"], ["seed-demo"]):
-            done = subprocess.run([str(VENV_BIN / "flask"), *args], env=self.env(), cwd=ROOT,
-                                  capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [str(VENV_BIN / "flask"), *args], env=self.env(), cwd=ROOT, capture_output=True, text=True, timeout=120
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"flask {' '.join(args)} failed: {done.stderr[-2000:]}")
 
     def start(self, timeout: float = 90) -> None:
         self._log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "--workers", str(self.workers),
-             "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "2", *self.gunicorn_args, "server:create_app()"],
-            env=self.env(), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "2",
+                *self.gunicorn_args,
+                "server:create_app()",
+            ],
+            env=self.env(),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -169,8 +191,9 @@ class PrivatePostgres:
         self.running = False
 
     def _as_postgres(self, *args, check=True, timeout=120):
-        done = subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, timeout=timeout
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f"{args[0]} failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
         return done
@@ -180,8 +203,9 @@ class PrivatePostgres:
         self.sockets.mkdir()
         for path in (self.root, self.sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-        self._as_postgres(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                          "--no-sync", "-E", "UTF8")
+        self._as_postgres(
+            pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"
+        )
         self.start()
         engine = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
         try:
@@ -191,15 +215,17 @@ class PrivatePostgres:
             engine.dispose()
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c max_connections=300 -c shared_buffers=64MB")
-        self._as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                          "-o", options, "-w", "-t", "60", "start")
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
+            "-c max_connections=300 -c shared_buffers=64MB"
+        )
+        self._as_postgres(
+            pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"
+        )
         self.running = True
 
     def stop(self, mode: str = "immediate") -> None:
-        self._as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
-                          check=False)
+        self._as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
         self.running = False
 
     def url(self, database: str = "withus") -> str:
@@ -292,8 +318,14 @@ def _read_http_message(sock: socket.socket) -> bytes:
 # ---------------------------------------------------------------- HTTP and devices
 
 
-def request(method: str, url: str, body=None, token: str | None = None, timeout: float = 30,
-            conn: http.client.HTTPConnection | None = None):
+def request(
+    method: str,
+    url: str,
+    body=None,
+    token: str | None = None,
+    timeout: float = 30,
+    conn: http.client.HTTPConnection | None = None,
+):
     """One HTTP request; returns (status, headers dict lower-cased, parsed JSON or None)."""
     rest = url.split("://", 1)[1]
     hostport, _, path = rest.partition("/")
@@ -341,11 +373,14 @@ def issue_participant_tokens(database_url: str, workdir: Path, count: int) -> li
         "    db.session.commit()\n"
         "json.dump(out, sys.stdout)\n"
     )
-    env = dict(os.environ, DATABASE_URL=database_url,
-               WITHUS_INSTANCE_PATH=str(workdir / "instance"),
-               WITHUS_ENV="development", SECRET_KEY="reliability-tests")
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        WITHUS_INSTANCE_PATH=str(workdir / "instance"),
+        WITHUS_ENV="development",
+        SECRET_KEY="reliability-tests",
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError("issuing tokens failed: " + done.stderr[-2000:])
     return json.loads(done.stdout)
@@ -364,8 +399,9 @@ def statement_ids(database_url: str) -> list[str]:
 class SimDevice:
     """A participant's phone: its token, its own HLC, and what it believes it has stored."""
 
-    def __init__(self, base_url: str, token: str, participant_id: str, project_id: str,
-                 statements: list[str], seed: int = 0):
+    def __init__(
+        self, base_url: str, token: str, participant_id: str, project_id: str, statements: list[str], seed: int = 0
+    ):
         self.base_url = base_url
         self.token = token
         self.participant_id = participant_id
@@ -379,31 +415,49 @@ class SimDevice:
 
     def _record(self, rtype: str, rid: str, values: dict) -> dict:
         stamp = self.clock.tick()
-        return {"type": rtype, "id": rid, "deleted": None,
-                "fields": {k: {"v": v, "t": stamp} for k, v in values.items()}}
+        return {
+            "type": rtype,
+            "id": rid,
+            "deleted": None,
+            "fields": {k: {"v": v, "t": stamp} for k, v in values.items()},
+        }
 
     def batch(self, size: int) -> list[dict]:
         """New feedback and (re)answered checklist statements; remembers the final values."""
         records = []
         if not self.started:
-            records.append(self._record("participant", self.participant_id, {
-                "project_id": self.project_id, "role": "parent_carer", "age_band": "26_or_over"}))
+            records.append(
+                self._record(
+                    "participant",
+                    self.participant_id,
+                    {"project_id": self.project_id, "role": "parent_carer", "age_band": "26_or_over"},
+                )
+            )
         while len(records) < size:
             self.seq += 1
             if self.seq % 2:
                 rid = str(uuid.uuid4())
-                values = {"participant_id": self.participant_id, "project_id": self.project_id,
-                          "stage": "design", "text": f"note {self.seq}", "mode": "self"}
+                values = {
+                    "participant_id": self.participant_id,
+                    "project_id": self.project_id,
+                    "stage": "design",
+                    "text": f"note {self.seq}",
+                    "mode": "self",
+                }
                 rtype = "feedback"
             else:
                 statement = self.statements[self.seq % len(self.statements)]
                 stage = STAGES[(self.seq // len(self.statements)) % len(STAGES)]
-                rid = natural_id("checklist_answer", self.participant_id, self.project_id, stage,
-                                 statement)
-                values = {"participant_id": self.participant_id, "project_id": self.project_id,
-                          "stage": stage, "statement_id": statement,
-                          "value": VALUES[self.seq % 3], "mode": "self",
-                          "comment": f"try {self.seq}"}
+                rid = natural_id("checklist_answer", self.participant_id, self.project_id, stage, statement)
+                values = {
+                    "participant_id": self.participant_id,
+                    "project_id": self.project_id,
+                    "stage": stage,
+                    "statement_id": statement,
+                    "value": VALUES[self.seq % 3],
+                    "mode": "self",
+                    "comment": f"try {self.seq}",
+                }
                 rtype = "checklist_answer"
             records.append(self._record(rtype, rid, values))
         return records
@@ -417,9 +471,14 @@ class SimDevice:
             self.types[record["id"]] = record["type"]
 
     def push(self, records: list[dict], timeout: float = 30, conn=None):
-        status, headers, body = request("POST", self.base_url + "/api/sync/push",
-                                        {"schema": 1, "records": records}, self.token,
-                                        timeout=timeout, conn=conn)
+        status, headers, body = request(
+            "POST",
+            self.base_url + "/api/sync/push",
+            {"schema": 1, "records": records},
+            self.token,
+            timeout=timeout,
+            conn=conn,
+        )
         if status == 200:
             self.clock.receive(body["server_hlc"])
         return status, headers, body
@@ -454,8 +513,10 @@ def stored_records(database_url: str) -> dict[str, tuple[str, dict, str | None]]
             rows = conn.execute(sa.text("SELECT id, type, fields, deleted FROM sync_records")).all()
     finally:
         engine.dispose()
-    return {rid: (rtype, {k: reg["v"] for k, reg in json.loads(fields).items()}, deleted)
-            for rid, rtype, fields, deleted in rows}
+    return {
+        rid: (rtype, {k: reg["v"] for k, reg in json.loads(fields).items()}, deleted)
+        for rid, rtype, fields, deleted in rows
+    }
 
 
 def projection_counts(database_url: str, participant_ids: list[str]) -> dict[str, int]:
@@ -468,16 +529,19 @@ def projection_counts(database_url: str, participant_ids: list[str]) -> dict[str
                 column = "id" if table == "participants" else "participant_id"
                 total = 0
                 for start in range(0, len(participant_ids), 500):
-                    chunk = participant_ids[start:start + 500]
+                    chunk = participant_ids[start : start + 500]
                     total += conn.execute(
-                        sa.text(f"SELECT count(*) FROM {table} WHERE {column} IN :ids")
-                        .bindparams(sa.bindparam("ids", expanding=True)),
+                        sa.text(f"SELECT count(*) FROM {table} WHERE {column} IN :ids").bindparams(
+                            sa.bindparam("ids", expanding=True)
+                        ),
                         {"ids": chunk},
                     ).scalar()
                 out[table] = total
-            out["change_no_duplicates"] = conn.execute(sa.text(
-                "SELECT count(*) FROM (SELECT change_no FROM sync_records GROUP BY change_no "
-                "HAVING count(*) > 1) d")).scalar()
+            out["change_no_duplicates"] = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM (SELECT change_no FROM sync_records GROUP BY change_no HAVING count(*) > 1) d"
+                )
+            ).scalar()
     finally:
         engine.dispose()
     return out
@@ -495,25 +559,32 @@ def reconcile(devices: list[SimDevice], database_url: str) -> dict:
                 lost += 1
                 continue
             rtype, fields, deleted = row
-            if rtype != device.types[rid] or deleted is not None or any(
-                fields.get(k) != v for k, v in values.items()
-            ):
+            if rtype != device.types[rid] or deleted is not None or any(fields.get(k) != v for k, v in values.items()):
                 wrong += 1
     pids = [d.participant_id for d in devices]
     counts = projection_counts(database_url, pids)
     expected = {
         "feedback": sum(1 for d in devices for t in d.types.values() if t == "feedback"),
-        "checklist_answers": sum(1 for d in devices for t in d.types.values()
-                                 if t == "checklist_answer"),
+        "checklist_answers": sum(1 for d in devices for t in d.types.values() if t == "checklist_answer"),
         "participants": sum(1 for d in devices if d.started),
     }
     doubled = sum(max(0, counts[t] - expected[t]) for t in expected)
     doubled += counts["change_no_duplicates"]
     missing_rows = sum(max(0, expected[t] - counts[t]) for t in expected)
     ours = set(pids)
-    device_rows = sum(1 for rid, row in stored.items()
-                      if (row[0] == "participant" and rid in ours)
-                      or (row[0] != "participant" and row[1].get("participant_id") in ours))
-    return {"made": made, "stored": device_rows, "lost": lost, "wrong": wrong,
-            "doubled": doubled, "missing_projection_rows": missing_rows,
-            "projections": counts, "expected_projections": expected}
+    device_rows = sum(
+        1
+        for rid, row in stored.items()
+        if (row[0] == "participant" and rid in ours)
+        or (row[0] != "participant" and row[1].get("participant_id") in ours)
+    )
+    return {
+        "made": made,
+        "stored": device_rows,
+        "lost": lost,
+        "wrong": wrong,
+        "doubled": doubled,
+        "missing_projection_rows": missing_rows,
+        "projections": counts,
+        "expected_projections": expected,
+    }

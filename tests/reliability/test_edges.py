@@ -11,8 +11,7 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 
 def assert_client_error(response, where):
-    assert 400 <= response.status_code < 500, (where, response.status_code,
-                                               response.get_data(as_text=True)[:300])
+    assert 400 <= response.status_code < 500, (where, response.status_code, response.get_data(as_text=True)[:300])
     body = response.get_json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}, body
 
@@ -34,16 +33,19 @@ def test_pull_cursor_beyond_64_bits_is_400(joined_project, cursor):
     assert response.get_json()["error"]["field"] == "cursor"
 
 
-@pytest.mark.parametrize("method,path,who", [
-    ("POST", "/api/sync/push", "participant"),
-    ("POST", "/api/join", None),
-    ("POST", "/api/claims/redeem", None),
-    ("POST", "/api/devices", None),
-    ("POST", "/api/claims", "coordinator"),
-    ("POST", "/api/push/subscriptions", "participant"),
-    ("DELETE", "/api/push/subscriptions", "participant"),
-    ("PUT", "/api/push/quiet-hours", "participant"),
-])
+@pytest.mark.parametrize(
+    "method,path,who",
+    [
+        ("POST", "/api/sync/push", "participant"),
+        ("POST", "/api/join", None),
+        ("POST", "/api/claims/redeem", None),
+        ("POST", "/api/devices", None),
+        ("POST", "/api/claims", "coordinator"),
+        ("POST", "/api/push/subscriptions", "participant"),
+        ("DELETE", "/api/push/subscriptions", "participant"),
+        ("PUT", "/api/push/quiet-hours", "participant"),
+    ],
+)
 def test_deeply_nested_json_is_400(joined_project, method, path, who):
     """json.loads raises RecursionError, not ValueError: the API must still answer 400, never 500."""
     from server.extensions import db
@@ -51,8 +53,9 @@ def test_deeply_nested_json_is_400(joined_project, method, path, who):
     headers = {"Authorization": f"Bearer {joined_project['tokens'][who]}"} if who else {}
     before = _snapshot(db)
     body = '{"schema": 1, "records": ' + DEEP + "}" if path.endswith("push") else DEEP
-    response = joined_project["client"].open(path, method=method, data=body,
-                                     content_type="application/json", headers=headers)
+    response = joined_project["client"].open(
+        path, method=method, data=body, content_type="application/json", headers=headers
+    )
     assert_client_error(response, path)
     assert _snapshot(db) == before
 
@@ -74,12 +77,15 @@ def test_nul_in_a_record_value_is_rejected_on_every_backend(joined_project):
     assert [r["status"] for r in response.get_json()["results"]] == ["rejected", "applied"]
 
 
-@pytest.mark.parametrize("method,path,who,body", [
-    ("POST", "/api/join", None, {"code": "KIND\u0000RIVER"}),
-    ("POST", "/api/claims/redeem", None, {"code": "AB\u0000CD"}),
-    ("POST", "/api/devices", None, {"email": "a\u0000@example.org", "password": "x"}),
-    ("DELETE", "/api/push/subscriptions", "participant", {"endpoint": "https://a\u0000b"}),
-])
+@pytest.mark.parametrize(
+    "method,path,who,body",
+    [
+        ("POST", "/api/join", None, {"code": "KIND\u0000RIVER"}),
+        ("POST", "/api/claims/redeem", None, {"code": "AB\u0000CD"}),
+        ("POST", "/api/devices", None, {"email": "a\u0000@example.org", "password": "x"}),
+        ("DELETE", "/api/push/subscriptions", "participant", {"endpoint": "https://a\u0000b"}),
+    ],
+)
 def test_nul_in_a_request_field_is_4xx(joined_project, method, path, who, body):
     headers = {"Authorization": f"Bearer {joined_project['tokens'][who]}"} if who else {}
     response = joined_project["client"].open(path, method=method, json=body, headers=headers)
@@ -94,9 +100,17 @@ def test_resent_batch_is_unchanged_and_cursor_does_not_move(joined_project):
 
     phone = joined_project["phone"]
     batch = [phone.feedback(f"resend {n}") for n in range(5)]
-    batch.append(phone.record("feedback", str(uuid.uuid4()), participant_id=str(uuid.uuid4()),
-                              project_id=phone.project_id, stage="design", text="not mine",
-                              mode="self"))
+    batch.append(
+        phone.record(
+            "feedback",
+            str(uuid.uuid4()),
+            participant_id=str(uuid.uuid4()),
+            project_id=phone.project_id,
+            stage="design",
+            text="not mine",
+            mode="self",
+        )
+    )
     first = phone.push(batch).get_json()
     assert [r["status"] for r in first["results"]] == ["applied"] * 5 + ["rejected"]
     before = _snapshot(db)

@@ -45,8 +45,10 @@ def app_server(backend: str, workdir, **kwargs):
 def make_devices(server: AppServer, count: int, base_url: str | None = None) -> list[SimDevice]:
     creds = issue_participant_tokens(server.database_url, server.workdir, count)
     statements = statement_ids(server.database_url)
-    return [SimDevice(base_url or server.url, c["token"], c["participant_id"], c["project_id"],
-                      statements, seed=i * 1000) for i, c in enumerate(creds)]
+    return [
+        SimDevice(base_url or server.url, c["token"], c["participant_id"], c["project_id"], statements, seed=i * 1000)
+        for i, c in enumerate(creds)
+    ]
 
 
 def pull_ids(device: SimDevice) -> set[str]:
@@ -94,8 +96,7 @@ class Stream:
         self.answers: list[tuple[float, int | None, dict, dict | None]] = []
         self.errors: list[BaseException] = []
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, args=(d,), daemon=True)
-                         for d in devices]
+        self._threads = [threading.Thread(target=self._run, args=(d,), daemon=True) for d in devices]
 
     def _on_answer(self, status, headers, body):
         with self._lock:
@@ -170,8 +171,7 @@ def test_lost_answer_resend_is_unchanged(backend, tmp_path):
                 for n in range(4):
                     records = device.batch(15)
                     proxy.drop = 1 if n % 2 == 0 else 0
-                    with pytest.raises((OSError, ConnectionError)) if proxy.drop else \
-                            contextlib.nullcontext():
+                    with pytest.raises((OSError, ConnectionError)) if proxy.drop else contextlib.nullcontext():
                         status, _, body = device.push(records, timeout=10)
                         if not proxy.drop:
                             assert status == 200, body

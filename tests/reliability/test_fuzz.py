@@ -50,8 +50,10 @@ def stored_state(db) -> tuple:
     """Everything a rejected request must leave alone, as committed."""
     db.session.rollback()
     rows = db.session.execute(
-        sa.text("SELECT id, type, fields, deleted, change_no, project_id, subject_id, author_id "
-                "FROM sync_records ORDER BY id")
+        sa.text(
+            "SELECT id, type, fields, deleted, change_no, project_id, subject_id, author_id "
+            "FROM sync_records ORDER BY id"
+        )
     ).all()
     counter = db.session.execute(sa.text("SELECT id, value FROM sync_counter ORDER BY id")).all()
     db.session.rollback()
@@ -60,7 +62,10 @@ def stored_state(db) -> tuple:
 
 def assert_error_shape(response, label: str) -> None:
     assert response.headers.get("content-type", [""])[0].startswith("application/json"), (
-        label, response.status_code, response.text[:300])
+        label,
+        response.status_code,
+        response.text[:300],
+    )
     body = response.json()
     assert isinstance(body, dict) and set(body) == {"error"}, (label, body)
     error = body["error"]
@@ -77,8 +82,9 @@ def fresh_token(who: str, joined_project) -> str | None:
     from server.extensions import db
 
     if who == "participant":
-        _, token = issue_device(kind=PARTICIPANT, participant_id=str(uuid.uuid4()),
-                                project_id=joined_project["project_id"])
+        _, token = issue_device(
+            kind=PARTICIPANT, participant_id=str(uuid.uuid4()), project_id=joined_project["project_id"]
+        )
     elif who in ("coordinator", "worker"):
         _, token = issue_device(kind=STAFF, user_id=joined_project[who].id)
     else:
@@ -115,8 +121,7 @@ def fuzz(joined_project, label: str, mode: GenerationMode) -> list[int]:
     strategy = operation.as_strategy(generation_mode=mode)
     sent = []
 
-    @settings(max_examples=EXAMPLES[mode], deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES[mode], deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def run(data):
         case = data.draw(strategy, label="case")
@@ -142,7 +147,8 @@ def fuzz(joined_project, label: str, mode: GenerationMode) -> list[int]:
         if rejected:
             assert stored_state(db) == before, (label, mode, who, status, response.text[:500])
         case.validate_response(
-            response, checks=[status_code_conformance, response_schema_conformance],
+            response,
+            checks=[status_code_conformance, response_schema_conformance],
             headers=headers,
         )
 
@@ -188,8 +194,7 @@ def test_openapi_json_served(api_app):
     assert value["enum"] == ["agree", "not_sure", "disagree"]
     # Request bodies and answers come from the schemas declared beside each route.
     join = document["paths"]["/api/join"]["post"]
-    assert join["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Code"}
+    assert join["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Code"}
     assert document["components"]["schemas"]["Code"]["required"] == ["code"]
     invalid = document["components"]["responses"][join["responses"]["422"]["$ref"].split("/")[-1]]
     assert invalid["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

@@ -48,7 +48,10 @@ def assert_secure_headers(response, where: str) -> None:
         # (the app shell's import map and stylesheet); assert_csp_clean checks each matches.
         words = directives.get(name, "").split()
         assert words[:1] == [value] and all(HASH_SOURCE.fullmatch(w) for w in words[1:]), (
-            where, name, directives.get(name))
+            where,
+            name,
+            directives.get(name),
+        )
     for name, value in directives.items():
         assert "'unsafe-inline'" not in value and "'unsafe-eval'" not in value, (where, name)
         assert "*" not in value.split(), (where, name)
@@ -76,7 +79,7 @@ def assert_csp_clean(html: str, where: str, csp: str = "") -> None:
             html = html.replace(block.group(0), "")
     for pattern, what in INLINE:
         match = pattern.search(html)
-        assert match is None, (where, what, html[max(0, match.start() - 80):match.end() + 80])
+        assert match is None, (where, what, html[max(0, match.start() - 80) : match.end() + 80])
 
 
 def fill(rule, project_id: str) -> str:
@@ -109,7 +112,8 @@ def page_rules(app, method: str):
 
 def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     assert match, "no csrf_token in the form"
     return match.group(1)
 
@@ -129,8 +133,17 @@ def coordinator_project(app, make_user):
 
 
 def test_headers_on_public_pages_app_shell_and_api(client):
-    for path in ("/", "/staff/sign-in", "/app/", "/app/sw.js", "/app/manifest.webmanifest",
-                 "/healthz", "/api/me", "/api/push/key", "/no-such-page"):
+    for path in (
+        "/",
+        "/staff/sign-in",
+        "/app/",
+        "/app/sw.js",
+        "/app/manifest.webmanifest",
+        "/healthz",
+        "/api/me",
+        "/api/push/key",
+        "/no-such-page",
+    ):
         response = client.get(path)
         assert response.status_code < 500, path
         assert_secure_headers(response, path)
@@ -165,10 +178,18 @@ def test_production_cookies_are_secure_and_hsts(db_url, tmp_path, monkeypatch, m
     from server.push.vapid import generate_pair
 
     pair = generate_pair()  # production refuses to start without its push keys
-    prod = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "prod-secret",
-                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "WEB_CONCURRENCY": 1,
-                       "VAPID_PRIVATE_KEY": pair["private_key"], "VAPID_PUBLIC_KEY": pair["public_key"],
-                       "VAPID_SUBJECT": "mailto:team@example.org"})
+    prod = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "prod-secret",
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+            "WEB_CONCURRENCY": 1,
+            "VAPID_PRIVATE_KEY": pair["private_key"],
+            "VAPID_PUBLIC_KEY": pair["public_key"],
+            "VAPID_SUBJECT": "mailto:team@example.org",
+        }
+    )
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     assert prod.config["REMEMBER_COOKIE_SECURE"] is True
     assert prod.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -179,8 +200,11 @@ def test_production_cookies_are_secure_and_hsts(db_url, tmp_path, monkeypatch, m
     db.session.rollback()  # end the fixture app's transaction (SQLite: its write lock)
     with prod.app_context():
         client = prod.test_client()
-        response = client.post("/staff/sign-in", base_url="https://withus.example",
-                               data={"email": email, "password": "correct horse battery"})
+        response = client.post(
+            "/staff/sign-in",
+            base_url="https://withus.example",
+            data={"email": email, "password": "correct horse battery"},
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         cookies = response.headers.getlist("Set-Cookie")
         session = [c for c in cookies if c.startswith(prod.config["SESSION_COOKIE_NAME"] + "=")]
@@ -202,14 +226,12 @@ def test_every_staff_form_needs_the_csrf_token(app, make_user, coordinator_proje
     admin = make_user("admin")
     # Over https, as in production (the session cookie is Secure), from the app's own pages.
     client = app.test_client()
-    web = {"base_url": "https://withus.example",
-           "headers": {"Referer": "https://withus.example/staff/"}}
+    web = {"base_url": "https://withus.example", "headers": {"Referer": "https://withus.example/staff/"}}
     sign_in = {"email": admin.email, "password": "correct horse battery"}
     # Signing in itself is a form: without the token it is refused, with it it works.
     assert client.post("/staff/sign-in", data=sign_in, **web).status_code == 400
     page = client.get("/staff/sign-in", **web).get_data(as_text=True)
-    response = client.post("/staff/sign-in", data={**sign_in, "csrf_token": csrf_token_from(page)},
-                           **web)
+    response = client.post("/staff/sign-in", data={**sign_in, "csrf_token": csrf_token_from(page)}, **web)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     code_page = client.get("/staff/sign-in/code", **web).get_data(as_text=True)
     type_two_step_code(client, admin, response, data={"csrf_token": csrf_token_from(code_page)}, **web)
@@ -222,9 +244,16 @@ def test_every_staff_form_needs_the_csrf_token(app, make_user, coordinator_proje
     # Still signed in: the refusals changed nothing, and a form with its token is accepted.
     new_page = client.get("/staff/projects/new", **web)
     assert new_page.status_code == 200
-    response = client.post("/staff/projects/new", data={
-        "csrf_token": csrf_token_from(new_page.get_data(as_text=True)),
-        "title": "Youth forum", "summary": "", "target_rung": "3"}, **web)
+    response = client.post(
+        "/staff/projects/new",
+        data={
+            "csrf_token": csrf_token_from(new_page.get_data(as_text=True)),
+            "title": "Youth forum",
+            "summary": "",
+            "target_rung": "3",
+        },
+        **web,
+    )
     assert response.status_code != 400, response.get_data(as_text=True)[:500]
 
 
@@ -242,17 +271,20 @@ def test_sign_in_is_rate_limited(client, make_user):
     for n in range(10):  # other accounts each time: this is the limit per address
         response = client.post("/staff/sign-in", data={"email": f"guess{n}@example.org", "password": "wrong"})
         assert response.status_code == 401
-    _assert_limited(client.post("/staff/sign-in", data={"email": user.email,
-                                                          "password": "correct horse battery"}),
-                    "sign-in")
+    _assert_limited(
+        client.post("/staff/sign-in", data={"email": user.email, "password": "correct horse battery"}), "sign-in"
+    )
 
 
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)
-@pytest.mark.parametrize("path,body", [
-    ("/api/join", {"code": "NOT-A-CODE"}),
-    ("/api/claims/redeem", {"code": "NOT-A-CODE"}),
-    ("/api/devices", {"email": "nobody@example.org", "password": "wrong"}),
-])
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/api/join", {"code": "NOT-A-CODE"}),
+        ("/api/claims/redeem", {"code": "NOT-A-CODE"}),
+        ("/api/devices", {"email": "nobody@example.org", "password": "wrong"}),
+    ],
+)
 def test_api_guessing_is_rate_limited(client, path, body):
     for n in range(10):
         # A new code or account each time: this is the limit per address (tests/test_rate_limits.py
@@ -292,8 +324,9 @@ def test_tokens_and_codes_are_stored_only_as_hashes(app, client, coordinator_pro
     joined = client.post("/api/join", json={"code": join_code})
     assert joined.status_code == 201, joined.get_json()
     secrets.append(joined.get_json()["token"])
-    staff = client.post("/api/devices", json={"email": coordinator.email,
-                                              "password": "correct horse battery", "label": "t"})
+    staff = client.post(
+        "/api/devices", json={"email": coordinator.email, "password": "correct horse battery", "label": "t"}
+    )
     assert staff.status_code == 201, staff.get_json()
     staff_token = staff.get_json()["token"]
     secrets.append(staff_token)
@@ -303,11 +336,13 @@ def test_tokens_and_codes_are_stored_only_as_hashes(app, client, coordinator_pro
 
     phone = Phone(client, staff_token)
     participant_id = str(uuid.uuid4())
-    pushed = phone.push([phone.record("participant", participant_id, project_id=project_id,
-                                      role="young_person", age_band="13_to_17")])
+    pushed = phone.push(
+        [phone.record("participant", participant_id, project_id=project_id, role="young_person", age_band="13_to_17")]
+    )
     assert pushed.get_json()["results"][0]["status"] == "applied", pushed.get_json()
-    claim = client.post("/api/claims", json={"participant_id": participant_id},
-                        headers={"Authorization": f"Bearer {staff_token}"})
+    claim = client.post(
+        "/api/claims", json={"participant_id": participant_id}, headers={"Authorization": f"Bearer {staff_token}"}
+    )
     assert claim.status_code == 201, claim.get_json()
     claim_code = claim.get_json()["code"]
     stored = _all_stored_text(db)

@@ -44,9 +44,7 @@ def two_projects(app, make_user):
     worker = make_user("worker")
     other = make_user("coordinator")
     admin = make_user("admin")
-    project_id = projects.create_project(
-        "Short breaks", "Summer plans together.", 4, coordinator, workers=[worker]
-    )
+    project_id = projects.create_project("Short breaks", "Summer plans together.", 4, coordinator, workers=[worker])
     other_project_id = projects.create_project("Transport", "School transport review.", 3, other)
     db.session.commit()
     return {
@@ -130,9 +128,7 @@ def add_participant(project_id: str, role: str = "parent_carer", *, consent: boo
             {
                 "project_id": project_id,
                 "role": role,
-                "age_band": "26_or_over"
-                if role in ("parent_carer", "professional")
-                else "13_to_17",
+                "age_band": "26_or_over" if role in ("parent_carer", "professional") else "13_to_17",
                 "display_name": "Sam Example",
             },
         )
@@ -146,9 +142,7 @@ def add_participant(project_id: str, role: str = "parent_carer", *, consent: boo
                     "participant_id": pid,
                     "project_id": project_id,
                     "notice_version": "1",
-                    "given_by": "self"
-                    if role in ("parent_carer", "professional")
-                    else "parent_carer",
+                    "given_by": "self" if role in ("parent_carer", "professional") else "parent_carer",
                     "given_at": "2026-11-01T10:00:00+00:00",
                     "withdrawn_at": None,
                 },
@@ -192,9 +186,7 @@ def add_answer(project_id, participant_id, statement_id, value, stage="design", 
     """Write a checklist answer as the server would after a sync push."""
     from server.domain import projects
 
-    rid, values = checklist_answer(
-        participant_id, project_id, statement_id, value, stage, recorded_by=None, **extra
-    )
+    rid, values = checklist_answer(participant_id, project_id, statement_id, value, stage, recorded_by=None, **extra)
     projects.write_record("checklist_answer", rid, values)
 
 

@@ -36,8 +36,7 @@ ADMIN = "/staff/admin/"
 COORDINATOR_STATUS = {"staff.feedback_current": 302}  # to the current stage's feedback
 # Every form post in a project, with data that would succeed for its coordinator, in an
 # order in which each still can (the action is unlinked before it is deleted).
-STATEMENT = {"principle": "equality", "text": "I was heard.", "easy_read": "I was heard.",
-             "symbol": "👂", "order": "3"}
+STATEMENT = {"principle": "equality", "text": "I was heard.", "easy_read": "I was heard.", "symbol": "👂", "order": "3"}
 PROJECT_POSTS = {
     "staff.set_stage": {"stage": "delivery"},
     "staff.rotate_join_code": {},
@@ -112,8 +111,11 @@ def _posts(app, prefix: str, data: dict[str, dict]) -> list[tuple[str, dict]]:
 def test_the_pages_come_from_the_url_map(app):
     """A sanity check on the derivation: the pages a coordinator uses most are found."""
     pages = {template for _, template in _pages(app, PROJECT)}
-    assert {"/staff/projects/{p}/stages/design/results", "/staff/projects/{p}/actions/{a}",
-            "/staff/projects/{p}/export/answers.csv"} <= pages
+    assert {
+        "/staff/projects/{p}/stages/design/results",
+        "/staff/projects/{p}/actions/{a}",
+        "/staff/projects/{p}/export/answers.csv",
+    } <= pages
     assert len(pages) >= 25
     assert len(_posts(app, PROJECT, PROJECT_POSTS)) == len(PROJECT_POSTS)
 

@@ -25,9 +25,7 @@ def _notifications():
     from server.push.models import Notification
 
     return db.session.execute(
-        select(Notification.participant_id, Notification.event, Notification.status_value).order_by(
-            Notification.id
-        )
+        select(Notification.participant_id, Notification.event, Notification.status_value).order_by(Notification.id)
     ).all()
 
 
@@ -87,8 +85,9 @@ def _catalogue(code: str) -> dict[str, str]:
 
     module = Path(__file__).parents[2] / "pwa" / "js" / "i18n" / "push.js"
     script = f"import(process.argv[1]).then((m) => console.log(JSON.stringify(m.default[{json.dumps(code)}])))"
-    words = json.loads(subprocess.run(["node", "-e", script, module.as_uri()], capture_output=True, text=True,
-                                      check=True).stdout)
+    words = json.loads(
+        subprocess.run(["node", "-e", script, module.as_uri()], capture_output=True, text=True, check=True).stdout
+    )
     catalogue = {"push.title": words["title"], "push.body": words["body"]}
     for line, (title, body) in words["lines"].items():
         catalogue[f"push.{line}.title"], catalogue[f"push.{line}.body"] = title, body
@@ -148,9 +147,10 @@ def test_unlink_takes_the_action_off_the_familys_view(web, two_projects):
     device = db.session.execute(select(Device).where(Device.participant_id == person)).scalar_one()
 
     def family_sees_action():
-        return db.session.execute(
-            select(records.c.id).where(records.c.id == aid, visible_clause(device))
-        ).first() is not None
+        return (
+            db.session.execute(select(records.c.id).where(records.c.id == aid, visible_clause(device))).first()
+            is not None
+        )
 
     assert family_sees_action()
     response = web.post(f"/staff/projects/{pid}/actions/{aid}/unlink/{fid}", two_projects["coordinator"])

@@ -34,8 +34,14 @@ def test_ladder_ratings_export_with_plain_labels(web, two_projects):
     parent, _ = _scene(two_projects)
     rows = _csv(web, two_projects, "ladder")
     assert rows[0] == [
-        "Rating id", "Participant (pseudonymous id)", "Role", "Stage", "Rung", "Rung name",
-        "Comment", "How it was recorded",
+        "Rating id",
+        "Participant (pseudonymous id)",
+        "Role",
+        "Stage",
+        "Rung",
+        "Rung name",
+        "Comment",
+        "How it was recorded",
     ]
     assert rows[1][1:] == [parent, "Parent or carer", "Design", "2", "Consultation", "", "By themselves"]
 

@@ -12,9 +12,7 @@ def _export_audits():
     from server.extensions import db
     from server.staff.models import AuditLog
 
-    rows = db.session.execute(
-        select(AuditLog).where(AuditLog.action == "export").order_by(AuditLog.id)
-    ).scalars()
+    rows = db.session.execute(select(AuditLog).where(AuditLog.action == "export").order_by(AuditLog.id)).scalars()
     return [(a.subject_type, json.loads(a.detail)["format"]) for a in rows]
 
 

@@ -55,8 +55,12 @@ CASES = [
         ({"order": "first"}, "order", "Enter the position as a whole number, such as 1."),
         ({"principle": "kindness"}, "principle", "Choose the principle the statement belongs to."),
     ),
-    ("/staff/projects/{p}/statements/{s}/edit", {**GOOD_STATEMENT, "easy_read": SIXTEEN_WORDS}, "easy_read",
-     EASY_READ_MESSAGE),
+    (
+        "/staff/projects/{p}/statements/{s}/edit",
+        {**GOOD_STATEMENT, "easy_read": SIXTEEN_WORDS},
+        "easy_read",
+        EASY_READ_MESSAGE,
+    ),
     *_cases(
         "/staff/projects/{p}/actions/new",
         {"stage": "design", "heard": "Buses", "status": "planned"},
@@ -97,9 +101,7 @@ def test_bad_input_is_named_and_changes_nothing(web, scene):
     wrong = []
     for template, data, field_id, message in CASES:
         url = _fill(template, scene)
-        response = web.post(
-            url, scene["coordinator"], data={k: _fill(v, scene) for k, v in data.items()}
-        )
+        response = web.post(url, scene["coordinator"], data={k: _fill(v, scene) for k, v in data.items()})
         page = html.unescape(response.get_data(as_text=True))
         if response.status_code != 400:
             wrong.append((url, data, response.status_code))

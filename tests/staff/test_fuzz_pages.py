@@ -17,10 +17,34 @@ from tests.staff.conftest import state
 EXAMPLES = int(os.environ.get("WITHUS_FUZZ_EXAMPLES", "25"))
 ROLES = ("anonymous", "worker", "other_coordinator", "coordinator", "admin")
 AWKWARD = [
-    "", "0", "-1", "1", "2", "99999999999999999999", "9" * 5000, "1e309", "NaN", " ",
-    "design", "delivery", "review", "done", "not_possible", "planned", "unlinked", "equality",
-    "2026-02-30", "2026-11-01", "\x00", "<script>alert(1)</script>", "خاندان", "../../etc/passwd",
-    "//evil.example", "https://evil.example/", "%00", "a" * 3000,
+    "",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "99999999999999999999",
+    "9" * 5000,
+    "1e309",
+    "NaN",
+    " ",
+    "design",
+    "delivery",
+    "review",
+    "done",
+    "not_possible",
+    "planned",
+    "unlinked",
+    "equality",
+    "2026-02-30",
+    "2026-11-01",
+    "\x00",
+    "<script>alert(1)</script>",
+    "خاندان",
+    "../../etc/passwd",
+    "//evil.example",
+    "https://evil.example/",
+    "%00",
+    "a" * 3000,
 ]
 
 
@@ -73,12 +97,18 @@ def test_every_staff_route_survives_generated_input(app, web, scene, role):
     values = _path_values(scene)
     known = [scene[k] for k in ("project_id", "s", "a", "r", "f")] + [scene["other"].email]
     text = st.one_of(st.sampled_from(AWKWARD + known), st.text(max_size=40))
-    keys = st.one_of(st.sampled_from(_form_field_names() + ["page", "stage", "show", "next", "principle"]),
-                     st.text(min_size=1, max_size=10))
+    keys = st.one_of(
+        st.sampled_from(_form_field_names() + ["page", "stage", "show", "next", "principle"]),
+        st.text(min_size=1, max_size=10),
+    )
     user = _user(scene, role)
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 25,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=EXAMPLES <= 25,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(data=st.data())
     def walk(data):
         endpoint, methods = data.draw(st.sampled_from(rules))
@@ -105,8 +135,9 @@ def test_every_staff_route_survives_generated_input(app, web, scene, role):
 def test_a_user_id_too_big_for_the_database_is_not_found(web, scene):
     before = state()
 
-    response = web.post(f"/staff/projects/{scene['project_id']}/staff/99999999999999999999/remove",
-                        scene["coordinator"])
+    response = web.post(
+        f"/staff/projects/{scene['project_id']}/staff/99999999999999999999/remove", scene["coordinator"]
+    )
 
     assert response.status_code == 404
     assert state() == before

@@ -61,9 +61,7 @@ def test_create_project_with_default_checklist_and_join_code(web, two_projects):
         )
         == 1
     )
-    code = db.session.execute(
-        select(JoinCode.code).where(JoinCode.project_id == project_id)
-    ).scalar()
+    code = db.session.execute(select(JoinCode.code).where(JoinCode.project_id == project_id)).scalar()
     page = web.get(f"/staff/projects/{project_id}", coordinator).get_data(as_text=True)
     assert code in page and "Design (current stage)" in page
 
@@ -76,10 +74,7 @@ def test_stage_switch_and_join_code_rotation(web, two_projects):
     pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     old = new_join_code(pid)
     db.session.commit()
-    assert (
-        web.post(f"/staff/projects/{pid}/stage", coordinator, data={"stage": "review"}).status_code
-        == 302
-    )
+    assert web.post(f"/staff/projects/{pid}/stage", coordinator, data={"stage": "review"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Project, pid).current_stage == "review"
     assert web.post(f"/staff/projects/{pid}/join-code", coordinator).status_code == 302
@@ -96,9 +91,7 @@ def test_editing_a_statement_makes_a_new_version_and_keeps_answers(web, two_proj
 
     pid, coordinator = two_projects["project_id"], two_projects["coordinator"]
     old = (
-        db.session.execute(
-            select(Statement).where(Statement.project_id == pid).order_by(Statement.order)
-        )
+        db.session.execute(select(Statement).where(Statement.project_id == pid).order_by(Statement.order))
         .scalars()
         .first()
     )
@@ -186,19 +179,13 @@ def test_linking_feedback_queues_notifications_in_the_same_transaction(web, two_
     assert response.status_code == 302
     db.session.expire_all()
     assert _count(ActionFeedback, ActionFeedback.action_id == action_id) == 2
-    rows = (
-        db.session.execute(select(Notification).order_by(Notification.participant_id))
-        .scalars()
-        .all()
-    )
+    rows = db.session.execute(select(Notification).order_by(Notification.participant_id)).scalars().all()
     assert {(n.participant_id, n.event, n.contribution_id, n.status_value) for n in rows} == {
         (child, "linked", f1, "planned"),
         (parent, "linked", f2, "planned"),
     }
     # The action is a sync record that devices pull, with the links in it.
-    fields = json.loads(
-        db.session.execute(select(records.c.fields).where(records.c.id == action_id)).scalar()
-    )
+    fields = json.loads(db.session.execute(select(records.c.fields).where(records.c.id == action_id)).scalar())
     assert sorted(fields["feedback_ids"]["v"]) == sorted([f1, f2])
 
     # Linking again adds nothing and notifies nobody twice.
@@ -227,8 +214,10 @@ def test_status_changes_build_a_dated_timeline_and_notify(web, two_projects):
         data={"action_id": action_id, "feedback_ids": [fid]},
     )
     status_url = f"/staff/projects/{pid}/actions/{action_id}/status"
-    moves = ({"status": "in_progress", "note": "Booked the room"},
-             {"status": "not_possible", "reason": "The building is closed"})
+    moves = (
+        {"status": "in_progress", "note": "Booked the room"},
+        {"status": "not_possible", "reason": "The building is closed"},
+    )
     assert [web.post(status_url, coordinator, data=move).status_code for move in moves] == [302, 302]
     db.session.expire_all()
     action = db.session.get(Action, action_id)
@@ -236,9 +225,7 @@ def test_status_changes_build_a_dated_timeline_and_notify(web, two_projects):
     assert [e["status"] for e in timeline] == ["planned", "in_progress", "not_possible"]
     assert all(e["at"] for e in timeline) and timeline[1]["note"] == "Booked the room"
     assert (action.status, action.reason) == ("not_possible", "The building is closed")
-    events = db.session.execute(
-        select(Notification.event, Notification.status_value).order_by(Notification.id)
-    ).all()
+    events = db.session.execute(select(Notification.event, Notification.status_value).order_by(Notification.id)).all()
     assert [tuple(e) for e in events] == [
         ("linked", "planned"),
         ("status", "in_progress"),
@@ -276,9 +263,7 @@ def test_results_show_the_loop_closing(web, two_projects):
             coordinator,
             data={"action_id": action_id, "feedback_ids": [feedback_id]},
         )
-        web.post(
-            f"/staff/projects/{pid}/actions/{action_id}/status", coordinator, data={"status": status}
-        )
+        web.post(f"/staff/projects/{pid}/actions/{action_id}/status", coordinator, data={"status": status})
         db.session.get(Feedback, feedback_id).received_at = received
         db.session.execute(
             update(ActionFeedback)
@@ -312,9 +297,7 @@ def test_viewing_feedback_is_audited(web, two_projects):
     from server.extensions import db
 
     db.session.commit()
-    page = web.get(f"/staff/projects/{pid}/stages/design/feedback", coordinator).get_data(
-        as_text=True
-    )
+    page = web.get(f"/staff/projects/{pid}/stages/design/feedback", coordinator).get_data(as_text=True)
     assert "Secret worries" in page
     assert "Sam Example" not in page  # display names stay out of staff lists
     entry = _audits("view")[-1]
@@ -345,9 +328,7 @@ def test_exports_are_pseudonymous_and_audited(web, two_projects):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["Answer id", "Participant (pseudonymous id)", "Role"]
     assert rows[1][1:3] == [child, "Child"] and rows[1][8] == "Disagree"
-    feedback = web.get(f"/staff/projects/{pid}/export/feedback.csv", coordinator).get_data(
-        as_text=True
-    )
+    feedback = web.get(f"/staff/projects/{pid}/export/feedback.csv", coordinator).get_data(as_text=True)
     assert "Sam Example" not in feedback
     assert "'=HYPERLINK" in feedback  # a formula is defused
 
@@ -374,14 +355,10 @@ def test_withdrawn_consent_leaves_results_and_exports(web, two_projects):
     child = add_participant(pid, "child")
     [statement_id] = statement_ids(pid, limit=1)
     add_answer(pid, child, statement_id, "agree")
-    projects.write_record(
-        "consent", consent_id(child, pid), {"withdrawn_at": "2026-11-20T10:00:00+00:00"}
-    )
+    projects.write_record("consent", consent_id(child, pid), {"withdrawn_at": "2026-11-20T10:00:00+00:00"})
     db.session.commit()
     assert checklist(db.session, pid, "design")[0].partners == 0
-    exported = web.get(f"/staff/projects/{pid}/export/answers.csv", two_projects["coordinator"]).get_data(
-        as_text=True
-    )
+    exported = web.get(f"/staff/projects/{pid}/export/answers.csv", two_projects["coordinator"]).get_data(as_text=True)
     assert child not in exported
 
 
@@ -413,9 +390,7 @@ def test_reviews_carry_a_snapshot_and_list_newest_first(web, two_projects):
     assert json.loads(review.roles) == {"child": 2, "professional": 3}
     page = web.get(f"/staff/projects/{pid}/reviews", coordinator).get_data(as_text=True)
     assert page.index("Second review") < page.index("First review")
-    detail = web.get(f"/staff/projects/{pid}/reviews/{review.id}", coordinator).get_data(
-        as_text=True
-    )
+    detail = web.get(f"/staff/projects/{pid}/reviews/{review.id}", coordinator).get_data(as_text=True)
     assert "Go slower" in detail and "No answers yet" in detail
 
 

@@ -14,9 +14,7 @@ from sqlalchemy import insert
 ROLES = ("child", "young_person", "parent_carer", "professional", "other")
 RESIDENTS = ("child", "young_person", "parent_carer")
 VALUES = ("agree", "not_sure", "disagree")
-PROPERTY = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _insert(model, rows):
@@ -234,10 +232,7 @@ def test_checklist_counts_a_worked_example(app):
     assert (achievement.partners_majority, achievement.partners_all) == (2, 1)
     assert achievement.level == "not_yet"  # the parent agrees with only one of three
     shown = {s.id: s for p in principles for s in p.statements}
-    table = {
-        sid: (s.agree, s.not_sure, s.disagree, s.unanswered, s.lacks_agreement)
-        for sid, s in shown.items()
-    }
+    table = {sid: (s.agree, s.not_sure, s.disagree, s.unanswered, s.lacks_agreement) for sid, s in shown.items()}
     assert table == {
         fair["id"]: (3, 0, 0, 0, False),
         heard["id"]: (2, 0, 1, 0, False),
@@ -357,9 +352,7 @@ def test_ladder_distribution_and_gap_match_the_oracle(app, ratings, target):
     resident = [r for role, r in ratings if role in RESIDENTS]
     professional = [r for role, r in ratings if role == "professional"]
     if resident and professional:
-        assert result.residents_vs_professionals == (
-            statistics.median(resident) - statistics.median(professional)
-        )
+        assert result.residents_vs_professionals == (statistics.median(resident) - statistics.median(professional))
     else:
         assert result.residents_vs_professionals is None
 
@@ -372,9 +365,7 @@ def test_ladder_distribution_and_gap_match_the_oracle(app, ratings, target):
     people=st.lists(
         st.tuples(
             st.sampled_from(ROLES),
-            st.one_of(
-                st.none(), st.sampled_from(("woman", "man", "non_binary", "prefer_not_to_say"))
-            ),
+            st.one_of(st.none(), st.sampled_from(("woman", "man", "non_binary", "prefer_not_to_say"))),
         ),
         max_size=25,
     )
@@ -424,9 +415,7 @@ def test_reach_page_says_fewer_than_5(app, web, two_projects):
         for _ in range(n):
             add_feedback(pid, add_participant(pid, role), "Hello")
     db.session.commit()
-    page = web.get(f"/staff/projects/{pid}/stages/design/results", two_projects["coordinator"]).get_data(
-        as_text=True
-    )
+    page = web.get(f"/staff/projects/{pid}/stages/design/results", two_projects["coordinator"]).get_data(as_text=True)
     reach_part = page[page.index('id="reach-heading"') : page.index('id="loop-heading"')]
     assert '<th scope="row">Children</th><td>fewer than 5</td>' in reach_part
     # The next smallest is hidden too, so the 3 cannot be worked out from the total of 16.
@@ -441,9 +430,7 @@ def test_reach_page_says_fewer_than_5(app, web, two_projects):
 @PROPERTY
 @given(
     entries=st.lists(
-        st.tuples(
-            st.one_of(st.none(), st.integers(0, 500_000)), st.sampled_from(("planned", "done"))
-        ),
+        st.tuples(st.one_of(st.none(), st.integers(0, 500_000)), st.sampled_from(("planned", "done"))),
         max_size=12,
     )
 )
@@ -476,9 +463,7 @@ def test_closing_the_loop_matches_the_oracle(app, entries):
         )
         if delay is not None:
             aid = str(uuid.uuid4())
-            actions.append(
-                {"id": aid, "project_id": project_id, "stage": "delivery", "status": status}
-            )
+            actions.append({"id": aid, "project_id": project_id, "stage": "delivery", "status": status})
             links.append(
                 {
                     "action_id": aid,
@@ -488,9 +473,7 @@ def test_closing_the_loop_matches_the_oracle(app, entries):
             )
             # A later second link does not change the time to the first.
             second = str(uuid.uuid4())
-            actions.append(
-                {"id": second, "project_id": project_id, "stage": "delivery", "status": "planned"}
-            )
+            actions.append({"id": second, "project_id": project_id, "stage": "delivery", "status": "planned"})
             links.append(
                 {
                     "action_id": second,

@@ -190,7 +190,15 @@ def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
     assert _stage_counts(pid) == _recounted(pid)
     # The history did reach every count.
     assert seen == {
-        "statement", "took_part", "agreed", "rung", "equality", "gave_none", "feedback", "response", "answering"
+        "statement",
+        "took_part",
+        "agreed",
+        "rung",
+        "equality",
+        "gave_none",
+        "feedback",
+        "response",
+        "answering",
     }
 
 

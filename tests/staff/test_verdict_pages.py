@@ -36,9 +36,7 @@ def _visit(two_projects):
 
     pid = two_projects["project_id"]
     statements = (
-        db.session.execute(
-            select(Statement.id).where(Statement.project_id == pid, Statement.active.is_(True))
-        )
+        db.session.execute(select(Statement.id).where(Statement.project_id == pid, Statement.active.is_(True)))
         .scalars()
         .all()
     )

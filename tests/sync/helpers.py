@@ -15,9 +15,7 @@ from sync.schema import change_numbers, counter, metadata, records
 from sync.store import Hooks, Scope, pull, push, sqlite_begin_immediate
 
 # Generation of nested JSON values can be slow on a busy 2-core machine.
-PURE_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PURE_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # One database per test function; each example starts from empty tables.
 DB_SETTINGS = settings(
@@ -29,9 +27,7 @@ DB_SETTINGS = settings(
 T0 = 1_764_147_600_000  # 2025-11-26 09:00 UTC
 NODES = ["9f1c2a9d4e5b6c7d", "0000000000000001", "ffffffffffffff00"]
 IDS = [str(uuid.UUID(int=(i + 1) * 7919, version=4)) for i in range(6)]
-TYPE_OF = {
-    rid: ("feedback", "checklist_answer", "ladder_rating")[i % 3] for i, rid in enumerate(IDS)
-}
+TYPE_OF = {rid: ("feedback", "checklist_answer", "ladder_rating")[i % 3] for i, rid in enumerate(IDS)}
 FIELD_NAMES = ["value", "comment", "mode", "p"]
 
 
@@ -61,9 +57,7 @@ def push_batch(engine: sa.Engine, batch, hooks=None, **kwargs):
 def state(engine: sa.Engine) -> dict[str, tuple]:
     """The stored merged state: id -> (type, fields JSON, deleted), without change numbers."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(records.c.id, records.c.type, records.c.fields, records.c.deleted)
-        ).all()
+        rows = conn.execute(sa.select(records.c.id, records.c.type, records.c.fields, records.c.deleted)).all()
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
@@ -141,9 +135,7 @@ scalars = (
 )
 json_values = st.recursive(
     scalars,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
     max_leaves=4,
 )
 # A narrow range of stamps, so equal stamps (ties) and near misses are common.

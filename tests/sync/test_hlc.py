@@ -114,9 +114,7 @@ def test_receive_overflow_bumps_the_wall():
 @settings(max_examples=300)
 @given(
     st.lists(
-        st.tuples(
-            st.booleans(), st.integers(0, 3000), stamps.filter(lambda s: parse(s).wall < 10**13 - 2)
-        ),
+        st.tuples(st.booleans(), st.integers(0, 3000), stamps.filter(lambda s: parse(s).wall < 10**13 - 2)),
         min_size=1,
         max_size=30,
     ),

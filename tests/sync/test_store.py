@@ -229,9 +229,7 @@ def test_pull_on_an_empty_store(engine):
 
 
 def test_purge_tombstones_and_expire_old_cursors(engine):
-    push_batch(
-        engine, [rec(1, text=("a", t(1))), rec(2, text=("b", t(1))), rec(3, text=("c", t(1)))]
-    )
+    push_batch(engine, [rec(1, text=("a", t(1))), rec(2, text=("b", t(1))), rec(3, text=("c", t(1)))])
     push_batch(engine, [rec(1, deleted=t(10)), rec(2, deleted=t(20))])  # change numbers 4, 5
     push_batch(engine, [rec(4, text=("d", t(30)))])  # 6
     at = positions(engine)  # records 3, 1 (tombstone), 2 (tombstone), 4
