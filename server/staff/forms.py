@@ -22,7 +22,18 @@ from wtforms.validators import (
 )
 
 from server.domain.checklist import LADDER, PRINCIPLE_NAMES, PRINCIPLES, STAGES
-from server.domain.words import ROLE_NAMES, ROLES
+from server.domain.words import (
+    EASY_READ_MAX,
+    NOTE_MAX,
+    REFLECTION_MAX,
+    ROLE_NAMES,
+    ROLES,
+    STATEMENT_MAX,
+    SUMMARY_MAX,
+    SYMBOL_MAX,
+    TITLE_MAX,
+    YOU_SAID_MAX,
+)
 from server.staff.form_base import StaffForm
 
 EASY_READ_MAX_WORDS = 15
@@ -35,6 +46,11 @@ STATUS_NAMES = {
 }
 STATUS_CHOICES = list(STATUS_NAMES.items())
 RUNG_CHOICES = [(n, f"{n}: {name} ({says})") for n, name, says in LADDER]
+
+
+def at_most(limit: int, what: str) -> Length:
+    """A length limit shared with the record schemas (server/domain/words.py), said plainly."""
+    return Length(max=limit, message=f"{what} must be {limit:,} characters or fewer.")
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -87,14 +103,14 @@ class ProjectForm(StaffForm):
         filters=[_stripped],
         validators=[
             DataRequired("Enter a title for the project."),
-            Length(max=200, message="The title must be 200 characters or fewer."),
+            at_most(TITLE_MAX, "The title"),
         ],
     )
     summary = TextAreaField(
         "Summary",
         filters=[_stripped],
         description="What the project is for, in a sentence or two.",
-        validators=[Length(max=4000, message="The summary must be 4,000 characters or fewer.")],
+        validators=[at_most(SUMMARY_MAX, "The summary")],
     )
     target_rung = Choice(
         "Rung of the ladder you aim for",
@@ -137,7 +153,7 @@ class StatementForm(StaffForm):
         description="An “I” statement, for example “I felt listened to.”",
         validators=[
             DataRequired("Enter the statement."),
-            Length(max=500, message="The statement must be 500 characters or fewer."),
+            at_most(STATEMENT_MAX, "The statement"),
         ],
     )
     easy_read = StringField(
@@ -146,7 +162,7 @@ class StatementForm(StaffForm):
         description=f"Short and simple: {EASY_READ_MAX_WORDS} words or fewer.",
         validators=[
             DataRequired("Enter the easy-read version."),
-            Length(max=200, message="The easy-read version must be 200 characters or fewer."),
+            at_most(EASY_READ_MAX, "The easy-read version"),
         ],
     )
     symbol = StringField(
@@ -155,7 +171,7 @@ class StatementForm(StaffForm):
         description="An emoji or a short icon name shown beside the easy-read text.",
         validators=[
             DataRequired("Enter a symbol, such as an emoji."),
-            Length(max=40, message="The symbol must be 40 characters or fewer."),
+            at_most(SYMBOL_MAX, "The symbol"),
         ],
     )
     order = WholeNumber(
@@ -186,7 +202,7 @@ def _reason_field() -> TextAreaField:
     return TextAreaField(
         "Reason (needed when it is not possible)",
         filters=[_stripped],
-        validators=[Length(max=2000, message="The reason must be 2,000 characters or fewer."), _reason_needed],
+        validators=[at_most(NOTE_MAX, "The reason"), _reason_needed],
     )
 
 
@@ -197,13 +213,13 @@ class ActionForm(StaffForm):
         filters=[_stripped],
         validators=[
             DataRequired("Enter what you heard."),
-            Length(max=4000, message="“You said” must be 4,000 characters or fewer."),
+            at_most(YOU_SAID_MAX, "“You said”"),
         ],
     )
     done = TextAreaField(
         "We did (what we did or will do)",
         filters=[_stripped],
-        validators=[Length(max=4000, message="“We did” must be 4,000 characters or fewer.")],
+        validators=[at_most(YOU_SAID_MAX, "“We did”")],
     )
     status = Choice("Status", choices=STATUS_CHOICES, default="planned", invalid="Choose a status.")
     reason = _reason_field()
@@ -221,7 +237,7 @@ class StatusForm(StaffForm):
     note = TextAreaField(
         "Note for the timeline",
         filters=[_stripped],
-        validators=[Length(max=2000, message="The note must be 2,000 characters or fewer.")],
+        validators=[at_most(NOTE_MAX, "The note")],
     )
     reason = _reason_field()
 
@@ -232,7 +248,7 @@ class ProgressForm(StaffForm):
         filters=[_stripped],
         validators=[
             DataRequired("Write what happened."),
-            Length(max=2000, message="The update must be 2,000 characters or fewer."),
+            at_most(NOTE_MAX, "The update"),
         ],
     )
 
@@ -271,7 +287,7 @@ class ReviewForm(StaffForm):
         filters=[_stripped],
         validators=[
             DataRequired("Enter what you set out to do."),
-            Length(max=8000, message="“What we set out to do” must be 8,000 characters or fewer."),
+            at_most(REFLECTION_MAX, "“What we set out to do”"),
         ],
     )
 
@@ -283,7 +299,7 @@ for _name, _label in _REVIEW_TEXT[1:]:
         TextAreaField(
             _label,
             filters=[_stripped],
-            validators=[Length(max=8000, message=f"“{_label}” must be 8,000 characters or fewer.")],
+            validators=[at_most(REFLECTION_MAX, f"“{_label}”")],
         ),
     )
 for _role in ROLES:
