@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, literal, null, select, union_all
+from sqlalchemy import bindparam, event, func, literal, null, select, tuple_, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -378,6 +378,22 @@ def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, 
     conn.execute(upsert, rows)
 
 
+def _build_feed_query(mode: str):
+    """The feed's page query for one mode, built once (building a query costs more than a page)."""
+    columns = (*_PULL_COLUMNS, records.c.txid)
+    if mode == feed.GLOBAL:
+        after = records.c.change_no > bindparam("after_no")
+        order = [records.c.change_no]
+    else:
+        after = tuple_(records.c.txid, records.c.change_no) > tuple_(bindparam("after_txid"), bindparam("after_no"))
+        after = after & (records.c.txid < bindparam("horizon"))
+        order = [records.c.txid, records.c.change_no]
+    return select(*columns).where(after, records.c.pending.is_(False)).order_by(*order).limit(bindparam("limit"))
+
+
+_FEED_QUERY = {mode: _build_feed_query(mode) for mode in (feed.GLOBAL, feed.PARALLEL)}
+
+
 def pull(
     conn: Connection,
     cursor: Cursor | int,
@@ -397,20 +413,14 @@ def pull(
         cursor = Cursor.of_number(cursor)
     if limit < 1:
         raise ValueError("The limit is at least 1.")
-    if horizon is None:
-        horizon = feed.horizon(conn)
-    query = (
-        select(*_PULL_COLUMNS, records.c.txid)
-        .where(feed.after(conn, cursor), records.c.pending.is_(False))
-        .order_by(*feed.order(conn))
-        .limit(limit + 1)
-    )
-    settled = feed.settled(conn, horizon)
-    if settled is not None:
-        query = query.where(settled)
-    if visible is not None:
-        query = query.where(visible)
-    rows = conn.execute(query).all()
+    mode = feed.mode(conn)
+    params = {"after_no": cursor.change_no, "limit": limit + 1}
+    if mode == feed.PARALLEL:
+        if horizon is None:
+            horizon = feed.horizon(conn)
+        params.update(after_txid=cursor.txid, horizon=horizon.txid)
+    query = _FEED_QUERY[mode] if visible is None else _FEED_QUERY[mode].where(visible)
+    rows = conn.execute(query, params).all()
     if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.
         purged_to = feed.purged_through(conn)

@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from sync import feed
+from sync.cursor import Cursor
 from sync.hlc import Clock
 from sync.records import Record, Register
 from sync.store import pull, push
@@ -101,7 +102,8 @@ def test_a_slow_writer_is_never_skipped(engine):
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_without_the_horizon_the_slow_writer_is_skipped(engine, monkeypatch):
     # Only PostgreSQL's parallel feed has a horizon; SQLite orders writers by its one lock.
-    monkeypatch.setattr(feed, "settled", lambda conn, horizon, table=None: None)
+    # A horizon beyond every transaction: the puller reads every committed row.
+    monkeypatch.setattr(feed, "horizon", lambda conn, precise=True: Cursor(2**62, 0))
     replica, full, _ = _run(engine)
     missed = set(full) - set(replica)
     assert [full[rid].values()["text"] for rid in missed] == ["the slow one"]
