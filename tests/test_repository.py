@@ -170,12 +170,12 @@ def test_every_link_and_path_named_in_the_repository_resolves_inside_it():
 @pytest.mark.parametrize(
     ("path", "text"),
     [
-        ("README.md", "See [the design](../shared/design/domain.md)."),
+        ("README.md", "See [the notes](../outside/notes.md)."),
         ("docs/app.md", "[gone](removed.md)"),
         ("docs/app.md", "[ref]: ../../elsewhere.md"),
-        ("server/x.py", "# the contract: ../shared/design/sync-protocol.md\nx = 1\n"),
+        ("server/x.py", "# the contract: ../outside/contract.md\nx = 1\n"),
         ("server/x.py", '"""As docs/nothing-here.md says."""\n'),
-        ("pwa/js/x.js", "// see /work/shared/design/access.md\n"),
+        ("pwa/js/x.js", "// see /home/someone/notes/access.md\n"),
         ("server/templates/x.html", "{# from tests/no_such_test.py #}"),
     ],
 )
