@@ -49,11 +49,13 @@ _BUMP_COUNTER = (
     .values(value=counter.c.value + bindparam("n"))
     .returning(counter.c.value)
 )
-# Advisory locks on the records' ids, in one order for every writer (no deadlock).
-_LOCK_IDS_PG = text(
-    "SELECT pg_advisory_xact_lock(k) FROM "
-    "(SELECT DISTINCT hashtextextended(i, 1729) AS k FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
+# Transaction-scoped advisory locks on keys made from ids, taken in one sorted order by
+# every writer (no deadlock); the salt keeps one kind of lock apart from another.
+_LOCK_KEYS_PG = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(i, :salt) AS k "
+    "FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
 )
+RECORD_LOCKS = 1729  # the salt of the locks a push takes on the records it writes
 # The oldest transaction still running in THIS database (else the next to start): a
 # transaction of another database on the same server never writes our rows, so it must
 # not hold our pulls back (pg_snapshot_xmin alone counts the whole server). An id that
@@ -109,12 +111,17 @@ def lock_counter(conn: Connection) -> tuple[int, int]:
     return row[0], row[1]
 
 
+def lock_keys(conn: Connection, ids, salt: int) -> None:
+    """PostgreSQL: hold a lock on each id (of the kind ``salt`` names) until commit."""
+    conn.execute(_LOCK_KEYS_PG, {"ids": sorted(ids), "salt": salt})
+
+
 def lock_for_write(conn: Connection, ids: list[str]) -> None:
     """Before reading the records a push merges into: serialise with every other writer of them."""
     if mode(conn) == GLOBAL:
         lock_counter(conn)
     else:
-        conn.execute(_LOCK_IDS_PG, {"ids": sorted(ids)})
+        lock_keys(conn, ids, RECORD_LOCKS)
 
 
 def take_numbers(conn: Connection, n: int) -> int | None:
@@ -150,26 +157,39 @@ def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:
     return Cursor(cursor.txid, cursor.change_no, conn.execute(select(NEXT_NUMBER)).scalar_one())
 
 
-def order(conn: Connection, table=records) -> list:
-    """The feed order of rows: change number (global), or (txid, change number) (parallel)."""
-    if mode(conn) == GLOBAL:
-        return [table.c.change_no]
-    return [table.c.txid, table.c.change_no]
-
-
-def after(conn: Connection, cursor: Cursor, table=records) -> ColumnElement[bool]:
-    """Rows past the cursor's position in this connection's feed."""
-    if mode(conn) == GLOBAL:
-        return table.c.change_no > cursor.change_no
+# A cursor's window on the feed, as expressions with parameters (``window_params``), so a
+# query built once serves every pull: rows past the cursor's position, and (parallel) only
+# rows of transactions that have ended.
+AFTER = {
+    GLOBAL: records.c.change_no > bindparam("after_no"),
     # A row comparison PostgreSQL answers from the (txid, change_no) index.
-    return tuple_(table.c.txid, table.c.change_no) > tuple_(cursor.txid, cursor.change_no)
+    PARALLEL: tuple_(records.c.txid, records.c.change_no) > tuple_(bindparam("after_txid"), bindparam("after_no")),
+}
+ORDER = {GLOBAL: (records.c.change_no,), PARALLEL: (records.c.txid, records.c.change_no)}
+SETTLED = records.c.txid < bindparam("horizon")
 
 
-def settled(conn: Connection, horizon_: Cursor, table=records) -> ColumnElement[bool] | None:
+def order(conn: Connection) -> tuple:
+    """The feed order of rows: change number (global), or (txid, change number) (parallel)."""
+    return ORDER[mode(conn)]
+
+
+def after(conn: Connection) -> ColumnElement[bool]:
+    """Rows past the cursor's position (parameters from ``window_params``)."""
+    return AFTER[mode(conn)]
+
+
+def settled(conn: Connection) -> ColumnElement[bool] | None:
     """Rows of transactions that have ended (parallel); None when every committed row is."""
-    if mode(conn) == GLOBAL:
-        return None
-    return table.c.txid < horizon_.txid
+    return None if mode(conn) == GLOBAL else SETTLED
+
+
+def window_params(cursor: Cursor, horizon_: Cursor | None) -> dict[str, int]:
+    """The parameters of ``after`` and ``settled`` for this cursor and horizon."""
+    params = {"after_no": cursor.change_no, "after_txid": cursor.txid}
+    if horizon_ is not None:
+        params["horizon"] = horizon_.txid
+    return params
 
 
 def purged_through(conn: Connection) -> Cursor:

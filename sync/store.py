@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, literal, null, select, tuple_, union_all
+from sqlalchemy import bindparam, event, func, literal, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -177,10 +177,6 @@ _PULL_COLUMNS = (
 )
 
 
-def _dialect_insert(conn: Connection):
-    return feed.insert_for(conn)
-
-
 _UPSERTED = ("id", "type", "fields", "deleted", "project_id", "subject_id", "author_id", "pending")
 
 
@@ -272,7 +268,7 @@ def _push(
     max_wall_ms: int | None,
     clock: Clock | None,
 ) -> tuple[list[Outcome], dict[str, Record]]:
-    _dialect_insert(conn)  # fails clearly on an unsupported backend
+    feed.insert_for(conn)  # fails clearly on an unsupported backend
     if not batch:
         return [], {}
     # What needs no stored state is checked before any lock, so concurrent
@@ -380,15 +376,11 @@ def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, 
 
 def _build_feed_query(mode: str):
     """The feed's page query for one mode, built once (building a query costs more than a page)."""
-    columns = (*_PULL_COLUMNS, records.c.txid)
-    if mode == feed.GLOBAL:
-        after = records.c.change_no > bindparam("after_no")
-        order = [records.c.change_no]
-    else:
-        after = tuple_(records.c.txid, records.c.change_no) > tuple_(bindparam("after_txid"), bindparam("after_no"))
-        after = after & (records.c.txid < bindparam("horizon"))
-        order = [records.c.txid, records.c.change_no]
-    return select(*columns).where(after, records.c.pending.is_(False)).order_by(*order).limit(bindparam("limit"))
+    where = [feed.AFTER[mode], records.c.pending.is_(False)]
+    if mode == feed.PARALLEL:
+        where.append(feed.SETTLED)
+    query = select(*_PULL_COLUMNS, records.c.txid).where(*where)
+    return query.order_by(*feed.ORDER[mode]).limit(bindparam("limit"))
 
 
 _FEED_QUERY = {mode: _build_feed_query(mode) for mode in (feed.GLOBAL, feed.PARALLEL)}
@@ -414,11 +406,9 @@ def pull(
     if limit < 1:
         raise ValueError("The limit is at least 1.")
     mode = feed.mode(conn)
-    params = {"after_no": cursor.change_no, "limit": limit + 1}
-    if mode == feed.PARALLEL:
-        if horizon is None:
-            horizon = feed.horizon(conn)
-        params.update(after_txid=cursor.txid, horizon=horizon.txid)
+    if mode == feed.PARALLEL and horizon is None:
+        horizon = feed.horizon(conn)
+    params = {**feed.window_params(cursor, horizon), "limit": limit + 1}
     query = _FEED_QUERY[mode] if visible is None else _FEED_QUERY[mode].where(visible)
     rows = conn.execute(query, params).all()
     if not cursor.is_start:
@@ -493,7 +483,7 @@ def write_local(
     clock runs a little ahead. Raises WireError for a malformed write and
     RecordRejected when the hooks refuse it.
     """
-    _dialect_insert(conn)
+    feed.insert_for(conn)
     feed.lock_for_write(conn, [id])
     row = conn.execute(select(records.c.fields, records.c.deleted).where(records.c.id == id)).first()
     if row is not None:

@@ -9,17 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.models import utcnow
 from server.domain import stage_counts, types
 from server.domain.models import ActionFeedback
+from sync import feed
 from sync.records import Record
-
-
-def _insert(conn: Connection):
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def project(conn: Connection, changed: list[Record]) -> None:
@@ -57,7 +53,7 @@ def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
 
 def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> None:
     """Insert or update the projection rows of live records, one statement per type."""
-    insert = _insert(conn)
+    insert = feed.insert_for(conn)
     for name, recs in live.items():
         rtype = types.TYPES[name]
         table = rtype.model.__table__
@@ -95,4 +91,4 @@ def _link_feedback(conn: Connection, actions: list[Record], now) -> None:
             conn.execute(delete(table).where(table.c.action_id == action.id, table.c.feedback_id.in_(drop)))
         add.extend({"action_id": action.id, "feedback_id": f, "linked_at": now} for f in sorted(wanted - have))
     if add:
-        conn.execute(_insert(conn)(table).on_conflict_do_nothing(), add)
+        conn.execute(feed.insert_for(conn)(table).on_conflict_do_nothing(), add)

@@ -28,7 +28,6 @@ import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import String, and_, delete, exists, literal, not_, null, or_, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.devices import Device
@@ -62,10 +61,6 @@ class DevicePage:
 
     def records_json(self) -> str:
         return records_to_wire_json(self.records)
-
-
-def _insert(conn: Connection):
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
@@ -116,7 +111,7 @@ def _needs_reconciling(cursor: Cursor, digest: str, stored: tuple | None) -> boo
 
 
 def _reconciled(conn: Connection, device_id: str, digest: str, ack: int) -> None:
-    stmt = _insert(conn)(_state).values(device_id=device_id, digest=digest, ack=ack)
+    stmt = feed.insert_for(conn)(_state).values(device_id=device_id, digest=digest, ack=ack)
     conn.execute(stmt.on_conflict_do_update(index_elements=[_state.c.device_id], set_={"digest": digest, "ack": ack}))
 
 
@@ -188,15 +183,15 @@ def _left_view(conn: Connection, device_id: str, clause, cursor: Cursor, horizon
         .where(
             _h.c.device_id == device_id,
             _h.c.change_no != GONE,
-            feed.after(conn, cursor),
+            feed.after(conn),
             not_(clause),
         )
         .order_by(_h.c.record_id)
     )
-    settled = feed.settled(conn, horizon)
+    settled = feed.settled(conn)
     if settled is not None:
         query = query.where(settled)
-    return list(conn.execute(query).scalars())
+    return list(conn.execute(query, feed.window_params(cursor, horizon)).scalars())
 
 
 def _not_held(conn: Connection, device_id: str, clause, cursor: Cursor, limit: int):
@@ -208,13 +203,13 @@ def _not_held(conn: Connection, device_id: str, clause, cursor: Cursor, limit: i
         .where(
             clause,
             records.c.deleted.is_(None),
-            not_(feed.after(conn, cursor)),
+            not_(feed.after(conn)),
             or_(_h.c.record_id.is_(None), _h.c.change_no < records.c.change_no),
         )
         .order_by(*feed.order(conn))
         .limit(limit)
     )
-    return conn.execute(query).all()
+    return conn.execute(query, feed.window_params(cursor, None)).all()
 
 
 def _stale_actions(conn: Connection, device_id: str, who, clause, cursor: Cursor):
@@ -227,9 +222,10 @@ def _stale_actions(conn: Connection, device_id: str, who, clause, cursor: Cursor
             records.c.type == "action",
             clause,
             records.c.deleted.is_(None),
-            not_(feed.after(conn, cursor)),
+            not_(feed.after(conn)),
             _h.c.change_no >= records.c.change_no,
-        )
+        ),
+        feed.window_params(cursor, None),
     ).all()
     if not rows:
         return []
@@ -258,12 +254,15 @@ def _remember(conn, device_id: str, page: DevicePage, digests: dict[str, str]) -
         return
     # One row per record: a record can come in the feed and again as a re-send.
     rows = list({row["record_id"]: row for row in rows}.values())
-    stmt = _insert(conn)(_h)
-    stmt = stmt.on_conflict_do_update(
+    conn.execute(_write_holdings(feed.insert_for(conn)(_h)), rows)
+
+
+def _write_holdings(stmt):
+    """An insert into device_holdings that replaces what was held of the same record."""
+    return stmt.on_conflict_do_update(
         index_elements=[_h.c.device_id, _h.c.record_id],
         set_={name: stmt.excluded[name] for name in ("change_no", "tag", "digest")},
     )
-    conn.execute(stmt, rows)
 
 
 def _reconcile(conn: Connection, device_id: str, who, clause, cursor: Cursor, page: DevicePage, limit: int):
@@ -332,17 +331,11 @@ def mark_pushed(conn: Connection, device_id: str, exact: list[str], others: list
         if not ids:
             continue
         number = records.c.change_no if known else literal(UNKNOWN)
-        stmt = _insert(conn)(_h).from_select(
-            ["device_id", "record_id", "change_no", "tag", "digest"],
-            select(literal(device_id, String), records.c.id, number, literal(PUSHED), null()).where(
-                records.c.id.in_(ids)
-            ),
+        held = select(literal(device_id, String), records.c.id, number, literal(PUSHED), null())
+        stmt = feed.insert_for(conn)(_h).from_select(
+            ["device_id", "record_id", "change_no", "tag", "digest"], held.where(records.c.id.in_(ids))
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_h.c.device_id, _h.c.record_id],
-            set_={name: stmt.excluded[name] for name in ("change_no", "tag", "digest")},
-        )
-        conn.execute(stmt)
+        conn.execute(_write_holdings(stmt))
 
 
 def held_current(conn: Connection, device_id: str, ids: list[str]) -> set[str]:

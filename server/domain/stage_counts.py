@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import String, and_, bindparam, cast, delete, exists, func, literal, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, and_, bindparam, cast, delete, exists, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from server.domain.models import (
@@ -43,16 +42,14 @@ from server.domain.models import (
     Participant,
     StageCount,
 )
+from sync import feed
 from sync.records import Record
 
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 SHARDS = 8
 _CHUNK = 500
-# Another seed than the change feed's locks on record ids (sync/feed.py): other keys.
-_LOCK_IDS_PG = text(
-    "SELECT count(pg_advisory_xact_lock(k)) FROM "
-    "(SELECT DISTINCT hashtextextended(i, 1414) AS k FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
-)
+# Another salt than the change feed's locks on record ids (sync/feed.py): other keys.
+PEOPLE_LOCKS = 1414
 # Record types whose rows feed a person's counts, and the table to find a deleted one's owner.
 _PEOPLE_TYPES = {
     "participant": Participant,
@@ -133,7 +130,7 @@ def _lock(conn: Connection, ids: set[str]) -> None:
     one writer at a time already.
     """
     if conn.dialect.name == "postgresql" and ids:
-        conn.execute(_LOCK_IDS_PG, {"ids": sorted(ids)})
+        feed.lock_keys(conn, ids, PEOPLE_LOCKS)
 
 
 def _linked_feedback(conn: Connection, actions: list[Record]) -> set[str]:
@@ -174,8 +171,7 @@ def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
     if not rows:
         return
     table = StageCount.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
+    stmt = feed.insert_for(conn)(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(table.primary_key.columns), set_={"count": table.c.count + stmt.excluded.count}
     )
