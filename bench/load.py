@@ -229,6 +229,45 @@ def summarize_profile(files: list[Path], top: int = 25) -> str:
     return "\n".join(lines)
 
 
+class Analyzer:
+    """Runs ANALYZE every ``every`` seconds while autovacuum is off (as on the test server).
+
+    A production PostgreSQL runs autovacuum, which keeps the planner's statistics as
+    tables grow; without them, a table that grew from nothing during the run is planned
+    as if empty (whole-table scans where one index lookup would do), and the figures
+    measure a misconfigured server rather than WithUs.
+    """
+
+    def __init__(self, url: str, every: float = 10.0):
+        self.engine = sa.create_engine(url, pool_size=1)
+        self.every = every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        with self.engine.connect() as conn:
+            self.needed = conn.exec_driver_sql("SHOW autovacuum").scalar() != "on"
+
+    def _analyze(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every):
+            self._analyze()
+
+    def start(self) -> None:
+        if self.needed:
+            print(f"autovacuum is off on this server: ANALYZE now and every {self.every:g} s, as it would")
+            self._analyze()
+            self.thread.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(60)
+        self.engine.dispose()
+
+
 class Meter:
     """Server plus database CPU, and how often PostgreSQL backends wait on a lock, over a run."""
 
@@ -238,6 +277,8 @@ class Meter:
         self.engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
         self.stop = threading.Event()
         self.active = self.waiting = 0
+        self.backend_pids: set[int] = set()
+        self.db_s = 0.0
         self.sampler = threading.Thread(target=self._sample, daemon=True)
 
     def _pids(self) -> list[int]:
@@ -250,6 +291,7 @@ class Meter:
         group = subprocess.run(
             ["pgrep", "-g", str(os.getpgid(self.server.process.pid))], capture_output=True, text=True
         ).stdout.split()
+        self.backend_pids.update(backends)
         return [*backends, *(int(p) for p in group)]
 
     @staticmethod
@@ -288,6 +330,7 @@ class Meter:
         after = self._cpu(self._pids())
         self.engine.dispose()
         used = sum(max(0.0, t - self.before.get(pid, 0.0)) for pid, t in after.items())
+        self.db_s = sum(max(0.0, t - self.before.get(pid, 0.0)) for pid, t in after.items() if pid in self.backend_pids)
         return used, (self.waiting / self.active if self.active else 0.0)
 
 
@@ -321,6 +364,8 @@ def run_once(args, interval: float, feed: str) -> dict:
         ]
         sims, warm = sims[: args.devices], sims[args.devices :]
         warm_up(warm, args.batch)
+        analyzer = Analyzer(url)
+        analyzer.start()
         rng = random.Random(args.seed)
         print(
             f"\n--- {feed} feed: {args.devices} devices, {args.batch}-record pushes every ~{interval}s "
@@ -330,6 +375,7 @@ def run_once(args, interval: float, feed: str) -> dict:
         )
         meter = Meter(server, url)
         meter.start()
+        client_cpu = time.process_time()
         started = time.monotonic()
         stop_at = started + args.seconds
         run_args = argparse.Namespace(**{**vars(args), "interval": interval})
@@ -347,6 +393,8 @@ def run_once(args, interval: float, feed: str) -> dict:
             device.join(max(0.1, stop_at + args.drain + 10 - time.monotonic()))
         elapsed = time.monotonic() - started
         cpu_s, lock_share = meter.finish()
+        client_cpu = time.process_time() - client_cpu
+        analyzer.finish()
         push_ms = [t for d in devices for t in d.push_ms]
         pull_ms = [t for d in devices for t in d.pull_ms]
         errors: dict[str, int] = {}
@@ -367,8 +415,13 @@ def run_once(args, interval: float, feed: str) -> dict:
                     f"max {max(values):.0f}  mean {statistics.fmean(values):.0f}"
                 )
         cpu_per_push = 1000 * cpu_s / max(pushes, 1)
-        print(f"CPU (server + db)  {cpu_s:.1f} s, {cpu_per_push:.1f} ms per push (and its pull)")
+        print(
+            f"CPU (server + db)  {cpu_s:.1f} s, {cpu_per_push:.1f} ms per push (and its pull), of which "
+            f"PostgreSQL {1000 * meter.db_s / max(pushes, 1):.1f} ms"
+        )
         print(f"lock waits         {100 * lock_share:.1f}% of active database time")
+        # The phones are simulated on the same cores: what they use, the server cannot.
+        print(f"CPU (the phones)   {client_cpu:.1f} s, {100 * client_cpu / elapsed:.0f}% of one core")
         print(f"errors             {sum(errors.values())} {errors or ''}")
         print(f"unfinished batches {unfinished}")
         result = reconcile(sims, url)

@@ -31,6 +31,10 @@ def _postgresql_timeouts(app):
             cursor.execute(f"SET idle_in_transaction_session_timeout = {idle_ms}")
             cursor.execute(f"SET statement_timeout = {statement_ms}")
         dbapi_connection.commit()
+        # Prepare a statement the first time it runs, not the fifth: every web worker
+        # has its own connections, each of which would otherwise plan each hot
+        # statement five times over before reusing it.
+        dbapi_connection.prepare_threshold = 1
 
     return _on_connect
 

@@ -19,7 +19,7 @@ Two modes behind one API (``sync.cursor`` says what a cursor holds in each):
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Text, bindparam, cast, func, select, text, tuple_
+from sqlalchemy import bindparam, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -76,8 +76,9 @@ _HORIZON_PG = text(
 )
 _XMIN_PG = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 _PURGED = select(counter.c.purged_txid, counter.c.purged_through).where(counter.c.id == COUNTER_ID)
-# What a parallel writer stamps on each row it writes.
-TXID_NOW = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+# What a parallel writer stamps on each row it writes, as SQL run per row (sync.sql.upsert):
+# a number from the sequence and the writing transaction's id.
+STAMPS_PG = {"change_no": f"nextval('{change_numbers.name}')", "txid": "pg_current_xact_id()::text::bigint"}
 NEXT_NUMBER = change_numbers.next_value()
 
 
@@ -128,7 +129,7 @@ def take_numbers(conn: Connection, n: int) -> int | None:
     """Global feed: reserve ``n`` change numbers, return the first minus one. Parallel: None.
 
     In the parallel feed each row takes its number from the sequence as it is written
-    (``NEXT_NUMBER``), stamped with ``TXID_NOW``.
+    (``STAMPS_PG``), stamped with its transaction's id.
     """
     if mode(conn) == PARALLEL:
         return None
@@ -167,6 +168,20 @@ AFTER = {
 }
 ORDER = {GLOBAL: (records.c.change_no,), PARALLEL: (records.c.txid, records.c.change_no)}
 SETTLED = records.c.txid < bindparam("horizon")
+# The same window, written so that no index on the feed's order can serve it ("+ 0"), for
+# a pull whose rows are better found another way: a participant's few records by their
+# subject, a device's holdings. The planner's statistics lag a feed that only grows: it
+# reckons a recent cursor leaves a row or two to read in feed order, and so reads every
+# change made by everyone since (thousands a minute on a busy evening) to find a phone's few.
+AFTER_NARROW = {
+    GLOBAL: records.c.change_no + 0 > bindparam("after_no"),
+    PARALLEL: tuple_(records.c.txid + 0, records.c.change_no + 0)
+    > tuple_(bindparam("after_txid"), bindparam("after_no")),
+}
+SETTLED_NARROW = records.c.txid + 0 < bindparam("horizon")
+# And in an order no index gives, or the planner walks the feed's index in order from the
+# start, filtering, to save a sort of a few rows.
+ORDER_NARROW = {GLOBAL: (records.c.change_no + 0,), PARALLEL: (records.c.txid + 0, records.c.change_no + 0)}
 
 
 def order(conn: Connection) -> tuple:
@@ -174,14 +189,17 @@ def order(conn: Connection) -> tuple:
     return ORDER[mode(conn)]
 
 
-def after(conn: Connection) -> ColumnElement[bool]:
-    """Rows past the cursor's position (parameters from ``window_params``)."""
-    return AFTER[mode(conn)]
+def after(conn: Connection, *, narrow: bool = False) -> ColumnElement[bool]:
+    """Rows past the cursor's position (parameters from ``window_params``); ``narrow``: see
+    ``AFTER_NARROW``."""
+    return (AFTER_NARROW if narrow else AFTER)[mode(conn)]
 
 
-def settled(conn: Connection) -> ColumnElement[bool] | None:
+def settled(conn: Connection, *, narrow: bool = False) -> ColumnElement[bool] | None:
     """Rows of transactions that have ended (parallel); None when every committed row is."""
-    return None if mode(conn) == GLOBAL else SETTLED
+    if mode(conn) == GLOBAL:
+        return None
+    return SETTLED_NARROW if narrow else SETTLED
 
 
 def window_params(cursor: Cursor, horizon_: Cursor | None) -> dict[str, int]:

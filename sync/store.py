@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, literal, null, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,11 +26,10 @@ from sync.records import (
     records_to_wire_json,
 )
 from sync.schema import counter, purged, records
+from sync.sql import in_ids, upsert
 
 APPLIED, UNCHANGED, REJECTED = "applied", "unchanged", "rejected"
 COUNTER_ID = feed.COUNTER_ID
-# Stay well below SQLite's bound-parameter limit when reading a batch's rows.
-_SELECT_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +153,7 @@ _SELECT_CURRENT = union_all(
         records.c.subject_id,
         records.c.author_id,
         literal(False).label("purged"),
-    ).where(records.c.id.in_(bindparam("ids", expanding=True))),
+    ).where(in_ids(records.c.id)),
     select(
         purged.c.id,
         purged.c.type,
@@ -165,7 +163,7 @@ _SELECT_CURRENT = union_all(
         null(),
         null(),
         literal(True),
-    ).where(purged.c.id.in_(bindparam("ids", expanding=True))),
+    ).where(in_ids(purged.c.id)),
 )
 
 _PULL_COLUMNS = (
@@ -177,36 +175,10 @@ _PULL_COLUMNS = (
 )
 
 
-_UPSERTED = ("id", "type", "fields", "deleted", "project_id", "subject_id", "author_id", "pending")
-
-
-def _build_upsert(insert, parallel: bool = False):
-    stmt = insert(records)
-    if parallel:
-        values = {name: bindparam(name) for name in _UPSERTED}
-        stmt = stmt.values(**values, change_no=feed.NEXT_NUMBER, txid=feed.TXID_NOW)
-    return stmt.on_conflict_do_update(
-        index_elements=[records.c.id],
-        set_={
-            name: stmt.excluded[name]
-            for name in (
-                "type",
-                "fields",
-                "deleted",
-                "change_no",
-                "project_id",
-                "subject_id",
-                "author_id",
-                "pending",
-                "txid",
-            )
-        },
-    )
-
-
-_UPSERT = {"postgresql": _build_upsert(postgresql.insert), "sqlite": _build_upsert(sqlite.insert)}
-# The parallel feed numbers each row from the sequence and stamps the writing transaction.
-_UPSERT_PARALLEL = _build_upsert(postgresql.insert, parallel=True)
+# What a merge changes in a stored row (every column but the id).
+_SET_ON_MERGE = dict.fromkeys(
+    ("type", "fields", "deleted", "change_no", "project_id", "subject_id", "author_id", "pending", "txid")
+)
 
 
 def head(conn: Connection, *, precise: bool = True) -> Cursor:
@@ -300,14 +272,12 @@ def _read_current(conn: Connection, ids: list[str]) -> tuple[dict[str, Record], 
     state: dict[str, Record] = {}
     stored_scope: dict[str, tuple[Any, Any, Any]] = {}
     remembered: dict[str, Record] = {}
-    for start in range(0, len(ids), _SELECT_CHUNK):
-        chunk = ids[start : start + _SELECT_CHUNK]
-        for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
-            if row[7]:
-                remembered[row[0]] = Record(row[1], row[0], {}, row[3])
-            else:
-                state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
-                stored_scope[row[0]] = (row[4], row[5], row[6])
+    for row in conn.execute(_SELECT_CURRENT, {"ids": ids}):
+        if row[7]:
+            remembered[row[0]] = Record(row[1], row[0], {}, row[3])
+        else:
+            state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
+            stored_scope[row[0]] = (row[4], row[5], row[6])
     for rid, tombstone in remembered.items():
         state.setdefault(rid, tombstone)
     return state, stored_scope
@@ -370,20 +340,21 @@ def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, 
             row["change_no"] = first + i + 1
             row["txid"] = 0
         rows.append(row)
-    upsert = _UPSERT_PARALLEL if first is None else _UPSERT[conn.dialect.name]
-    conn.execute(upsert, rows)
+    upsert(conn, records, rows, ("id",), _SET_ON_MERGE, feed.STAMPS_PG if first is None else None)
 
 
-def _build_feed_query(mode: str):
+def _build_feed_query(mode: str, narrow: bool):
     """The feed's page query for one mode, built once (building a query costs more than a page)."""
-    where = [feed.AFTER[mode], records.c.pending.is_(False)]
+    where = [(feed.AFTER_NARROW if narrow else feed.AFTER)[mode], records.c.pending.is_(False)]
     if mode == feed.PARALLEL:
-        where.append(feed.SETTLED)
+        where.append(feed.SETTLED_NARROW if narrow else feed.SETTLED)
     query = select(*_PULL_COLUMNS, records.c.txid).where(*where)
-    return query.order_by(*feed.ORDER[mode]).limit(bindparam("limit"))
+    return query.order_by(*(feed.ORDER_NARROW if narrow else feed.ORDER)[mode]).limit(bindparam("limit"))
 
 
-_FEED_QUERY = {mode: _build_feed_query(mode) for mode in (feed.GLOBAL, feed.PARALLEL)}
+_FEED_QUERY = {
+    (mode, narrow): _build_feed_query(mode, narrow) for mode in (feed.GLOBAL, feed.PARALLEL) for narrow in (False, True)
+}
 
 
 def pull(
@@ -393,11 +364,14 @@ def pull(
     visible: ColumnElement[bool] | None = None,
     *,
     horizon: Cursor | None = None,
+    narrow: bool = False,
 ) -> Page:
     """Return up to ``limit`` records changed after ``cursor`` that ``visible`` lets through.
 
     ``horizon`` (from ``head``) bounds the read in the parallel feed; read it before
-    anything else in the transaction. Without it, it is read here.
+    anything else in the transaction. Without it, it is read here. ``narrow``: ``visible``
+    lets through few records, found faster through its own conditions than in feed order
+    (``feed.AFTER_NARROW``).
     """
     if isinstance(cursor, int):
         if cursor < 0:
@@ -409,7 +383,9 @@ def pull(
     if mode == feed.PARALLEL and horizon is None:
         horizon = feed.horizon(conn)
     params = {**feed.window_params(cursor, horizon), "limit": limit + 1}
-    query = _FEED_QUERY[mode] if visible is None else _FEED_QUERY[mode].where(visible)
+    query = _FEED_QUERY[(mode, narrow)]
+    if visible is not None:
+        query = query.where(visible)
     rows = conn.execute(query, params).all()
     if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.

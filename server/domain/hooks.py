@@ -10,6 +10,7 @@ tables are kept in ``server.domain.projections``.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import literal, null, select, union_all
@@ -23,6 +24,7 @@ from server.domain.projections import project
 from server.domain.pulls import held_current
 from sync.records import Record, merge
 from sync.schema import records
+from sync.sql import in_ids
 from sync.store import Hooks, Rejection, Scope
 
 
@@ -55,6 +57,26 @@ def _sort_facts(rows, statements: dict) -> tuple[dict, dict, set, set]:
         else:
             closed.add(key)
     return found, authors, with_device, closed
+
+
+@cache
+def _facts_query(with_closed: bool):
+    """The query of ``DomainHooks._load_participants``, built once (building costs more than running)."""
+    parts = [
+        select(literal("p"), Participant.id, Participant.project_id, Participant.age_band).where(
+            in_ids(Participant.id, "pids")
+        ),
+        select(literal("a"), records.c.id, records.c.author_id, null()).where(
+            in_ids(records.c.id, "pids"), records.c.type == "participant"
+        ),
+        select(literal("d"), Device.participant_id, null(), null()).where(
+            Device.kind == PARTICIPANT, in_ids(Device.participant_id, "pids")
+        ),
+        select(literal("s"), Statement.id, Statement.project_id, null()).where(in_ids(Statement.id, "sids")),
+    ]
+    if with_closed:
+        parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
+    return union_all(*parts)
 
 
 class DomainHooks(Hooks):
@@ -108,21 +130,9 @@ class DomainHooks(Hooks):
         statement_ids = set(statement_ids) - self._statements.keys()
         if not pids and not statement_ids and self._closed_projects is not None:
             return
-        parts = [
-            select(literal("p"), Participant.id, Participant.project_id, Participant.age_band).where(
-                Participant.id.in_(pids)
-            ),
-            select(literal("a"), records.c.id, records.c.author_id, null()).where(
-                records.c.id.in_(pids), records.c.type == "participant"
-            ),
-            select(literal("d"), Device.participant_id, null(), null()).where(
-                Device.kind == PARTICIPANT, Device.participant_id.in_(pids)
-            ),
-            select(literal("s"), Statement.id, Statement.project_id, null()).where(Statement.id.in_(statement_ids)),
-        ]
-        if self._closed_projects is None:
-            parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
-        found, authors, with_device, closed = _sort_facts(self.conn.execute(union_all(*parts)), self._statements)
+        query = _facts_query(with_closed=self._closed_projects is None)
+        rows = self.conn.execute(query, {"pids": sorted(pids), "sids": sorted(statement_ids)})
+        found, authors, with_device, closed = _sort_facts(rows, self._statements)
         if self._closed_projects is None:
             self._closed_projects = frozenset(closed)
         for sid in statement_ids:

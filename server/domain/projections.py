@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 from server.auth.models import utcnow
 from server.domain import stage_counts, types
 from server.domain.models import ActionFeedback
-from sync import feed
 from sync.records import Record
+from sync.sql import upsert
 
 
 def project(conn: Connection, changed: list[Record]) -> None:
@@ -53,7 +53,6 @@ def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
 
 def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> None:
     """Insert or update the projection rows of live records, one statement per type."""
-    insert = feed.insert_for(conn)
     for name, recs in live.items():
         rtype = types.TYPES[name]
         table = rtype.model.__table__
@@ -62,13 +61,8 @@ def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> None:
             if column in table.c:
                 for row in rows:
                     row[column] = now
-        stmt = insert(table)
         keep = set(rtype.insert_only) | {"id"}
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={col: stmt.excluded[col] for col in rows[0] if col not in keep},
-        )
-        conn.execute(stmt, rows)
+        upsert(conn, table, rows, ("id",), dict.fromkeys(col for col in rows[0] if col not in keep))
         if name == "action":
             _link_feedback(conn, recs, now)
 
@@ -90,5 +84,4 @@ def _link_feedback(conn: Connection, actions: list[Record], now) -> None:
         if drop:
             conn.execute(delete(table).where(table.c.action_id == action.id, table.c.feedback_id.in_(drop)))
         add.extend({"action_id": action.id, "feedback_id": f, "linked_at": now} for f in sorted(wanted - have))
-    if add:
-        conn.execute(feed.insert_for(conn)(table).on_conflict_do_nothing(), add)
+    upsert(conn, table, add, ("action_id", "feedback_id"), {})

@@ -26,8 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import String, and_, delete, exists, literal, not_, null, or_, select, union_all, update
+from sqlalchemy import String, and_, bindparam, delete, exists, literal, not_, null, or_, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.devices import Device
@@ -38,6 +40,7 @@ from sync import feed, store
 from sync.cursor import Cursor
 from sync.records import Record, Register, records_to_wire_json
 from sync.schema import records
+from sync.sql import in_ids, upsert
 
 UNKNOWN = -1  # sent in a response the device may not have received
 GONE = -2  # a removal or a deletion was sent
@@ -171,7 +174,9 @@ def _removals(conn: Connection, device_id: str, clause, limit: int) -> list[str]
     return list(conn.execute(query).scalars())
 
 
-def _left_view(conn: Connection, device_id: str, clause, cursor: Cursor, horizon: Cursor) -> list[str]:
+def _left_view(
+    conn: Connection, device_id: str, clause, cursor: Cursor, horizon: Cursor, narrow: bool = False
+) -> list[str]:
     """Ids the device holds whose record changed after ``cursor`` and is no longer in its view.
 
     Between access changes this is how a record leaves a phone: it changed (a
@@ -183,12 +188,12 @@ def _left_view(conn: Connection, device_id: str, clause, cursor: Cursor, horizon
         .where(
             _h.c.device_id == device_id,
             _h.c.change_no != GONE,
-            feed.after(conn),
+            feed.after(conn, narrow=narrow),
             not_(clause),
         )
         .order_by(_h.c.record_id)
     )
-    settled = feed.settled(conn)
+    settled = feed.settled(conn, narrow=narrow)
     if settled is not None:
         query = query.where(settled)
     return list(conn.execute(query, feed.window_params(cursor, horizon)).scalars())
@@ -254,7 +259,10 @@ def _remember(conn, device_id: str, page: DevicePage, digests: dict[str, str]) -
         return
     # One row per record: a record can come in the feed and again as a re-send.
     rows = list({row["record_id"]: row for row in rows}.values())
-    conn.execute(_write_holdings(feed.insert_for(conn)(_h)), rows)
+    upsert(conn, _h, rows, ("device_id", "record_id"), _REPLACE_HOLDING)
+
+
+_REPLACE_HOLDING = dict.fromkeys(("change_no", "tag", "digest"))
 
 
 def _write_holdings(stmt):
@@ -295,7 +303,11 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     _acknowledge(conn, device.id, cursor)
     digest, stored = _access_state(conn, who, device.id)
     reconcile = _needs_reconciling(cursor, digest, stored)
-    found = store.pull(conn, cursor, limit, and_(clause, _not_held_now(device.id)), horizon=horizon)
+    # A participant sees few records (their own, a few of the project's): find them by
+    # their own conditions, not by reading everyone's changes in feed order.
+    narrow = who.kind == PARTICIPANT_KIND
+    visible = and_(clause, _not_held_now(device.id))
+    found = store.pull(conn, cursor, limit, visible, horizon=horizon, narrow=narrow)
     page = DevicePage(list(found.records), [], found.cursor, found.more, list(found.numbers))
     digests = _cut_actions(conn, who, page.records)
     if not found.more:
@@ -303,7 +315,7 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
         if reconcile:
             digests.update(_reconcile(conn, device.id, who, clause, cursor, page, limit))
         else:
-            page.removals = _left_view(conn, device.id, clause, cursor, horizon)
+            page.removals = _left_view(conn, device.id, clause, cursor, horizon, narrow)
     if page.removals or page.records:
         if feed.mode(conn) == feed.PARALLEL or page.cursor <= cursor:
             # The device must be able to say it received this response: a new ack.
@@ -328,26 +340,34 @@ def mark_pushed(conn: Connection, device_id: str, exact: list[str], others: list
     is unknown, so the pull sends them, and when access ends a removal reaches them.
     """
     for ids, known in ((exact, True), (others, False)):
-        if not ids:
-            continue
-        number = records.c.change_no if known else literal(UNKNOWN)
-        held = select(literal(device_id, String), records.c.id, number, literal(PUSHED), null())
-        stmt = feed.insert_for(conn)(_h).from_select(
-            ["device_id", "record_id", "change_no", "tag", "digest"], held.where(records.c.id.in_(ids))
-        )
-        conn.execute(_write_holdings(stmt))
+        if ids:
+            conn.execute(_pushed_holdings(conn.dialect.name, known), {"device_id": device_id, "ids": ids})
+
+
+@cache
+def _pushed_holdings(dialect: str, known: bool):
+    """The statement of ``mark_pushed``, built once per backend (building costs more than running)."""
+    number = records.c.change_no if known else literal(UNKNOWN)
+    held = select(bindparam("device_id", type_=String), records.c.id, number, literal(PUSHED), null())
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_h).from_select(
+        ["device_id", "record_id", "change_no", "tag", "digest"], held.where(in_ids(records.c.id))
+    )
+    return _write_holdings(stmt)
+
+
+_HELD_CURRENT = (
+    select(_h.c.record_id)
+    .select_from(_h.join(records, records.c.id == _h.c.record_id))
+    .where(_h.c.device_id == bindparam("device_id"), in_ids(_h.c.record_id), _h.c.change_no == records.c.change_no)
+)
 
 
 def held_current(conn: Connection, device_id: str, ids: list[str]) -> set[str]:
     """Of these ids, the records the device holds at their stored version."""
     if not ids:
         return set()
-    query = (
-        select(_h.c.record_id)
-        .select_from(_h.join(records, records.c.id == _h.c.record_id))
-        .where(_h.c.device_id == device_id, _h.c.record_id.in_(ids), _h.c.change_no == records.c.change_no)
-    )
-    return set(conn.execute(query).scalars())
+    return set(conn.execute(_HELD_CURRENT, {"device_id": device_id, "ids": ids}).scalars())
 
 
 def _audit_staff_pull(who, device: Device, page: DevicePage) -> None:

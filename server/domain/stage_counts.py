@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import String, and_, bindparam, cast, delete, exists, func, literal, select, union_all
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from server.domain.models import (
@@ -44,6 +44,7 @@ from server.domain.models import (
 )
 from sync import feed
 from sync.records import Record
+from sync.sql import in_ids, upsert
 
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 SHARDS = 8
@@ -96,17 +97,17 @@ def before(conn: Connection, changed: list[Record]) -> Pending | None:
     for name, ids in owners_to_find.items():
         table = _PEOPLE_TYPES[name].__table__
         owner_column = table.c.id if name == "participant" else table.c.participant_id
-        found = _in_chunks(conn, select(owner_column).where(table.c.id.in_(_ids())), ids)
+        found = _in_chunks(conn, select(owner_column).where(in_ids(table.c.id)), ids)
         pending.people.update(row[0] for row in found)
     pending.feedback.update(_linked_feedback(conn, actions))
     if consent_people:  # withdrawing consent takes the person's feedback out of the loop
         f = Feedback.__table__
-        query = select(f.c.id).where(f.c.participant_id.in_(_ids()))
+        query = select(f.c.id).where(in_ids(f.c.participant_id))
         pending.feedback.update(row[0] for row in _in_chunks(conn, query, consent_people))
     if not pending.people and not pending.feedback:
         return None
     _lock(conn, pending.people | pending.feedback)
-    pending.before = people_counts(conn, pending.people) + response_counts(conn, pending.feedback)
+    pending.before = counts_of(conn, pending.people, pending.feedback)
     return pending
 
 
@@ -114,7 +115,7 @@ def after(conn: Connection, pending: Pending | None) -> None:
     """Count the same people and feedback again and add the difference to the counts."""
     if pending is None:
         return
-    now = people_counts(conn, pending.people) + response_counts(conn, pending.feedback)
+    now = counts_of(conn, pending.people, pending.feedback)
     delta: Counter = Counter(now)
     delta.subtract(pending.before)
     _add(conn, delta)
@@ -140,23 +141,19 @@ def _linked_feedback(conn: Connection, actions: list[Record]) -> set[str]:
         found.update(record.values().get("feedback_ids") or [])
     if actions:
         af = ActionFeedback.__table__
-        query = select(af.c.feedback_id).where(af.c.action_id.in_(_ids()))
+        query = select(af.c.feedback_id).where(in_ids(af.c.action_id))
         rows = _in_chunks(conn, query, [r.id for r in actions])
         found.update(row[0] for row in rows)
     return found
 
 
 def _in_chunks(conn: Connection, query, ids) -> list:
-    """Run a query built with ``_IDS`` for these ids, 500 at a time."""
+    """Run a query built with ``in_ids`` for these ids, 500 at a time."""
     ids = sorted(ids)
     rows: list = []
     for start in range(0, len(ids), _CHUNK):
         rows.extend(conn.execute(query, {"ids": ids[start : start + _CHUNK]}).all())
     return rows
-
-
-def _ids():
-    return bindparam("ids", expanding=True)
 
 
 def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
@@ -171,12 +168,9 @@ def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
     if not rows:
         return
     table = StageCount.__table__
-    stmt = feed.insert_for(conn)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(table.primary_key.columns), set_={"count": table.c.count + stmt.excluded.count}
-    )
+    key = tuple(column.name for column in table.primary_key.columns)
     for start in range(0, len(rows), _CHUNK):
-        conn.execute(stmt, rows[start : start + _CHUNK])
+        upsert(conn, table, rows[start : start + _CHUNK], key, {"count": f"{table.name}.count + excluded.count"})
 
 
 # ---------------------------------------------------------------- people
@@ -188,28 +182,31 @@ def _people_query():
 
     Built once (building it costs more than running it): the ids are its parameter.
     """
-    ids = _ids()
+    return union_all(*_people_selects())
+
+
+def _people_selects() -> list:
     none = literal(None, String)
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
     a, r, f = ChecklistAnswer.__table__, LadderRating.__table__, Feedback.__table__
-    return union_all(
-        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(p.c.id.in_(ids)),
+    return [
+        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(in_ids(p.c.id)),
         select(literal("w"), c.c.participant_id, c.c.project_id, none, none, none, none, none).where(
-            c.c.participant_id.in_(ids), c.c.withdrawn_at.is_not(None)
+            in_ids(c.c.participant_id), c.c.withdrawn_at.is_not(None)
         ),
         select(literal("e"), e.c.participant_id, e.c.project_id, none, *(e.c[q] for q in EQUALITY_QUESTIONS)).where(
-            e.c.participant_id.in_(ids)
+            in_ids(e.c.participant_id)
         ),
         select(
             literal("a"), a.c.participant_id, a.c.project_id, a.c.stage, a.c.statement_id, a.c.value, none, none
-        ).where(a.c.participant_id.in_(ids)),
+        ).where(in_ids(a.c.participant_id)),
         select(
             literal("l"), r.c.participant_id, r.c.project_id, r.c.stage, cast(r.c.rung, String), none, none, none
-        ).where(r.c.participant_id.in_(ids)),
+        ).where(in_ids(r.c.participant_id)),
         select(literal("f"), f.c.participant_id, f.c.project_id, f.c.stage, none, none, none, none)
-        .where(f.c.participant_id.in_(ids))
+        .where(in_ids(f.c.participant_id))
         .distinct(),
-    )
+    ]
 
 
 def people_counts(conn: Connection, people) -> Counter:
@@ -293,28 +290,61 @@ def response_bucket(seconds: float) -> int:
     return round(seconds / step) * step
 
 
-@cache
-def _response_query():
-    """Each piece of feedback (its ids the parameter) with each of its links and their actions."""
+def _response_select(ids: str = "ids", tagged: bool = False):
+    """Each piece of feedback (its ids the parameter ``ids``) with each of its links and their
+    actions; ``tagged``: with a leading "r" and times as text, to go in one union with people."""
     f, af, act, c = Feedback.__table__, ActionFeedback.__table__, Action.__table__, Consent.__table__
     withdrawn = exists().where(
         c.c.participant_id == f.c.participant_id,
         c.c.project_id == f.c.project_id,
         c.c.withdrawn_at.is_not(None),
     )
+    times = (f.c.received_at, af.c.linked_at)
+    if tagged:
+        times = (literal("r"), f.c.id, f.c.project_id, f.c.stage, *(cast(t, String) for t in times))
+    else:
+        times = (f.c.id, f.c.project_id, f.c.stage, *times)
     return (
-        select(f.c.id, f.c.project_id, f.c.stage, f.c.received_at, af.c.linked_at, act.c.id, act.c.status)
+        select(*times, act.c.id, act.c.status)
         .select_from(f.outerjoin(af.join(act, act.c.id == af.c.action_id), af.c.feedback_id == f.c.id))
-        .where(f.c.id.in_(_ids()), ~withdrawn)
+        .where(in_ids(f.c.id, ids), ~withdrawn)
     )
+
+
+@cache
+def _response_query():
+    return _response_select()
+
+
+@cache
+def _people_and_responses_query():
+    """The people query and the response query in one round trip (response rows tagged "r")."""
+    # One flat union: SQLite takes no parenthesised union inside another.
+    return union_all(*_people_selects(), _response_select("fids", tagged=True))
+
+
+def counts_of(conn: Connection, people, feedback) -> Counter:
+    """What these people and this feedback contribute to the counts, in one query."""
+    if not feedback:
+        return people_counts(conn, people)
+    if not people:
+        return response_counts(conn, feedback)
+    rows = conn.execute(_people_and_responses_query(), {"ids": sorted(people), "fids": sorted(feedback)}).all()
+    counts: Counter = Counter()
+    _count_people([row for row in rows if row[0] != "r"], counts)
+    counts.update(_count_responses(row[1:] for row in rows if row[0] == "r"))
+    return counts
 
 
 def response_counts(conn: Connection, feedback_ids) -> Counter:
     """Return what this feedback contributes: its stage, its time to a first response, and
     one ``answering`` count per action that answers it (``role`` the action's status)."""
+    return _count_responses(_in_chunks(conn, _response_query(), feedback_ids))
+
+
+def _count_responses(rows) -> Counter:
     first: dict[str, tuple] = {}  # feedback id -> (project, stage, received, first link or None)
     counts: Counter = Counter()
-    rows = _in_chunks(conn, _response_query(), feedback_ids)
     for fid, project, stage, received, linked_at, action_id, status in rows:
         known = first.get(fid)
         if known is None or (linked_at is not None and (known[3] is None or _naive(linked_at) < known[3])):
@@ -331,7 +361,7 @@ def response_counts(conn: Connection, feedback_ids) -> Counter:
 
 
 def _naive(moment) -> datetime:
-    if isinstance(moment, str):  # SQLite hands back text from an aggregate
+    if isinstance(moment, str):  # SQLite hands back text (and so does the union with people)
         moment = datetime.fromisoformat(moment)
     return moment.replace(tzinfo=None)
 

@@ -1,0 +1,133 @@
+"""SQL constructs the hot paths share: a list of ids as ONE parameter, on both backends.
+
+``column.in_(ids)`` renders one placeholder per id, so the statement's text changes
+with the batch's size: PostgreSQL plans it afresh each time (planning can cost more
+than running it) and no prepared statement is ever reused. ``in_ids(column)`` sends
+the ids as one parameter instead, so the text is the same for every batch:
+
+- PostgreSQL: ``column = ANY(:ids)`` with a text array (psycopg prepares the
+  statement after a few runs on a connection, and PostgreSQL keeps its plan);
+- SQLite: ``column IN (SELECT value FROM json_each(:ids))`` with the ids as a JSON
+  array (one bound parameter, whatever the count, so no chunking under SQLite's limit).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from functools import cache
+
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import NullType, TypeDecorator
+
+
+class IdList(TypeDecorator):
+    """A list of string ids bound as one parameter: a text array, or a JSON array on SQLite."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Text))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        ids = [str(item) for item in value]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class in_ids(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """``in_ids(column, "ids")``: the column's value is one of the ids bound as ``ids``."""
+
+    # No Boolean type: SQLite would compare the test with 1 (and skip the index).
+    type = NullType()
+    inherit_cache = True
+    name = "in_ids"
+
+    def __init__(self, column, name: str = "ids"):
+        super().__init__(column, bindparam(name, type_=IdList()))
+
+
+@compiles(in_ids)
+def _in_json_each(element, compiler, **kw):
+    column, ids = list(element.clauses)
+    return f"{compiler.process(column, **kw)} IN (SELECT value FROM json_each({compiler.process(ids, **kw)}))"
+
+
+@compiles(in_ids, "postgresql")
+def _any_array(element, compiler, **kw):
+    column, ids = list(element.clauses)
+    return f"{compiler.process(column, **kw)} = ANY({compiler.process(ids, **kw)})"
+
+
+def upsert(
+    conn,
+    table,
+    rows: list[dict],
+    key: tuple[str, ...],
+    set_: dict[str, str | None],
+    computed: dict[str, str] | None = None,
+) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``, or on a clash of ``key``
+    set each column of ``set_`` to its SQL, or to the incoming value where that is None
+    (in SQL, ``excluded.name`` is the incoming value).
+
+    PostgreSQL: ONE statement whatever the number of rows (an executemany runs the
+    statement once per row: 50 executions for a 50-record push). The rows go as one
+    JSON text, read back with ``json_to_recordset``: arrays of text would need every
+    quote in every value escaped by the driver, row by row, in Python. ``computed``
+    adds columns whose value is SQL run per row there (a sequence's next value, say).
+    SQLite: an executemany, which is cheap in-process. Rows must not repeat a key (one
+    statement cannot change a row twice).
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    if conn.dialect.name == "postgresql":
+        stmt = _recordset_upsert(table, columns, key, tuple(set_.items()), tuple((computed or {}).items()))
+        conn.execute(stmt, {"rows": json.dumps(rows, separators=(",", ":"), default=_moment)})
+        return
+    if computed:
+        raise ValueError("Computed columns are for PostgreSQL; give the values on SQLite.")
+    conn.execute(_sqlite_upsert(table, key, tuple(set_.items())), rows)
+
+
+def _moment(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()  # PostgreSQL reads ISO 8601 into timestamp columns
+    raise TypeError(f"Cannot send {type(value).__name__} in a row.")
+
+
+@cache
+def _recordset_upsert(table, columns, key, set_, computed):
+    dialect = postgresql.dialect()
+    quote = dialect.identifier_preparer.quote
+    shape = ", ".join(f"{quote(name)} {table.c[name].type.compile(dialect)}" for name in columns)
+    names = ", ".join(quote(name) for name in (*columns, *(name for name, _ in computed)))
+    values = ", ".join([*(f"u.{quote(name)}" for name in columns), *(sql for _, sql in computed)])
+    conflict = ", ".join(quote(name) for name in key)
+    action = "NOTHING"
+    if set_:
+        action = "UPDATE SET " + ", ".join(
+            f"{quote(name)} = {sql if sql is not None else 'excluded.' + quote(name)}" for name, sql in set_
+        )
+    return text(
+        f"INSERT INTO {quote(table.name)} ({names}) "
+        f"SELECT {values} FROM json_to_recordset(CAST(:rows AS json)) AS u({shape}) "
+        f"ON CONFLICT ({conflict}) DO {action}"
+    )
+
+
+@cache
+def _sqlite_upsert(table, key, set_):
+    stmt = sqlite.insert(table)
+    if not set_:
+        return stmt.on_conflict_do_nothing(index_elements=list(key))
+    values = {name: stmt.excluded[name] if sql is None else text(sql) for name, sql in set_}
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=values)
