@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, TextAreaField
+from wtforms import BooleanField
 from wtforms.validators import DataRequired, Length
 
 from server.auth.devices import PARTICIPANT, Device
@@ -13,20 +13,17 @@ from server.domain.models import Feedback, Participant
 from server.extensions import db
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
-from server.staff.forms import _stripped
+from server.staff.forms import text_area
 from server.staff.models import audit
 from server.staff.pages import form_page, saved
 
 
 class EraseForm(FlaskForm):
-    reason = TextAreaField(
+    reason = text_area(
         "Why are you erasing this person's answers?",
-        filters=[_stripped],
+        Length(max=500, message="Use 500 characters or fewer."),
+        required="Say why you are erasing this person's answers.",
         description="For example: “The family asked by phone on 3 March.” Do not write their name.",
-        validators=[
-            DataRequired("Say why you are erasing this person's answers."),
-            Length(max=500, message="Use 500 characters or fewer."),
-        ],
     )
     confirm = BooleanField(
         "I understand that everything this person said will be erased for good",

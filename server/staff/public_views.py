@@ -15,6 +15,7 @@ from server.extensions import db
 from server.public.models import PublicPage
 from server.staff import bp
 from server.staff.access import coordinator_required, project_or_404
+from server.staff.forms import stripped
 from server.staff.models import audit
 
 
@@ -37,7 +38,7 @@ class PublicPageForm(FlaskForm):
     )
     intro = TextAreaField(
         "A few words at the top of the page (optional)",
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[stripped],
         validators=[Length(max=2000, message="The words at the top must be 2,000 characters or fewer.")],
     )
     published = BooleanField("Show this page to the public")
