@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from server.domain.models import Action, ActionFeedback, Feedback, Participant
 from server.domain.types import is_uuid
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404, stage_or_404
+from server.staff.access import project_page, stage_or_404
 from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, ProgressForm, StatusForm, options
 from server.staff.models import audit
@@ -96,27 +95,21 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
     ), status
 
 
-@bp.get("/projects/<project_id>/feedback")
-@coordinator_required
-def feedback_current(project_id):
+@project_page("/projects/<project_id>/feedback")
+def feedback_current(project):
     """Go to the feedback of the project's current stage."""
-    project = project_or_404(project_id)
     return redirect(url_for("staff.feedback", project_id=project.id, stage=project.current_stage))
 
 
-@bp.get("/projects/<project_id>/stages/<stage>/feedback")
-@coordinator_required
-def feedback(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/feedback")
+def feedback(project, stage):
     """List the stage's feedback, newest first, to link it to actions."""
-    project = project_or_404(project_id)
     return _render_feedback(project, stage_or_404(stage), _link_form(project.id))
 
 
-@bp.post("/projects/<project_id>/stages/<stage>/feedback/link")
-@coordinator_required
-def link(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/feedback/link", methods=["POST"])
+def link(project, stage):
     """Link the chosen feedback to an action; the people who gave it are notified."""
-    project = project_or_404(project_id)
     stage = stage_or_404(stage)
     form = _link_form(project.id, request.form)
     chosen = [fid for fid in request.form.getlist("feedback_ids") if is_uuid(fid)]
@@ -135,11 +128,9 @@ def link(project_id, stage):
     return saved(done, "staff.feedback", project_id=project.id, stage=stage, page=request.args.get("page", 1))
 
 
-@bp.get("/projects/<project_id>/actions")
-@coordinator_required
-def actions(project_id):
+@project_page("/projects/<project_id>/actions")
+def actions(project):
     """List the project's "You said, we did" actions."""
-    project = project_or_404(project_id)
     stage = request.args.get("stage")
     if stage:
         stage_or_404(stage)
@@ -160,11 +151,9 @@ def actions(project_id):
     )
 
 
-@bp.route("/projects/<project_id>/actions/new", methods=["GET", "POST"])
-@coordinator_required
-def new_action(project_id):
+@project_page("/projects/<project_id>/actions/new", methods=["GET", "POST"])
+def new_action(project):
     """Record what was heard and what is done about it."""
-    project = project_or_404(project_id)
     reply_to = _reply_to(project.id, request.values.get("feedback"))
     stage = reply_to.stage if reply_to else request.args.get("stage", project.current_stage)
     form = ActionForm(stage=stage)
@@ -237,21 +226,15 @@ def _render_action(project, action, form, status=200, progress_form=None):
     ), status
 
 
-@bp.get("/projects/<project_id>/actions/<action_id>")
-@coordinator_required
-def action(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>", find=_action_or_404)
+def action(project, act):
     """Show an action, its dated timeline and the feedback it answers."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     return _render_action(project, act, StatusForm(status=act.status))
 
 
-@bp.post("/projects/<project_id>/actions/<action_id>/status")
-@coordinator_required
-def action_status(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>/status", methods=["POST"], find=_action_or_404)
+def action_status(project, act):
     """Move an action to a new status; the people whose feedback it answers are notified."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     form = StatusForm()
     valid = form.validate_on_submit()
     if valid and form.status.data == act.status:
