@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from server.domain.models import Action, ActionFeedback, Feedback, Participant
 from server.domain.types import is_uuid
 from server.extensions import db
+from server.paging import Paging
 from server.staff.access import project_page, stage_or_404
 from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, ProgressForm, StatusForm, options
@@ -36,17 +38,26 @@ def _link_form(project_id: str, formdata=None) -> LinkForm:
     return form
 
 
-def _page(pages: int) -> int:
-    """The asked-for page, kept within 1..pages: a page past the end shows the last one."""
+def _asked_page() -> int:
+    """The page number in the address; 1 when it is not a whole number."""
     try:
-        asked = int(request.args.get("page", 1))
+        return int(request.args.get("page", 1))
     except ValueError:
         return 1
-    # Clamp before it reaches OFFSET: 99999999999999999999 overflows the database's integers.
-    return min(max(1, asked), pages)
 
 
-def _render_feedback(project, stage, form, chosen=(), feedback_error=None, status=200):
+@dataclass(frozen=True)
+class FeedbackList:
+    """One page of a stage's feedback, newest first, and the actions each piece is linked to."""
+
+    rows: list
+    links: dict[str, list[str]]
+    paging: Paging
+    unlinked_only: bool
+
+
+def _feedback_list(project, stage: str) -> FeedbackList:
+    """Read a page of the stage's feedback; looking at it is recorded in the audit log."""
     unlinked_only = request.args.get("show") == "unlinked"
     linked_any = select(ActionFeedback.feedback_id).where(ActionFeedback.feedback_id == Feedback.id)
     query = (
@@ -64,10 +75,9 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
     total = db.session.execute(
         select(func.count()).select_from(query.with_only_columns(Feedback.id).subquery())
     ).scalar()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = _page(pages)
+    paging = Paging.of(total, PAGE_SIZE, _asked_page())
     rows = db.session.execute(
-        query.order_by(Feedback.received_at.desc(), Feedback.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        query.order_by(Feedback.received_at.desc(), Feedback.id).limit(PAGE_SIZE).offset(paging.offset)
     ).all()
     links: dict[str, list[str]] = {}
     if rows:
@@ -77,21 +87,21 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
             )
         ):
             links.setdefault(feedback_id, []).append(action_id)
-    audit("view", "feedback", project.id, stage=stage, page=page, rows=len(rows))
+    audit("view", "feedback", project.id, stage=stage, page=paging.page, rows=len(rows))
     db.session.commit()
+    return FeedbackList(rows, links, paging, unlinked_only)
+
+
+def _render_feedback(project, stage, form, chosen=(), feedback_error=None, status=200):
+    """The feedback page with the link form as it stands: fresh, or sent back with its errors."""
     return render_template(
         "staff/feedback.html",
         project=project,
         stage=stage,
-        rows=rows,
-        links=links,
         form=form,
         chosen=set(chosen),
         feedback_error=feedback_error,
-        page=page,
-        pages=pages,
-        total=total,
-        unlinked_only=unlinked_only,
+        feedback=_feedback_list(project, stage),
     ), status
 
 
@@ -204,7 +214,8 @@ def _action_or_404(project_id: str, action_id: str) -> Action:
     return action
 
 
-def _render_action(project, action, form, status=200, progress_form=None):
+def _linked_feedback(project, action) -> list:
+    """The feedback an action answers, first linked first; looking at it is recorded in the audit log."""
     linked = db.session.execute(
         select(Feedback, Participant.role, ActionFeedback.linked_at)
         .join(ActionFeedback, ActionFeedback.feedback_id == Feedback.id)
@@ -215,13 +226,17 @@ def _render_action(project, action, form, status=200, progress_form=None):
     if linked:
         audit("view", "action_feedback", action.id, project_id=project.id, rows=len(linked))
         db.session.commit()
+    return linked
+
+
+def _render_action(project, action, form, status=200, progress_form=None):
     return render_template(
         "staff/action.html",
         project=project,
         action=action,
         form=form,
         progress_form=progress_form or _progress_form(),
-        linked=linked,
+        linked=_linked_feedback(project, action),
         timeline=json.loads(action.timeline or "[]"),
     ), status
 
