@@ -203,10 +203,16 @@ class ConsentSchema(_Strict):
     withdrawn_at = IsoDateTime(allow_none=True)
 
 
-class ChecklistAnswerSchema(_Strict):
+class _StageEntry(_Strict):
+    """The fields a participant's entry in a stage starts with (models.ParticipantEntry);
+    each entry's own fields follow, then its mode and recorded_by, in that order."""
+
     participant_id = Id()
     project_id = Id()
     stage = _choice(STAGES)
+
+
+class ChecklistAnswerSchema(_StageEntry):
     statement_id = Id()
     value = _choice(VALUES)
     comment = _text(1000)
@@ -214,20 +220,14 @@ class ChecklistAnswerSchema(_Strict):
     recorded_by = _recorded_by()
 
 
-class LadderRatingSchema(_Strict):
-    participant_id = Id()
-    project_id = Id()
-    stage = _choice(STAGES)
+class LadderRatingSchema(_StageEntry):
     rung = StrictInt(validate=validate.Range(min=0, max=4))
     comment = _text(1000)
     mode = _choice(MODES)
     recorded_by = _recorded_by()
 
 
-class FeedbackSchema(_Strict):
-    participant_id = Id()
-    project_id = Id()
-    stage = _choice(STAGES)
+class FeedbackSchema(_StageEntry):
     text = fields.String(validate=validate.Length(min=1, max=NOTE_MAX))
     principle = _choice(PRINCIPLES, allow_none=True)
     mode = _choice(MODES)
@@ -557,6 +557,12 @@ def _key(fmt: str, *names: str) -> Callable[[dict], str]:
     return build
 
 
+def _server_written(*args, **options) -> RecordType:
+    """A type that staff write through the server's pages: no participant owns it, and the
+    project it belongs to never changes (unless ``options`` say otherwise)."""
+    return RecordType(*args, **{"writers": "server", "owned": False, "fixed": ("project_id",), **options})
+
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -620,47 +626,32 @@ TYPES: dict[str, RecordType] = {
             _equality_row,
             natural_key=_key("equality:{}:{}", "participant_id", "project_id"),
         ),
-        RecordType(
+        _server_written(
             "project",
             ProjectSchema(),
             frozenset({"title", "current_stage", "target_rung", "status"}),
             models.Project,
             _project_row,
-            writers="server",
-            owned=False,
             fixed=(),
             insert_only=("created_at",),
         ),
-        RecordType(
+        _server_written(
             "statement",
             StatementSchema(),
             frozenset({"project_id", "text", "principle", "order", "version", "active"}),
             models.Statement,
             _statement_row,
-            writers="server",
-            owned=False,
-            fixed=("project_id",),
         ),
-        RecordType(
+        _server_written(
             "action",
             ActionSchema(),
             frozenset({"project_id", "stage", "status"}),
             models.Action,
             _action_row,
-            writers="server",
-            owned=False,
-            fixed=("project_id",),
             insert_only=("created_at",),
         ),
-        RecordType(
-            "review",
-            ReviewSchema(),
-            frozenset({"project_id", "stage", "date"}),
-            models.Review,
-            _review_row,
-            writers="server",
-            owned=False,
-            fixed=("project_id",),
+        _server_written(
+            "review", ReviewSchema(), frozenset({"project_id", "stage", "date"}), models.Review, _review_row
         ),
     )
 }
