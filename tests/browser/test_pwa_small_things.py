@@ -14,8 +14,8 @@ from tests.browser.test_pwa import (
     session,
     sign_in_worker,
     statement_count,
+    sync_and_wait,
     sync_now,
-    wait_all_sent,
     wait_for_worker,
     wait_heading,
 )
@@ -219,6 +219,5 @@ def test_a_rejected_answer_is_fixed_by_choosing_the_value_again(page, live_serve
     page.get_by_role("radio", name="Agree", exact=True).check()
     page.get_by_role("button", name="Send again").click()
     page.get_by_text("Nothing needs your attention.").wait_for(timeout=LONG)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     assert server_fields(live_server, answer)["value"] == "agree"
