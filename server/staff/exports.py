@@ -316,13 +316,16 @@ def export_csv(project, kind):
     if kind not in KINDS:
         abort(404)
     disposition = _disposition(project, kind, "csv")
+    # Read now: the commit below expires ``project``, and the body streams after the view has
+    # returned, when Flask-SQLAlchemy has removed the session it belonged to.
+    project_id = project.id
 
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # lets spreadsheet programs read UTF-8 correctly
         writer.writerow(HEADERS[kind])
-        for n, row in enumerate(rows(project.id, kind)):
+        for n, row in enumerate(rows(project_id, kind)):
             writer.writerow([_safe(v) for v in row])
             if n % 500 == 499:
                 yield buffer.getvalue()
@@ -336,7 +339,7 @@ def export_csv(project, kind):
         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
     # Audited once the response is built, so a download that cannot start leaves no row.
-    audit("export", kind, project.id, format="csv")
+    audit("export", kind, project_id, format="csv")
     db.session.commit()
     return response
 
