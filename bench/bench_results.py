@@ -64,20 +64,8 @@ def seed(db, n_answers: int, n_feedback: int, rng: random.Random, proposed_index
     from sqlalchemy import insert, text
 
     from server.auth.models import User, utcnow
+    from server.domain import models
     from server.domain.checklist import DEFAULT_STATEMENTS
-    from server.domain.models import (
-        Action,
-        ActionFeedback,
-        ChecklistAnswer,
-        Consent,
-        EqualityAnswer,
-        Feedback,
-        LadderRating,
-        Participant,
-        Project,
-        ProjectStaff,
-        Statement,
-    )
     from server.public.models import PublicPage
 
     now = utcnow()
@@ -87,7 +75,7 @@ def seed(db, n_answers: int, n_feedback: int, rng: random.Random, proposed_index
     db.session.flush()
     project_id = str(uuid.uuid4())
     db.session.execute(
-        insert(Project),
+        insert(models.Project),
         [
             {
                 "id": project_id,
@@ -100,7 +88,7 @@ def seed(db, n_answers: int, n_feedback: int, rng: random.Random, proposed_index
             }
         ],
     )
-    db.session.execute(insert(ProjectStaff), [{"project_id": project_id, "user_id": coordinator.id}])
+    db.session.execute(insert(models.ProjectStaff), [{"project_id": project_id, "user_id": coordinator.id}])
     db.session.execute(
         insert(PublicPage),
         [{"project_id": project_id, "slug": PUBLIC_SLUG, "intro": "", "published": True, "updated_at": now}],
@@ -120,7 +108,7 @@ def seed(db, n_answers: int, n_feedback: int, rng: random.Random, proposed_index
         }
         for i, (p, t, e, s) in enumerate(DEFAULT_STATEMENTS)
     ]
-    db.session.execute(insert(Statement), statements)
+    db.session.execute(insert(models.Statement), statements)
 
     n_people = -(-n_answers // len(statements))
     roles = [r for r, weight in ROLE_MIX for _ in range(weight)]
@@ -241,14 +229,14 @@ def seed(db, n_answers: int, n_feedback: int, rng: random.Random, proposed_index
         if rng.random() < 0.4
     ]
     for model, rows in (
-        (Participant, people),
-        (Consent, consents),
-        (ChecklistAnswer, answers),
-        (LadderRating, ratings),
-        (EqualityAnswer, equality),
-        (Feedback, feedback),
-        (Action, actions),
-        (ActionFeedback, links),
+        (models.Participant, people),
+        (models.Consent, consents),
+        (models.ChecklistAnswer, answers),
+        (models.LadderRating, ratings),
+        (models.EqualityAnswer, equality),
+        (models.Feedback, feedback),
+        (models.Action, actions),
+        (models.ActionFeedback, links),
     ):
         for chunk in _chunks(rows):
             db.session.execute(insert(model), chunk)

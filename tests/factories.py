@@ -13,28 +13,23 @@ def participant_values(project_id: str, **extra) -> dict:
     return {"project_id": project_id, "role": "young_person", "age_band": "13_to_17", **extra}
 
 
-def checklist_answer(
-    participant_id: str,
-    project_id: str,
-    statement_id: str,
-    value: str = "agree",
-    stage: str = "design",
-    **extra,
-) -> tuple[str, dict]:
-    """A checklist answer's natural id and fields, answered by the participant themselves."""
+def checklist_answer(participant_id: str, project_id: str, statement_id: str, **fields) -> tuple[str, dict]:
+    """A checklist answer's natural id and fields, answered by the participant themselves.
+
+    It agrees, in the design stage, unless ``fields`` say otherwise (``value="disagree"``, ``stage="review"``).
+    """
     from server.domain.types import checklist_answer_id
 
-    rid = checklist_answer_id(participant_id, project_id, stage, statement_id)
     values = {
         "participant_id": participant_id,
         "project_id": project_id,
-        "stage": stage,
+        "stage": "design",
         "statement_id": statement_id,
-        "value": value,
+        "value": "agree",
         "mode": "self",
-        **extra,
+        **fields,
     }
-    return rid, values
+    return checklist_answer_id(participant_id, project_id, values["stage"], statement_id), values
 
 
 def wire(rtype: str, rid: str, values: dict, stamp: str, deleted: str | None = None) -> dict:

@@ -13,21 +13,11 @@ import * as install from './install.js';
 // has the service worker cache the screens a family meets first (SHELL_SCREENS) when it
 // installs, so the checklist starts offline; the rest once the app has started.
 const screens = { welcome, home };
-const onDemand = {
-  join: () => import('./screens/join.js'),
-  consent: () => import('./screens/consent.js'),
-  checklist: () => import('./screens/checklist.js'),
-  ladder: () => import('./screens/ladder.js'),
-  feedback: () => import('./screens/feedback.js'),
-  signin: () => import('./screens/signin.js'),
-  contributions: () => import('./screens/contributions.js'),
-  visit: () => import('./screens/visit.js'),
-  claim: () => import('./screens/claim.js'),
-  settings: () => import('./screens/settings.js'),
-  attention: () => import('./screens/attention.js'),
-  equality: () => import('./screens/equality.js'),
-  mydata: () => import('./screens/mydata.js'),
-};
+// The screens opened on demand, each from ./screens/<name>.js.
+const ON_DEMAND = new Set([
+  'join', 'consent', 'checklist', 'ladder', 'feedback', 'signin', 'contributions',
+  'visit', 'claim', 'settings', 'attention', 'equality', 'mydata',
+]);
 const PUBLIC = new Set(['welcome', 'join', 'signin', 'settings']);
 const NEEDS_SUBJECT = new Set(['consent', 'checklist', 'ladder', 'feedback', 'contributions', 'claim', 'equality', 'mydata']);
 const NEEDS_CONSENT = new Set(['checklist', 'ladder', 'feedback', 'equality']);
@@ -81,9 +71,9 @@ async function context() {
 
 /** A screen's module, loaded now if it is one of those opened on demand; null offline before its first visit. */
 async function screenModule(name) {
-  if (!screens[name] && onDemand[name]) {
+  if (!screens[name] && ON_DEMAND.has(name)) {
     try {
-      screens[name] = await onDemand[name]();
+      screens[name] = await import(`./screens/${name}.js`);
     } catch (err) {
       console.warn(`screen ${name} not loaded`, err);
       return null;
@@ -93,7 +83,7 @@ async function screenModule(name) {
 }
 
 async function guard(name, ctx) {
-  if (!screens[name] && !onDemand[name]) return 'home';
+  if (!screens[name] && !ON_DEMAND.has(name)) return 'home';
   if (!ctx.session) return PUBLIC.has(name) ? name : 'welcome';
   if (name === 'welcome') return 'home';
   if (ctx.session.kind === 'staff' && !ctx.subject && (NEEDS_SUBJECT.has(name) || name === 'home')) return 'visit';

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from flask import Response, render_template, request
@@ -16,6 +17,7 @@ from server.admin.forms import AuditFilterForm
 from server.auth.models import User
 from server.domain.models import Project
 from server.extensions import db
+from server.paging import Paging
 from server.staff.exports import _safe
 from server.staff.models import AuditLog, audit
 
@@ -80,10 +82,20 @@ def _names(entries) -> tuple[dict, dict]:
     return users, titles
 
 
-def _page(pages: int) -> int:
+def _asked_page() -> int:
+    """The page number in the address; 1 when it is not a run of at most nine digits."""
     raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and len(raw) < 10 else 1
-    return min(max(page, 1), pages)
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 1
+
+
+@dataclass(frozen=True)
+class AuditList:
+    """One page of the filtered audit log, newest first, with the names of its people and projects."""
+
+    entries: list
+    users: dict
+    titles: dict
+    paging: Paging
 
 
 @bp.get("/audit")
@@ -93,31 +105,19 @@ def audit_log():
     form = _filter_form()
     query = _filtered(form)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = _page(pages)
+    paging = Paging.of(total, PAGE_SIZE, _asked_page())
     entries = (
         db.session.execute(
-            query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+            query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(paging.offset).limit(PAGE_SIZE)
         )
         .scalars()
         .all()
     )
     users, titles = _names(entries)
+    log = AuditList(entries, users, titles, paging)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     status = 400 if form.errors else 200
-    return render_template(
-        "admin/audit.html",
-        form=form,
-        entries=entries,
-        users=users,
-        titles=titles,
-        actions=ACTIONS,
-        page=page,
-        pages=pages,
-        total=total,
-        args=args,
-        detail=_detail,
-    ), status
+    return render_template("admin/audit.html", form=form, log=log, actions=ACTIONS, args=args, detail=_detail), status
 
 
 def _detail(entry) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import EmailField, SelectField, SelectMultipleField
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from server.auth.models import Role
-from server.staff.forms import Choice, Day, _stripped
+from server.staff.forms import Choice, Day, text_field
 
 ROLE_CHOICES = [
     (Role.WORKER.value, "Outreach worker: records answers with families in the app"),
@@ -40,19 +40,15 @@ class AccountForm(FlaskForm):
 
 
 class InviteForm(AccountForm):
-    name = StringField(
-        "Name",
-        filters=[_stripped],
-        validators=[DataRequired("Enter the person's name."), Length(max=120, message="Use 120 characters or fewer.")],
+    name = text_field(
+        "Name", Length(max=120, message="Use 120 characters or fewer."), required="Enter the person's name."
     )
-    email = EmailField(
+    email = text_field(
         "Email address",
-        filters=[_stripped],
+        Length(max=254, message="That is too long for an email address."),
+        kind=EmailField,
+        required="Enter the person's email address.",
         description="We send the invitation here. The link works once, for 72 hours.",
-        validators=[
-            DataRequired("Enter the person's email address."),
-            Length(max=254, message="That is too long for an email address."),
-        ],
     )
 
 

@@ -8,6 +8,8 @@ POST /api/me/erase           -> 200 {"erased": n}; the device is revoked
 
 from __future__ import annotations
 
+import functools
+
 from marshmallow import Schema, fields, validate
 
 from server.api.blueprint import bp, device_token, fails
@@ -72,23 +74,32 @@ def me():
     return {"kind": "staff", "user": user, "projects": staff_projects(user)}
 
 
-def _participant_only():
-    device = current_device()
-    if device.kind != PARTICIPANT or not device.participant_id:
-        return None, error_response(403, "forbidden", "Only a participant's own device can do this.")
-    return device, None
+def participant_only(*codes: int):
+    """For a participant's own device alone: any other device is refused (403).
+
+    Documents the device token and the 401 and 403 answers, and ``codes`` (such as 429)
+    besides; the view is called with the device.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            device = current_device()
+            if device.kind != PARTICIPANT or not device.participant_id:
+                return error_response(403, "forbidden", "Only a participant's own device can do this.")
+            return view(device, *args, **kwargs)
+
+        return fails(401, 403, *codes)(device_token(wrapper))
+
+    return decorator
 
 
 @bp.post("/me/another-phone")
 @limiter.limit("10 per hour")
 @bp.response(201, ClaimCodeSchema, description="The code.")
-@fails(401, 403, 429)
-@device_token
-def another_phone():
+@participant_only(429)
+def another_phone(device):
     """A family's one-use code for their next phone (the only way to a second one)."""
-    device, error = _participant_only()
-    if error is not None:
-        return error
     code, expires_at = codes.new_claim_code(
         device.participant_id,
         device.project_id,
@@ -103,13 +114,9 @@ def another_phone():
 
 @bp.get("/me/export")
 @bp.response(200, ExportSchema, description="The participant's records.")
-@fails(401, 403)
-@device_token
-def export():
+@participant_only()
+def export(device):
     """Everything held about this participant (UK GDPR access and portability)."""
-    device, error = _participant_only()
-    if error is not None:
-        return error
     pid = device.participant_id
     out = [
         {"type": rtype, "id": rid, "fields": {k: r.v for k, r in fields_from_json(fields_json).items()}}
@@ -127,16 +134,12 @@ def export():
 @bp.post("/me/erase")
 @limiter.limit("5 per minute")
 @bp.response(200, ErasedSchema, description="How many records were erased.")
-@fails(401, 403, 429)
-@device_token
-def erase():
+@participant_only(429)
+def erase(device):
     """Erase this participant and revoke the device.
 
     Records become tombstones; every device of the participant is revoked.
     """
-    device, error = _participant_only()
-    if error is not None:
-        return error
     count = erase_participant(device.participant_id)
     db.session.commit()
     return {"erased": count}

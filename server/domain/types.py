@@ -203,10 +203,16 @@ class ConsentSchema(_Strict):
     withdrawn_at = IsoDateTime(allow_none=True)
 
 
-class ChecklistAnswerSchema(_Strict):
+class _StageEntry(_Strict):
+    """The fields a participant's entry in a stage starts with (models.ParticipantEntry);
+    each entry's own fields follow, then its mode and recorded_by, in that order."""
+
     participant_id = Id()
     project_id = Id()
     stage = _choice(STAGES)
+
+
+class ChecklistAnswerSchema(_StageEntry):
     statement_id = Id()
     value = _choice(VALUES)
     comment = _text(1000)
@@ -214,20 +220,14 @@ class ChecklistAnswerSchema(_Strict):
     recorded_by = _recorded_by()
 
 
-class LadderRatingSchema(_Strict):
-    participant_id = Id()
-    project_id = Id()
-    stage = _choice(STAGES)
+class LadderRatingSchema(_StageEntry):
     rung = StrictInt(validate=validate.Range(min=0, max=4))
     comment = _text(1000)
     mode = _choice(MODES)
     recorded_by = _recorded_by()
 
 
-class FeedbackSchema(_Strict):
-    participant_id = Id()
-    project_id = Id()
-    stage = _choice(STAGES)
+class FeedbackSchema(_StageEntry):
     text = fields.String(validate=validate.Length(min=1, max=NOTE_MAX))
     principle = _choice(PRINCIPLES, allow_none=True)
     mode = _choice(MODES)
@@ -351,21 +351,6 @@ def _project_row(rid: str, v: dict) -> dict:
     }
 
 
-def _statement_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "project_id": v["project_id"],
-        "text": v["text"],
-        "easy_read": v.get("easy_read") or "",
-        "symbol": v.get("symbol") or "",
-        "principle": v["principle"],
-        "order": v["order"],
-        "version": v["version"],
-        "active": v["active"],
-        "replaces": v.get("replaces"),
-    }
-
-
 def _consent_row(rid: str, v: dict) -> dict:
     return {
         "id": rid,
@@ -378,13 +363,19 @@ def _consent_row(rid: str, v: dict) -> dict:
     }
 
 
-def _plain_row(required: tuple[str, ...], optional: tuple[str, ...] = ()):
-    """Build a projector row function: values copied as they are, optional ones may be absent."""
+def _plain_row(required: tuple[str, ...], optional: tuple[str, ...] = (), texts: tuple[str, ...] = ()):
+    """Build a projector row function: values copied as they are, optional ones may be absent
+    (None), and ``texts`` are free text stored as "" when absent or null."""
 
+    # Plain loops, not update() from generators: about three times faster on the rows of a push.
     def row(rid: str, v: dict) -> dict:
         out = {"id": rid}
-        out.update((name, v[name]) for name in required)
-        out.update((name, v.get(name)) for name in optional)
+        for name in required:
+            out[name] = v[name]
+        for name in optional:
+            out[name] = v.get(name)
+        for name in texts:
+            out[name] = v.get(name) or ""
         return out
 
     return row
@@ -396,19 +387,16 @@ _answer_row = _plain_row((*_BY_PARTICIPANT, "stage", "statement_id", "value", "m
 _ladder_row = _plain_row((*_BY_PARTICIPANT, "stage", "rung", "mode"), ("comment", "recorded_by"))
 _feedback_row = _plain_row((*_BY_PARTICIPANT, "stage", "text", "mode"), ("principle", "recorded_by"))
 _equality_row = _plain_row(_BY_PARTICIPANT, ("gender", "ethnicity", "disability", "first_language"))
+_statement_row = _plain_row(
+    ("project_id", "text", "principle", "order", "version", "active"), ("replaces",), texts=("easy_read", "symbol")
+)
+_action_fields = _plain_row(("project_id", "stage", "status"), ("reason",), texts=("heard", "done"))
 
 
 def _action_row(rid: str, v: dict) -> dict:
-    return {
-        "id": rid,
-        "project_id": v["project_id"],
-        "stage": v["stage"],
-        "heard": v.get("heard") or "",
-        "done": v.get("done") or "",
-        "status": v["status"],
-        "reason": v.get("reason"),
-        "timeline": _json(v.get("timeline"), []),
-    }
+    row = _action_fields(rid, v)
+    row["timeline"] = _json(v.get("timeline"), [])
+    return row
 
 
 def _review_row(rid: str, v: dict) -> dict:
@@ -557,6 +545,12 @@ def _key(fmt: str, *names: str) -> Callable[[dict], str]:
     return build
 
 
+def _server_written(*args, **options) -> RecordType:
+    """A type that staff write through the server's pages: no participant owns it, and the
+    project it belongs to never changes (unless ``options`` say otherwise)."""
+    return RecordType(*args, **{"writers": "server", "owned": False, "fixed": ("project_id",), **options})
+
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -620,47 +614,32 @@ TYPES: dict[str, RecordType] = {
             _equality_row,
             natural_key=_key("equality:{}:{}", "participant_id", "project_id"),
         ),
-        RecordType(
+        _server_written(
             "project",
             ProjectSchema(),
             frozenset({"title", "current_stage", "target_rung", "status"}),
             models.Project,
             _project_row,
-            writers="server",
-            owned=False,
             fixed=(),
             insert_only=("created_at",),
         ),
-        RecordType(
+        _server_written(
             "statement",
             StatementSchema(),
             frozenset({"project_id", "text", "principle", "order", "version", "active"}),
             models.Statement,
             _statement_row,
-            writers="server",
-            owned=False,
-            fixed=("project_id",),
         ),
-        RecordType(
+        _server_written(
             "action",
             ActionSchema(),
             frozenset({"project_id", "stage", "status"}),
             models.Action,
             _action_row,
-            writers="server",
-            owned=False,
-            fixed=("project_id",),
             insert_only=("created_at",),
         ),
-        RecordType(
-            "review",
-            ReviewSchema(),
-            frozenset({"project_id", "stage", "date"}),
-            models.Review,
-            _review_row,
-            writers="server",
-            owned=False,
-            fixed=("project_id",),
+        _server_written(
+            "review", ReviewSchema(), frozenset({"project_id", "stage", "date"}), models.Review, _review_row
         ),
     )
 }

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 
 from server.extensions import db
 from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
 from server.staff.action_writes import add_progress, delete_action, edit_action, unlink_feedback
 from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.feedback_views import _action_or_404, _render_action
@@ -34,12 +34,9 @@ def _to_action(project_id: str, action_id: str):
     return redirect(url_for("staff.action", project_id=project_id, action_id=action_id))
 
 
-@bp.route("/projects/<project_id>/actions/<action_id>/edit", methods=["GET", "POST"])
-@coordinator_required
-def edit_action_page(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>/edit", methods=["GET", "POST"], find=_action_or_404)
+def edit_action_page(project, act):
     """Change what an action says was heard and done."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     form = ActionForm(obj=act)
     # The words and the linked feedback change here: the status has its own form with a timeline entry.
     del form.stage, form.status, form.reason
@@ -55,12 +52,9 @@ def edit_action_page(project_id, action_id):
     return render_template("staff/action_edit.html", project=project, action=act, form=form), status
 
 
-@bp.post("/projects/<project_id>/actions/<action_id>/unlink/<feedback_id>")
-@coordinator_required
-def unlink_action_feedback(project_id, action_id, feedback_id):
+@project_page("/projects/<project_id>/actions/<action_id>/unlink/<feedback_id>", methods=["POST"], find=_action_or_404)
+def unlink_action_feedback(project, act, feedback_id):
     """Take a piece of feedback off an action; the family's phone stops showing the action."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     if unlink_feedback(project.id, act.id, feedback_id):
         audit("unlink", "action", act.id, project_id=project.id, feedback_id=feedback_id)
         db.session.commit()
@@ -70,12 +64,9 @@ def unlink_action_feedback(project_id, action_id, feedback_id):
     return _to_action(project.id, act.id)
 
 
-@bp.route("/projects/<project_id>/actions/<action_id>/delete", methods=["GET", "POST"])
-@coordinator_required
-def delete_action_page(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>/delete", methods=["GET", "POST"], find=_action_or_404)
+def delete_action_page(project, act):
     """Ask, then delete an action for everyone."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     if request.method == "POST" and FlaskForm().validate_on_submit():
         delete_action(project.id, act.id)
         audit("delete", "action", act.id, project_id=project.id)
@@ -85,12 +76,9 @@ def delete_action_page(project_id, action_id):
     return render_template("staff/action_delete.html", project=project, action=act)
 
 
-@bp.post("/projects/<project_id>/actions/<action_id>/progress")
-@coordinator_required
-def action_progress(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>/progress", methods=["POST"], find=_action_or_404)
+def action_progress(project, act):
     """Add a dated progress update; the people whose feedback it answers are told."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     form = ProgressForm()
     if form.validate_on_submit():
         add_progress(project.id, act.id, form.note.data)

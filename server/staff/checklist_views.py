@@ -10,8 +10,7 @@ from server.domain import projects
 from server.domain.checklist import PRINCIPLES
 from server.domain.models import Statement
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
 from server.staff.forms import StatementForm
 from server.staff.pages import form_page, saved
 
@@ -35,28 +34,24 @@ def _statement_or_404(project_id: str, statement_id: str) -> Statement:
     return statement
 
 
-@bp.get("/projects/<project_id>/statements")
-@coordinator_required
-def statements(project_id):
+@project_page("/projects/<project_id>/statements")
+def statements(project):
     """Show the project's checklist, statement by statement, per principle."""
-    project = project_or_404(project_id)
     retired = (
         db.session.execute(
             select(Statement)
-            .where(Statement.project_id == project_id, Statement.active.is_(False))
+            .where(Statement.project_id == project.id, Statement.active.is_(False))
             .order_by(Statement.principle, Statement.order)
         )
         .scalars()
         .all()
     )
-    return render_template("staff/statements.html", project=project, grouped=_statements(project_id), retired=retired)
+    return render_template("staff/statements.html", project=project, grouped=_statements(project.id), retired=retired)
 
 
-@bp.route("/projects/<project_id>/statements/new", methods=["GET", "POST"])
-@coordinator_required
-def new_statement(project_id):
+@project_page("/projects/<project_id>/statements/new", methods=["GET", "POST"])
+def new_statement(project):
     """Add a statement to the checklist."""
-    project = project_or_404(project_id)
     form = StatementForm(principle=request.args.get("principle", PRINCIPLES[0]))
     if form.validate_on_submit():
         projects.add_statement(
@@ -72,12 +67,9 @@ def new_statement(project_id):
     return form_page("staff/statement_form.html", project=project, form=form, statement=None)
 
 
-@bp.route("/projects/<project_id>/statements/<statement_id>/edit", methods=["GET", "POST"])
-@coordinator_required
-def edit_statement(project_id, statement_id):
+@project_page("/projects/<project_id>/statements/<statement_id>/edit", methods=["GET", "POST"], find=_statement_or_404)
+def edit_statement(project, statement):
     """Change a statement: a new version replaces it; answers to the old one are kept."""
-    project = project_or_404(project_id)
-    statement = _statement_or_404(project.id, statement_id)
     form = StatementForm(obj=statement)
     if form.validate_on_submit():
         changes = {
@@ -92,11 +84,8 @@ def edit_statement(project_id, statement_id):
     return form_page("staff/statement_form.html", project=project, form=form, statement=statement)
 
 
-@bp.post("/projects/<project_id>/statements/<statement_id>/deactivate")
-@coordinator_required
-def deactivate_statement(project_id, statement_id):
+@project_page("/projects/<project_id>/statements/<statement_id>/deactivate", methods=["POST"], find=_statement_or_404)
+def deactivate_statement(project, statement):
     """Stop asking a statement; its answers are kept."""
-    project = project_or_404(project_id)
-    statement = _statement_or_404(project.id, statement_id)
     projects.retire_statement(statement.id, current_user._get_current_object())
     return saved("Statement taken off the checklist. Its answers are kept.", "staff.statements", project_id=project.id)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from server.domain import access
 from server.extensions import db
 from server.staff import bp, retention
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_or_404, project_page
 from server.staff.models import audit
 from server.staff.pages import saved
 
@@ -33,9 +33,8 @@ def closed_projects_are_read_only():
     return render_template("staff/closed.html", project=project), 409
 
 
-def _change_state(project_id: str, change, action: str, done: str, *, then: str = "staff.project"):
+def _change_state(project, change, action: str, done: str, *, then: str = "staff.project"):
     """Close, reopen or archive the project (``change(project_id, by)``); say why when refused."""
-    project = project_or_404(project_id)
     try:
         change(project.id, current_user._get_current_object())
     except ValueError as err:
@@ -45,24 +44,21 @@ def _change_state(project_id: str, change, action: str, done: str, *, then: str 
     return saved(done, then, **({"project_id": project.id} if then == "staff.project" else {}))
 
 
-@bp.post("/projects/<project_id>/close")
-@coordinator_required
-def close_project(project_id):
+@project_page("/projects/<project_id>/close", methods=["POST"])
+def close_project(project):
     """Close the project: families can no longer add to it and its pages become read-only."""
     done = "The project is closed. Its pages are read-only now."
-    return _change_state(project_id, retention.close_project, "project_close", done)
+    return _change_state(project, retention.close_project, "project_close", done)
 
 
-@bp.post("/projects/<project_id>/reopen")
-@coordinator_required
-def reopen_project(project_id):
+@project_page("/projects/<project_id>/reopen", methods=["POST"])
+def reopen_project(project):
     """Open a closed project again (not once its personal data was erased)."""
-    return _change_state(project_id, retention.reopen_project, "project_reopen", "The project is open again.")
+    return _change_state(project, retention.reopen_project, "project_reopen", "The project is open again.")
 
 
-@bp.post("/projects/<project_id>/archive")
-@coordinator_required
-def archive_project(project_id):
+@project_page("/projects/<project_id>/archive", methods=["POST"])
+def archive_project(project):
     """Archive a closed project: it leaves the list of projects."""
     archive = lambda pid, _by: retention.archive_project(pid)  # noqa: E731  (who archives is audited here)
-    return _change_state(project_id, archive, "project_archive", "The project is archived.", then="staff.index")
+    return _change_state(project, archive, "project_archive", "The project is archived.", then="staff.index")

@@ -5,28 +5,24 @@ from __future__ import annotations
 from flask import abort, render_template
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, TextAreaField
+from wtforms import BooleanField
 from wtforms.validators import DataRequired, Length
 
 from server.auth.devices import PARTICIPANT, Device
 from server.domain.models import Feedback, Participant
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
-from server.staff.forms import _stripped
+from server.staff.access import project_page
+from server.staff.forms import text_area
 from server.staff.models import audit
 from server.staff.pages import form_page, saved
 
 
 class EraseForm(FlaskForm):
-    reason = TextAreaField(
+    reason = text_area(
         "Why are you erasing this person's answers?",
-        filters=[_stripped],
+        Length(max=500, message="Use 500 characters or fewer."),
+        required="Say why you are erasing this person's answers.",
         description="For example: “The family asked by phone on 3 March.” Do not write their name.",
-        validators=[
-            DataRequired("Say why you are erasing this person's answers."),
-            Length(max=500, message="Use 500 characters or fewer."),
-        ],
     )
     confirm = BooleanField(
         "I understand that everything this person said will be erased for good",
@@ -34,11 +30,9 @@ class EraseForm(FlaskForm):
     )
 
 
-@bp.get("/projects/<project_id>/participants")
-@coordinator_required
-def participants(project_id):
+@project_page("/projects/<project_id>/participants")
+def participants(project):
     """List the project's participants, so one can be erased on request."""
-    project = project_or_404(project_id)
     own_phone = select(Device.participant_id).where(Device.kind == PARTICIPANT).distinct().subquery()
     feedback = select(Feedback.participant_id, func.count().label("n")).group_by(Feedback.participant_id).subquery()
     rows = db.session.execute(
@@ -60,12 +54,11 @@ def _participant_or_404(project_id: str, participant_id: str) -> Participant:
     return participant
 
 
-@bp.route("/projects/<project_id>/participants/<participant_id>/erase", methods=["GET", "POST"])
-@coordinator_required
-def erase_participant(project_id, participant_id):
+@project_page(
+    "/projects/<project_id>/participants/<participant_id>/erase", methods=["GET", "POST"], find=_participant_or_404
+)
+def erase_participant(project, participant):
     """Erase everything a participant said, after a typed reason and a confirmation."""
-    project = project_or_404(project_id)
-    participant = _participant_or_404(project.id, participant_id)
     form = EraseForm()
     if form.validate_on_submit():
         # Imported here: server.domain.erasure imports the staff package (for audit) as it loads.
@@ -75,7 +68,7 @@ def erase_participant(project_id, participant_id):
         # The reason is recorded; nothing the person said is.
         audit("erase", "participant", participant.id, reason=form.reason.data, records=count)
         return saved(
-            f"Participant {participant_id[:8]} is erased ({count} entries).",
+            f"Participant {participant.id[:8]} is erased ({count} entries).",
             "staff.participants",
             project_id=project.id,
         )

@@ -9,16 +9,13 @@ from server.domain.checklist import STAGES
 from server.domain.models import Review
 from server.extensions import db
 from server.public.content import project_loop, public_actions
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
 from server.staff.results_views import cached_stage_results
 
 
-@bp.get("/projects/<project_id>/evidence")
-@coordinator_required
-def evidence(project_id):
+@project_page("/projects/<project_id>/evidence")
+def evidence(project):
     """Show the evidence pack (verdicts, ladder, reach, actions, response rate, learning log) to print."""
-    project = project_or_404(project_id)
     reviews = (
         db.session.execute(select(Review).where(Review.project_id == project.id).order_by(Review.date, Review.id))
         .scalars()

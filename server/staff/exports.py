@@ -29,8 +29,7 @@ from server.domain.models import (
     Statement,
 )
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
 from server.staff.forms import STATUS_NAMES
 from server.staff.models import audit
 from server.staff.results import consent_not_withdrawn
@@ -301,11 +300,9 @@ def column_width(header: str) -> int:
     return max(12, len(header) + 4)
 
 
-@bp.get("/projects/<project_id>/exports")
-@coordinator_required
-def exports(project_id):
+@project_page("/projects/<project_id>/exports")
+def exports(project):
     """Offer the project's data as downloads."""
-    project = project_or_404(project_id)
     return render_template("staff/exports.html", project=project, kinds=KINDS)
 
 
@@ -313,21 +310,22 @@ def _disposition(project, suffix: str, extension: str) -> str:
     return attachment(["withus", project.title, suffix], extension)
 
 
-@bp.get("/projects/<project_id>/export/<kind>.csv")
-@coordinator_required
-def export_csv(project_id, kind):
+@project_page("/projects/<project_id>/export/<kind>.csv")
+def export_csv(project, kind):
     """Download one kind of data as CSV."""
-    project = project_or_404(project_id)
     if kind not in KINDS:
         abort(404)
     disposition = _disposition(project, kind, "csv")
+    # Read now: the commit below expires ``project``, and the body streams after the view has
+    # returned, when Flask-SQLAlchemy has removed the session it belonged to.
+    project_id = project.id
 
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # lets spreadsheet programs read UTF-8 correctly
         writer.writerow(HEADERS[kind])
-        for n, row in enumerate(rows(project.id, kind)):
+        for n, row in enumerate(rows(project_id, kind)):
             writer.writerow([_safe(v) for v in row])
             if n % 500 == 499:
                 yield buffer.getvalue()
@@ -341,16 +339,14 @@ def export_csv(project_id, kind):
         headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
     # Audited once the response is built, so a download that cannot start leaves no row.
-    audit("export", kind, project.id, format="csv")
+    audit("export", kind, project_id, format="csv")
     db.session.commit()
     return response
 
 
-@bp.get("/projects/<project_id>/export/project.xlsx")
-@coordinator_required
-def export_xlsx(project_id):
+@project_page("/projects/<project_id>/export/project.xlsx")
+def export_xlsx(project):
     """Download the results summary, answers, ladder ratings, feedback and actions: a sheet each."""
-    project = project_or_404(project_id)
     book = Workbook(write_only=True)
     for kind in KINDS:
         sheet = book.create_sheet(SHEET_NAMES[kind])

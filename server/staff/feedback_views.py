@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -10,8 +11,8 @@ from sqlalchemy import func, select
 from server.domain.models import Action, ActionFeedback, Feedback, Participant
 from server.domain.types import is_uuid
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404, stage_or_404
+from server.paging import Paging
+from server.staff.access import project_page, stage_or_404
 from server.staff.feedback_choice import linked_message, offer_feedback
 from server.staff.forms import STATUS_NAMES, ActionForm, LinkForm, ProgressForm, StatusForm, options
 from server.staff.models import audit
@@ -37,17 +38,26 @@ def _link_form(project_id: str, formdata=None) -> LinkForm:
     return form
 
 
-def _page(pages: int) -> int:
-    """The asked-for page, kept within 1..pages: a page past the end shows the last one."""
+def _asked_page() -> int:
+    """The page number in the address; 1 when it is not a whole number."""
     try:
-        asked = int(request.args.get("page", 1))
+        return int(request.args.get("page", 1))
     except ValueError:
         return 1
-    # Clamp before it reaches OFFSET: 99999999999999999999 overflows the database's integers.
-    return min(max(1, asked), pages)
 
 
-def _render_feedback(project, stage, form, chosen=(), feedback_error=None, status=200):
+@dataclass(frozen=True)
+class FeedbackList:
+    """One page of a stage's feedback, newest first, and the actions each piece is linked to."""
+
+    rows: list
+    links: dict[str, list[str]]
+    paging: Paging
+    unlinked_only: bool
+
+
+def _feedback_list(project, stage: str) -> FeedbackList:
+    """Read a page of the stage's feedback; looking at it is recorded in the audit log."""
     unlinked_only = request.args.get("show") == "unlinked"
     linked_any = select(ActionFeedback.feedback_id).where(ActionFeedback.feedback_id == Feedback.id)
     query = (
@@ -65,10 +75,9 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
     total = db.session.execute(
         select(func.count()).select_from(query.with_only_columns(Feedback.id).subquery())
     ).scalar()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = _page(pages)
+    paging = Paging.of(total, PAGE_SIZE, _asked_page())
     rows = db.session.execute(
-        query.order_by(Feedback.received_at.desc(), Feedback.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        query.order_by(Feedback.received_at.desc(), Feedback.id).limit(PAGE_SIZE).offset(paging.offset)
     ).all()
     links: dict[str, list[str]] = {}
     if rows:
@@ -78,45 +87,39 @@ def _render_feedback(project, stage, form, chosen=(), feedback_error=None, statu
             )
         ):
             links.setdefault(feedback_id, []).append(action_id)
-    audit("view", "feedback", project.id, stage=stage, page=page, rows=len(rows))
+    audit("view", "feedback", project.id, stage=stage, page=paging.page, rows=len(rows))
     db.session.commit()
+    return FeedbackList(rows, links, paging, unlinked_only)
+
+
+def _render_feedback(project, stage, form, chosen=(), feedback_error=None, status=200):
+    """The feedback page with the link form as it stands: fresh, or sent back with its errors."""
     return render_template(
         "staff/feedback.html",
         project=project,
         stage=stage,
-        rows=rows,
-        links=links,
         form=form,
         chosen=set(chosen),
         feedback_error=feedback_error,
-        page=page,
-        pages=pages,
-        total=total,
-        unlinked_only=unlinked_only,
+        feedback=_feedback_list(project, stage),
     ), status
 
 
-@bp.get("/projects/<project_id>/feedback")
-@coordinator_required
-def feedback_current(project_id):
+@project_page("/projects/<project_id>/feedback")
+def feedback_current(project):
     """Go to the feedback of the project's current stage."""
-    project = project_or_404(project_id)
     return redirect(url_for("staff.feedback", project_id=project.id, stage=project.current_stage))
 
 
-@bp.get("/projects/<project_id>/stages/<stage>/feedback")
-@coordinator_required
-def feedback(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/feedback")
+def feedback(project, stage):
     """List the stage's feedback, newest first, to link it to actions."""
-    project = project_or_404(project_id)
     return _render_feedback(project, stage_or_404(stage), _link_form(project.id))
 
 
-@bp.post("/projects/<project_id>/stages/<stage>/feedback/link")
-@coordinator_required
-def link(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/feedback/link", methods=["POST"])
+def link(project, stage):
     """Link the chosen feedback to an action; the people who gave it are notified."""
-    project = project_or_404(project_id)
     stage = stage_or_404(stage)
     form = _link_form(project.id, request.form)
     chosen = [fid for fid in request.form.getlist("feedback_ids") if is_uuid(fid)]
@@ -135,11 +138,9 @@ def link(project_id, stage):
     return saved(done, "staff.feedback", project_id=project.id, stage=stage, page=request.args.get("page", 1))
 
 
-@bp.get("/projects/<project_id>/actions")
-@coordinator_required
-def actions(project_id):
+@project_page("/projects/<project_id>/actions")
+def actions(project):
     """List the project's "You said, we did" actions."""
-    project = project_or_404(project_id)
     stage = request.args.get("stage")
     if stage:
         stage_or_404(stage)
@@ -160,11 +161,9 @@ def actions(project_id):
     )
 
 
-@bp.route("/projects/<project_id>/actions/new", methods=["GET", "POST"])
-@coordinator_required
-def new_action(project_id):
+@project_page("/projects/<project_id>/actions/new", methods=["GET", "POST"])
+def new_action(project):
     """Record what was heard and what is done about it."""
-    project = project_or_404(project_id)
     reply_to = _reply_to(project.id, request.values.get("feedback"))
     stage = reply_to.stage if reply_to else request.args.get("stage", project.current_stage)
     form = ActionForm(stage=stage)
@@ -215,7 +214,8 @@ def _action_or_404(project_id: str, action_id: str) -> Action:
     return action
 
 
-def _render_action(project, action, form, status=200, progress_form=None):
+def _linked_feedback(project, action) -> list:
+    """The feedback an action answers, first linked first; looking at it is recorded in the audit log."""
     linked = db.session.execute(
         select(Feedback, Participant.role, ActionFeedback.linked_at)
         .join(ActionFeedback, ActionFeedback.feedback_id == Feedback.id)
@@ -226,32 +226,30 @@ def _render_action(project, action, form, status=200, progress_form=None):
     if linked:
         audit("view", "action_feedback", action.id, project_id=project.id, rows=len(linked))
         db.session.commit()
+    return linked
+
+
+def _render_action(project, action, form, status=200, progress_form=None):
     return render_template(
         "staff/action.html",
         project=project,
         action=action,
         form=form,
         progress_form=progress_form or _progress_form(),
-        linked=linked,
+        linked=_linked_feedback(project, action),
         timeline=json.loads(action.timeline or "[]"),
     ), status
 
 
-@bp.get("/projects/<project_id>/actions/<action_id>")
-@coordinator_required
-def action(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>", find=_action_or_404)
+def action(project, act):
     """Show an action, its dated timeline and the feedback it answers."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     return _render_action(project, act, StatusForm(status=act.status))
 
 
-@bp.post("/projects/<project_id>/actions/<action_id>/status")
-@coordinator_required
-def action_status(project_id, action_id):
+@project_page("/projects/<project_id>/actions/<action_id>/status", methods=["POST"], find=_action_or_404)
+def action_status(project, act):
     """Move an action to a new status; the people whose feedback it answers are notified."""
-    project = project_or_404(project_id)
-    act = _action_or_404(project.id, action_id)
     form = StatusForm()
     valid = form.validate_on_submit()
     if valid and form.status.data == act.status:

@@ -93,24 +93,29 @@ class Day(_NamesItsError, DateField):
     """A date."""
 
 
-def _stripped(value):
+def stripped(value):
+    """Trim the space around what was typed (a filter for text fields)."""
     return value.strip() if isinstance(value, str) else value
 
 
+def text_field(label: str, *checks, required: str = "", kind=StringField, description: str = "", **options):
+    """A text field that trims what was typed; `required` is the message when it is left empty.
+
+    The checks (a length limit, at least) run after the required check, in the order given.
+    """
+    needed = [DataRequired(required)] if required else []
+    return kind(label, filters=[stripped], description=description, validators=[*needed, *checks], **options)
+
+
+def text_area(label: str, *checks, **options) -> TextAreaField:
+    """A text_field written in a box of several lines."""
+    return text_field(label, *checks, kind=TextAreaField, **options)
+
+
 class ProjectForm(StaffForm):
-    title = StringField(
-        "Title",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Enter a title for the project."),
-            at_most(TITLE_MAX, "The title"),
-        ],
-    )
-    summary = TextAreaField(
-        "Summary",
-        filters=[_stripped],
-        description="What the project is for, in a sentence or two.",
-        validators=[at_most(SUMMARY_MAX, "The summary")],
+    title = text_field("Title", at_most(TITLE_MAX, "The title"), required="Enter a title for the project.")
+    summary = text_area(
+        "Summary", at_most(SUMMARY_MAX, "The summary"), description="What the project is for, in a sentence or two."
     )
     target_rung = Choice(
         "Rung of the ladder you aim for",
@@ -126,13 +131,11 @@ class StageForm(StaffForm):
 
 
 class AddStaffForm(StaffForm):
-    email = EmailField(
+    email = text_field(
         "Staff member's email address",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Enter the email address of a staff member."),
-            Length(max=254, message="The email address must be 254 characters or fewer."),
-        ],
+        Length(max=254, message="The email address must be 254 characters or fewer."),
+        kind=EmailField,
+        required="Enter the email address of a staff member.",
     )
 
 
@@ -147,32 +150,23 @@ class StatementForm(StaffForm):
         choices=[(p, PRINCIPLE_NAMES[p]) for p in PRINCIPLES],
         invalid="Choose the principle the statement belongs to.",
     )
-    text = TextAreaField(
+    text = text_area(
         "Statement",
-        filters=[_stripped],
+        at_most(STATEMENT_MAX, "The statement"),
+        required="Enter the statement.",
         description="An “I” statement, for example “I felt listened to.”",
-        validators=[
-            DataRequired("Enter the statement."),
-            at_most(STATEMENT_MAX, "The statement"),
-        ],
     )
-    easy_read = StringField(
+    easy_read = text_field(
         "Easy-read version",
-        filters=[_stripped],
+        at_most(EASY_READ_MAX, "The easy-read version"),
+        required="Enter the easy-read version.",
         description=f"Short and simple: {EASY_READ_MAX_WORDS} words or fewer.",
-        validators=[
-            DataRequired("Enter the easy-read version."),
-            at_most(EASY_READ_MAX, "The easy-read version"),
-        ],
     )
-    symbol = StringField(
+    symbol = text_field(
         "Symbol",
-        filters=[_stripped],
+        at_most(SYMBOL_MAX, "The symbol"),
+        required="Enter a symbol, such as an emoji.",
         description="An emoji or a short icon name shown beside the easy-read text.",
-        validators=[
-            DataRequired("Enter a symbol, such as an emoji."),
-            at_most(SYMBOL_MAX, "The symbol"),
-        ],
     )
     order = WholeNumber(
         "Position in the list",
@@ -199,28 +193,13 @@ def _reason_needed(form, field):
 
 def _reason_field() -> TextAreaField:
     """The reason an action is not possible: asked when an action is made and when it moves on."""
-    return TextAreaField(
-        "Reason (needed when it is not possible)",
-        filters=[_stripped],
-        validators=[at_most(NOTE_MAX, "The reason"), _reason_needed],
-    )
+    return text_area("Reason (needed when it is not possible)", at_most(NOTE_MAX, "The reason"), _reason_needed)
 
 
 class ActionForm(StaffForm):
     stage = Choice("Stage", choices=STAGE_CHOICES, invalid="Choose the stage.")
-    heard = TextAreaField(
-        "You said (what we heard)",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Enter what you heard."),
-            at_most(YOU_SAID_MAX, "“You said”"),
-        ],
-    )
-    done = TextAreaField(
-        "We did (what we did or will do)",
-        filters=[_stripped],
-        validators=[at_most(YOU_SAID_MAX, "“We did”")],
-    )
+    heard = text_area("You said (what we heard)", at_most(YOU_SAID_MAX, "“You said”"), required="Enter what you heard.")
+    done = text_area("We did (what we did or will do)", at_most(YOU_SAID_MAX, "“We did”"))
     status = Choice("Status", choices=STATUS_CHOICES, default="planned", invalid="Choose a status.")
     reason = _reason_field()
     # Choices are the stage's feedback, filled by server.staff.feedback_choice.offer_feedback.
@@ -234,23 +213,12 @@ class ActionForm(StaffForm):
 
 class StatusForm(StaffForm):
     status = Choice("New status", choices=STATUS_CHOICES, invalid="Choose the new status.")
-    note = TextAreaField(
-        "Note for the timeline",
-        filters=[_stripped],
-        validators=[at_most(NOTE_MAX, "The note")],
-    )
+    note = text_area("Note for the timeline", at_most(NOTE_MAX, "The note"))
     reason = _reason_field()
 
 
 class ProgressForm(StaffForm):
-    note = TextAreaField(
-        "What happened",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Write what happened."),
-            at_most(NOTE_MAX, "The update"),
-        ],
-    )
+    note = text_area("What happened", at_most(NOTE_MAX, "The update"), required="Write what happened.")
 
 
 class LinkForm(StaffForm):
@@ -282,26 +250,15 @@ class ReviewForm(StaffForm):
         validators=[InputRequired("Enter the date of the review, for example 2026-11-26.")],
         format="%Y-%m-%d",
     )
-    set_out = TextAreaField(
+    set_out = text_area(
         "What we set out to do",
-        filters=[_stripped],
-        validators=[
-            DataRequired("Enter what you set out to do."),
-            at_most(REFLECTION_MAX, "“What we set out to do”"),
-        ],
+        at_most(REFLECTION_MAX, "“What we set out to do”"),
+        required="Enter what you set out to do.",
     )
 
 
 for _name, _label in _REVIEW_TEXT[1:]:
-    setattr(
-        ReviewForm,
-        _name,
-        TextAreaField(
-            _label,
-            filters=[_stripped],
-            validators=[at_most(REFLECTION_MAX, f"“{_label}”")],
-        ),
-    )
+    setattr(ReviewForm, _name, text_area(_label, at_most(REFLECTION_MAX, f"“{_label}”")))
 for _role in ROLES:
     setattr(
         ReviewForm,

@@ -14,7 +14,7 @@ from server.public.languages import project_languages
 from server.staff import bp, retention
 from server.staff.access import (
     coordinator_required,
-    project_or_404,
+    project_page,
     roles_required,
     visible_projects,
 )
@@ -82,18 +82,15 @@ def _render_project(project, stage_form=None, staff_form=None, status=200):
     ), status
 
 
-@bp.get("/projects/<project_id>")
-@coordinator_required
-def project(project_id):
+@project_page("/projects/<project_id>")
+def project(project):
     """Show a project: its stages, join code and staff."""
-    return _render_project(project_or_404(project_id))
+    return _render_project(project)
 
 
-@bp.post("/projects/<project_id>/stage")
-@coordinator_required
-def set_stage(project_id):
+@project_page("/projects/<project_id>/stage", methods=["POST"])
+def set_stage(project):
     """Move the project to another stage."""
-    project = project_or_404(project_id)
     form = StageForm()
     if not form.validate_on_submit():
         return _render_project(project, stage_form=form, status=400)
@@ -101,19 +98,15 @@ def set_stage(project_id):
     return saved(f"The current stage is now {form.stage.data}.", "staff.project", project_id=project.id)
 
 
-@bp.get("/projects/<project_id>/join-code")
-@coordinator_required
-def confirm_new_join_code(project_id):
+@project_page("/projects/<project_id>/join-code")
+def confirm_new_join_code(project):
     """Ask before making a new join code, saying what stops working."""
-    project = project_or_404(project_id)
     return render_template("staff/join_code_new.html", project=project, join_code=codes.active_join_code(project.id))
 
 
-@bp.get("/projects/<project_id>/poster")
-@coordinator_required
-def poster(project_id):
+@project_page("/projects/<project_id>/poster")
+def poster(project):
     """Show an A4 poster with the join code and its QR code, to print."""
-    project = project_or_404(project_id)
     join_code = codes.active_join_code(project.id)
     if join_code is None:
         abort(404)
@@ -128,20 +121,16 @@ def poster(project_id):
     )
 
 
-@bp.post("/projects/<project_id>/join-code")
-@coordinator_required
-def rotate_join_code(project_id):
+@project_page("/projects/<project_id>/join-code", methods=["POST"])
+def rotate_join_code(project):
     """Replace the join code: the old one stops working at once."""
-    project = project_or_404(project_id)
     code = codes.new_join_code(project.id)
     return saved(f"New join code: {code}. The old code no longer works.", "staff.project", project_id=project.id)
 
 
-@bp.post("/projects/<project_id>/staff")
-@coordinator_required
-def add_staff(project_id):
+@project_page("/projects/<project_id>/staff", methods=["POST"])
+def add_staff(project):
     """Put a staff member (found by email) on the project."""
-    project = project_or_404(project_id)
     form = AddStaffForm()
     if form.validate_on_submit():
         user = db.session.execute(
@@ -159,11 +148,9 @@ def add_staff(project_id):
     return _render_project(project, staff_form=form, status=400)
 
 
-@bp.post("/projects/<project_id>/staff/<int:user_id>/remove")
-@coordinator_required
-def remove_staff(project_id, user_id):
+@project_page("/projects/<project_id>/staff/<int:user_id>/remove", methods=["POST"])
+def remove_staff(project, user_id):
     """Take a staff member off the project (not yourself, so nobody locks themselves out)."""
-    project = project_or_404(project_id)
     if user_id == current_user.id:
         abort(400, "You cannot take yourself off a project.")
     user = db.session.get(User, user_id)

@@ -13,8 +13,8 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 from server.auth.models import utcnow
 from server.extensions import db
 from server.public.models import PublicPage
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
+from server.staff.forms import stripped
 from server.staff.models import audit
 
 
@@ -37,7 +37,7 @@ class PublicPageForm(FlaskForm):
     )
     intro = TextAreaField(
         "A few words at the top of the page (optional)",
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[stripped],
         validators=[Length(max=2000, message="The words at the top must be 2,000 characters or fewer.")],
     )
     published = BooleanField("Show this page to the public")
@@ -54,11 +54,9 @@ class PublicPageForm(FlaskForm):
             raise ValidationError("Another project uses this web address. Choose another.")
 
 
-@bp.route("/projects/<project_id>/public", methods=["GET", "POST"])
-@coordinator_required
-def public_page(project_id):
+@project_page("/projects/<project_id>/public", methods=["GET", "POST"])
+def public_page(project):
     """Set the public page's address and words, and turn it on or off."""
-    project = project_or_404(project_id)
     current = db.session.get(PublicPage, project.id)
     form = PublicPageForm(obj=current, project_id=project.id)
     if form.validate_on_submit():

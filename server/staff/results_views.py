@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from server.domain.models import ChecklistAnswer, LadderRating, Participant, Statement
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404, stage_or_404
+from server.staff.access import project_page, stage_or_404
 from server.staff.models import audit
 from server.staff.results import StageResults, consent_not_withdrawn, stage_results
 from sync.store import head
@@ -71,32 +70,28 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _show_results(project_id: str, stage: str | None, template: str):
+def _show_results(project, stage: str | None, template: str):
     """Render a stage's results (``stage`` None: the project's current stage) with a template."""
-    project = project_or_404(project_id)
     stage = project.current_stage if stage is None else stage_or_404(stage)
     return render_template(template, project=project, stage=stage, r=cached_stage_results(project, stage))
 
 
-@bp.get("/projects/<project_id>/results")
-@coordinator_required
-def results_current(project_id):
+@project_page("/projects/<project_id>/results")
+def results_current(project):
     """Show the results of the project's current stage (no redirect: one round trip less)."""
-    return _show_results(project_id, None, "staff/results.html")
+    return _show_results(project, None, "staff/results.html")
 
 
-@bp.get("/projects/<project_id>/stages/<stage>/results")
-@coordinator_required
-def results(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/results")
+def results(project, stage):
     """Show whether co-production was achieved in a stage, and why."""
-    return _show_results(project_id, stage, "staff/results.html")
+    return _show_results(project, stage, "staff/results.html")
 
 
-@bp.get("/projects/<project_id>/stages/<stage>/report")
-@coordinator_required
-def report(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/report")
+def report(project, stage):
     """Show the stage's results as a page to print or save as PDF."""
-    return _show_results(project_id, stage, "staff/report.html")
+    return _show_results(project, stage, "staff/report.html")
 
 
 def _commented(model, project_id: str, stage: str) -> tuple:
@@ -110,11 +105,9 @@ def _commented(model, project_id: str, stage: str) -> tuple:
     )
 
 
-@bp.get("/projects/<project_id>/stages/<stage>/comments")
-@coordinator_required
-def comments(project_id, stage):
+@project_page("/projects/<project_id>/stages/<stage>/comments")
+def comments(project, stage):
     """List the comments partners left with their checklist answers and ladder ratings."""
-    project = project_or_404(project_id)
     stage = stage_or_404(stage)
     answers = db.session.execute(
         select(ChecklistAnswer, Statement.text, Statement.principle, Participant.role)

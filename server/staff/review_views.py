@@ -10,19 +10,16 @@ from sqlalchemy import select
 from server.domain.models import Review
 from server.domain.words import ROLES
 from server.extensions import db
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
 from server.staff.forms import REVIEW_TEXT_FIELDS, ROLE_FIELDS, ReviewForm
 from server.staff.pages import form_page, saved
 from server.staff.results import stage_results
 from server.staff.writes import create_review
 
 
-@bp.get("/projects/<project_id>/reviews")
-@coordinator_required
-def reviews(project_id):
+@project_page("/projects/<project_id>/reviews")
+def reviews(project):
     """List the learning log, newest first."""
-    project = project_or_404(project_id)
     rows = (
         db.session.execute(
             select(Review).where(Review.project_id == project.id).order_by(Review.date.desc(), Review.id.desc())
@@ -34,11 +31,9 @@ def reviews(project_id):
     return render_template("staff/reviews.html", project=project, entries=entries)
 
 
-@bp.route("/projects/<project_id>/reviews/new", methods=["GET", "POST"])
-@coordinator_required
-def new_review(project_id):
+@project_page("/projects/<project_id>/reviews/new", methods=["GET", "POST"])
+def new_review(project):
     """Write a review of a stage; the stage's results are attached as they stand."""
-    project = project_or_404(project_id)
     form = ReviewForm(stage=request.args.get("stage", project.current_stage))
     if form.validate_on_submit():
         snapshot = stage_results(db.session, project.id, form.stage.data, project.target_rung).snapshot()
@@ -62,14 +57,16 @@ def new_review(project_id):
     )
 
 
-@bp.get("/projects/<project_id>/reviews/<review_id>")
-@coordinator_required
-def review(project_id, review_id):
-    """Show one review in full, with its snapshot of the results."""
-    project = project_or_404(project_id)
-    entry = db.session.get(Review, review_id)
-    if entry is None or entry.project_id != project.id:
+def _review_or_404(project_id: str, review_id: str) -> Review:
+    review = db.session.get(Review, review_id)
+    if review is None or review.project_id != project_id:
         abort(404)
+    return review
+
+
+@project_page("/projects/<project_id>/reviews/<review_id>", find=_review_or_404)
+def review(project, entry):
+    """Show one review in full, with its snapshot of the results."""
     return render_template(
         "staff/review.html",
         project=project,

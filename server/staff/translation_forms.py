@@ -7,37 +7,31 @@ from wtforms import StringField, TextAreaField, URLField
 from wtforms.validators import URL, Length, Optional
 
 from server.languages import LANGUAGES, PROJECT_TEXTS, STATEMENT_TEXTS
-from server.staff.forms import _stripped
+from server.staff.forms import text_area, text_field
+
+
+def _up_to(limit: int) -> Length:
+    """The length limit these forms share, said the same way for each field."""
+    return Length(max=limit, message=f"Use {limit} characters or fewer.")
 
 
 class ProjectDetailsForm(FlaskForm):
-    organisation = StringField(
-        "Organisation",
-        filters=[_stripped],
-        description="Who runs the project, as families know it.",
-        validators=[Length(max=200, message="Use 200 characters or fewer.")],
+    organisation = text_field("Organisation", _up_to(200), description="Who runs the project, as families know it.")
+    contact = text_field(
+        "Contact", _up_to(200), description="A phone number or email address families can use with questions."
     )
-    contact = StringField(
-        "Contact",
-        filters=[_stripped],
-        description="A phone number or email address families can use with questions.",
-        validators=[Length(max=200, message="Use 200 characters or fewer.")],
-    )
-    privacy_url = URLField(
+    privacy_url = text_field(
         "Privacy notice link",
-        filters=[_stripped],
+        Optional(),
+        URL(message="Enter a full web address, like https://example.org/privacy."),
+        _up_to(500),
+        kind=URLField,
         description="The web address of your privacy notice, starting with https://",
-        validators=[
-            Optional(),
-            URL(message="Enter a full web address, like https://example.org/privacy."),
-            Length(max=500, message="Use 500 characters or fewer."),
-        ],
     )
-    consent_text = TextAreaField(
+    consent_text = text_area(
         "Consent text",
-        filters=[_stripped],
+        _up_to(4000),
         description="What families agree to, in plain words. Leave empty to use the app's own words.",
-        validators=[Length(max=4000, message="Use 4000 characters or fewer.")],
     )
 
 
@@ -55,11 +49,10 @@ def translation_form(texts: dict[str, int]) -> type[FlaskForm]:
     attrs = {}
     for code, language in LANGUAGES.items():
         for name, longest in texts.items():
-            kind = TextAreaField if longest > 200 else StringField
-            attrs[f"{code}_{name}"] = kind(
+            attrs[f"{code}_{name}"] = text_field(
                 f"{LABELS[name]} in {language}",
-                filters=[_stripped],
-                validators=[Length(max=longest, message=f"Use {longest} characters or fewer.")],
+                _up_to(longest),
+                kind=TextAreaField if longest > 200 else StringField,
                 render_kw={"lang": code, "dir": "auto"},
             )
     return type(f"Translation{'_'.join(texts)}Form", (FlaskForm,), attrs)

@@ -12,8 +12,7 @@ from flask_login import current_user
 from server.domain import projects
 from server.domain.projects import read_record
 from server.languages import LANGUAGES, PROJECT_TEXTS, STATEMENT_TEXTS
-from server.staff import bp
-from server.staff.access import coordinator_required, project_or_404
+from server.staff.access import project_page
 from server.staff.checklist_views import _statement_or_404
 from server.staff.pages import form_page, saved
 from server.staff.translation_forms import (
@@ -39,11 +38,9 @@ def _set_translations(kind: str, record_id: str, form, texts: dict[str, int]) ->
     projects.set_translations(kind, record_id, translations_from(form, texts), me)
 
 
-@bp.route("/projects/<project_id>/details", methods=["GET", "POST"])
-@coordinator_required
-def project_details(project_id):
+@project_page("/projects/<project_id>/details", methods=["GET", "POST"])
+def project_details(project):
     """Edit what the app's consent screen shows, and the project's texts in other languages."""
-    project = project_or_404(project_id)
     stored = _values(project.id)
     details = ProjectDetailsForm(prefix="d", data={k: stored.get(k, "") for k in DETAILS})
     words = ProjectTranslationForm(prefix="t", meta={"csrf": False})  # one token: the details form's
@@ -59,12 +56,11 @@ def project_details(project_id):
     return form_page("staff/project_details.html", project=project, details=details, words=words, languages=LANGUAGES)
 
 
-@bp.route("/projects/<project_id>/statements/<statement_id>/translations", methods=["GET", "POST"])
-@coordinator_required
-def statement_translations(project_id, statement_id):
+@project_page(
+    "/projects/<project_id>/statements/<statement_id>/translations", methods=["GET", "POST"], find=_statement_or_404
+)
+def statement_translations(project, statement):
     """Enter a statement's text and easy-read text in other languages."""
-    project = project_or_404(project_id)
-    statement = _statement_or_404(project.id, statement_id)
     form = StatementTranslationForm()
     if request.method == "GET":
         fill(form, _values(statement.id).get("translations"), STATEMENT_TEXTS)

@@ -113,6 +113,13 @@ def staff_may_write(model, dev: Dev, rec: Rec) -> bool:
     return person.author == dev.user and rec.recorded_by in (None, dev.user)
 
 
+def _rewrite_feedback(dev: Dev, fid: str, rec: Rec, *, text: str, mode: str) -> dict:
+    """Push a new version of feedback ``fid`` from ``dev``'s phone, for the same person and project."""
+    return dev.phone.record(
+        "feedback", fid, participant_id=rec.owner, project_id=rec.project, stage="design", text=text, mode=mode
+    )
+
+
 # ---------------------------------------------------------------- the machine
 
 
@@ -246,29 +253,13 @@ class AccessMachine(RuleBasedStateMachine):
         rec = self.records[fid]
         if dev.revoked or rec.owner == dev.participant:
             return
-        attempt = dev.phone.record(
-            "feedback",
-            fid,
-            participant_id=rec.owner,
-            project_id=rec.project,
-            stage="design",
-            text="Not mine",
-            mode="self",
-        )
+        attempt = _rewrite_feedback(dev, fid, rec, text="Not mine", mode="self")
         assert dev.phone.statuses([attempt]) == [("rejected", "forbidden")]
 
     @rule(dev=staff_phones, fid=feedback)
     def staff_edit(self, dev, fid):
         rec = self.records[fid]
-        attempt = dev.phone.record(
-            "feedback",
-            fid,
-            participant_id=rec.owner,
-            project_id=rec.project,
-            stage="design",
-            text="Edited",
-            mode="assisted",
-        )
+        attempt = _rewrite_feedback(dev, fid, rec, text="Edited", mode="assisted")
         may = staff_may_write(self, dev, rec)
         status = dev.phone.statuses([attempt])[0]
         if not rec.live:

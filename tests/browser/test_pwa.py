@@ -104,6 +104,12 @@ def wait_all_sent(page, *, rejected: int = 0) -> None:
     assert page.locator("#status").get_attribute("data-rejected") == str(rejected)
 
 
+def sync_and_wait(page) -> None:
+    """Sync now and wait until everything the phone holds has reached the server, nothing rejected."""
+    sync_now(page)
+    wait_all_sent(page)
+
+
 def join_as_family(page, live_server, *, age="13 to 17", role="A young person") -> None:
     open_app(page, live_server.url, f"join/{live_server.join_code}")
     page.get_by_role("button", name="Join", exact=True).click()
@@ -113,8 +119,7 @@ def join_as_family(page, live_server, *, age="13 to 17", role="A young person") 
     page.get_by_role("button", name="Yes, I agree").click()
     wait_heading(page, "What would you like to do?")
     page.get_by_role("link", name="Answer the questions").wait_for(timeout=LONG)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
 
 
 def give_feedback(page, base, note) -> None:
@@ -322,8 +327,7 @@ def test_two_devices_editing_one_answer_offline_converge(browser, live_server):
         wait_heading(a, "Saying yes")
         a.get_by_role("button", name="Yes, I agree").click()
         wait_heading(a, "What would you like to do?")
-        sync_now(a)
-        wait_all_sent(a)
+        sync_and_wait(a)
 
         sign_in_worker(b, live_server)
         b.get_by_role("radio", name=f"{name} (A parent or carer)").check()
@@ -562,8 +566,7 @@ def test_phone_clock_hours_ahead_is_corrected_and_entries_still_arrive(page, liv
     page.clock.set_system_time(real_now + 3 * 3600)  # the phone's clock runs 3 hours fast
     join_as_family(page, live_server)  # consent and participant went through a clock_ahead round
     give_feedback(page, live_server.url, "Sent from a fast clock")
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     me = session(page)
     (stored,) = rows(
         live_server,
@@ -589,8 +592,7 @@ def test_entries_unsent_for_over_a_day_are_flagged(page, context, live_server):
     page.evaluate("async () => (await import('/app/js/app.js')).refreshStatus()")
     wait_status(page, "more than a day")
     context.set_offline(False)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     wait_status_without(page, "more than a day")
 
 
@@ -682,8 +684,7 @@ def test_contributions_show_linked_actions_after_a_pull(page, live_server, monke
     join_as_family(page, live_server)
     give_feedback(page, live_server.url, "The form is far too long")
     assert "Nobody has answered this yet." in page.locator("main").inner_text()
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     me = session(page)
     (feedback,) = local_values(page, "feedback")
     coordinator_acts_on(live_server, monkeypatch, tmp_path, me["project_id"], feedback["id"])
@@ -735,8 +736,7 @@ def test_worker_hands_over_to_the_familys_own_phone_with_a_claim_code(browser, l
 def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(page, context, live_server, monkeypatch, tmp_path):
     join_as_family(page, live_server)
     give_feedback(page, live_server.url, "Please open on Saturdays")
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     me = session(page)
     (feedback,) = local_values(page, "feedback")
     coordinator_acts_on(live_server, monkeypatch, tmp_path, me["project_id"], feedback["id"])
@@ -755,8 +755,7 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(page, context, li
         ),
     )
     context.set_offline(False)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     assert pulls[0][0] == 410 and pulls[1] == (200, "0")
     head = rows(live_server, "SELECT value FROM sync_counter")[0][0]
     assert page.evaluate("async () => (await import('/app/js/storage.js')).getMeta('cursor')") == head

@@ -10,8 +10,8 @@ from tests.browser.test_pwa import (
     session,
     sign_in_worker,
     start_visit,
+    sync_and_wait,
     sync_now,
-    wait_all_sent,
     wait_heading,
     wait_until,
 )
@@ -33,8 +33,7 @@ def test_a_worker_phone_that_handed_a_family_over_no_longer_shows_them(browser, 
         worker, family = worker_ctx.new_page(), family_ctx.new_page()
         sign_in_worker(worker, live_server)
         pid = start_visit(worker)
-        sync_now(worker)
-        wait_all_sent(worker)
+        sync_and_wait(worker)
         assert pid in local_ids(worker, "participant") and local_ids(worker, "consent")
 
         code = make_claim_code(worker, live_server.url)
@@ -67,8 +66,7 @@ def test_a_worker_phone_that_handed_a_family_over_no_longer_shows_them(browser, 
 def test_a_revoked_phone_is_emptied_and_says_why(page, live_server):
     sign_in_worker(page, live_server)
     start_visit(page)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     token = session(page)["token"]
     gone = page.request.delete(live_server.url + "/api/devices/current", headers={"Authorization": f"Bearer {token}"})
     assert gone.status == 204

@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.browser.test_pwa import (
-    LONG,
-    join_as_family,
-    open_app,
-    wait_for_worker,
-    wait_heading,
-    wait_until,
-)
+from tests.browser.test_pwa import LONG, join_as_family, open_app, wait_for_worker, wait_heading, wait_until
 
 pytestmark = pytest.mark.browser
 

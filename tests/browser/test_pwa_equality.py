@@ -14,8 +14,7 @@ from tests.browser.test_pwa import (  # no_script_errors: autouse, fails a test 
     open_app,
     rows,
     session,
-    sync_now,
-    wait_all_sent,
+    sync_and_wait,
     wait_heading,
 )
 
@@ -50,8 +49,7 @@ def test_equality_answers_reach_the_server_as_one_record(page, live_server):
     choose(page, "What was the first language you learned?", "Urdu")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("status").filter(has_text="Saved. Thank you").wait_for(timeout=LONG)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
 
     me = session(page)
     stored = server_values(live_server, "equality", me["participant_id"])
@@ -88,8 +86,7 @@ def test_equality_answers_reach_the_server_as_one_record(page, live_server):
     choose(page, "Do you have a disability or a long-term health condition?", "I would rather not say")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("status").filter(has_text="Saved. Thank you").wait_for(timeout=LONG)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     ((rid, values),) = server_values(live_server, "equality", me["participant_id"])
     assert rid == expected_id
     assert values["disability"] == "prefer_not_to_say" and values["first_language"] == "urdu"
@@ -139,8 +136,7 @@ def test_withdrawing_consent_reaches_the_server(page, live_server):
     confirm.click()
     page.get_by_text("You withdrew your consent on").wait_for(timeout=LONG)
     assert "erase your data" in page.locator("main").inner_text()
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
 
     ((_, values),) = server_values(live_server, "consent", me["participant_id"])
     assert values["withdrawn_at"] is not None and values["given_at"] is not None

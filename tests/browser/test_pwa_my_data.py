@@ -13,8 +13,7 @@ from tests.browser.test_pwa import (
     open_app,
     rows,
     session,
-    sync_now,
-    wait_all_sent,
+    sync_and_wait,
     wait_heading,
     wait_until,
 )
@@ -38,8 +37,7 @@ LOCAL_STORES_JS = """async () => {
 def test_download_my_data_as_a_page_and_the_servers_json(page, live_server):
     join_as_family(page, live_server)
     give_feedback(page, live_server.url, "Please keep the lift working")
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     open_app(page, live_server.url, "settings")
     page.get_by_role("link", name="Download my data").click()
     wait_heading(page, "My data")
@@ -62,8 +60,7 @@ def test_download_my_data_as_a_page_and_the_servers_json(page, live_server):
 def test_erase_offline_empties_the_phone_and_reaches_the_server_once_online(page, context, live_server):
     join_as_family(page, live_server)
     give_feedback(page, live_server.url, "Something I want erased")
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     me = session(page)
     live = "SELECT id FROM sync_records WHERE subject_id = ? AND deleted IS NULL"
     assert rows(live_server, live, me["participant_id"])

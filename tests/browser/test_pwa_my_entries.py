@@ -11,8 +11,7 @@ from tests.browser.test_pwa import (
     rows,
     server_fields,
     statement_count,
-    sync_now,
-    wait_all_sent,
+    sync_and_wait,
     wait_heading,
     wait_until,
 )
@@ -49,8 +48,7 @@ def test_check_my_answers_reaches_a_skipped_question(page, live_server):
 def test_feedback_is_edited_and_deleted_on_the_phone_and_the_server(page, live_server):
     join_as_family(page, live_server)
     give_feedback(page, live_server.url, "The room was too loud")
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     (fid,) = [f["id"] for f in local_values(page, "feedback")]
     assert server_fields(live_server, fid)["text"] == "The room was too loud"
 
@@ -61,8 +59,7 @@ def test_feedback_is_edited_and_deleted_on_the_phone_and_the_server(page, live_s
     page.get_by_role("button", name="Save the change").click()
     wait_heading(page, "My contributions")
     page.locator("main", has_text="The room was too loud for my son").wait_for()
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     assert server_fields(live_server, fid)["text"] == "The room was too loud for my son"
     assert len(local_values(page, "feedback")) == 1
 
@@ -71,8 +68,7 @@ def test_feedback_is_edited_and_deleted_on_the_phone_and_the_server(page, live_s
     page.get_by_role("button", name="Yes, delete it").click()
     # The screen redraws in place (same heading): wait for the feedback to leave it.
     wait_until(page, "!document.querySelector('main').innerText.includes('too loud')")
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     ((deleted,),) = rows(live_server, "SELECT deleted FROM sync_records WHERE id = ?", fid)
     assert deleted is not None
     assert server_fields(live_server, fid) == {}

@@ -8,8 +8,7 @@ from tests.browser.test_pwa import (
     join_as_family,
     rows,
     session,
-    sync_now,
-    wait_all_sent,
+    sync_and_wait,
     wait_for_worker,
 )
 
@@ -68,8 +67,7 @@ def test_server_killed_during_a_push_loses_nothing(browser, own_server):
         context.unroute("**/api/sync/push")
 
         own_server.start()
-        sync_now(page)
-        wait_all_sent(page)
+        sync_and_wait(page)
         stored = rows(own_server, MY_FEEDBACK, me["participant_id"])
         assert sorted(text for (text,) in stored) == sorted(notes)
     finally:

@@ -14,8 +14,8 @@ from tests.browser.test_pwa import (
     session,
     sign_in_worker,
     statement_count,
+    sync_and_wait,
     sync_now,
-    wait_all_sent,
     wait_for_worker,
     wait_heading,
 )
@@ -33,6 +33,35 @@ def test_parent_or_carer_line_shows_only_for_children_under_13(page, live_server
         page.get_by_role("radio", name=age, exact=True).check()
         assert page.get_by_label(PARENT_LINE).is_visible() is shown, age
     assert_no_axe_violations(page)
+
+
+def submit_expecting(page, button: str, message: str, focused: str) -> None:
+    """Send the form without an answer it needs: the message says which, and the focus goes there."""
+    page.get_by_role("button", name=button, exact=True).click()
+    page.get_by_role("alert").filter(has_text=message).wait_for()
+    assert page.evaluate("document.activeElement.name") == focused
+
+
+def test_a_family_is_told_to_choose_who_they_are_and_their_age(page, live_server):
+    open_app(page, live_server.url, f"join/{live_server.join_code}")
+    page.get_by_role("button", name="Join", exact=True).click()
+    wait_heading(page, "Saying yes")
+    submit_expecting(page, "Yes, I agree", "Please choose who you are.", "role")
+    page.get_by_role("radio", name="A parent or carer", exact=True).check()
+    submit_expecting(page, "Yes, I agree", "Please choose an age.", "age_band")
+    page.get_by_role("radio", name="26 or over", exact=True).check()
+    page.get_by_role("button", name="Yes, I agree").click()
+    wait_heading(page, "What would you like to do?")
+
+
+def test_a_worker_is_told_to_choose_the_new_persons_role_and_age(page, live_server):
+    sign_in_worker(page, live_server)
+    page.get_by_role("radio", name="Someone new").check()
+    page.get_by_role("radio", name="13 to 17", exact=True).check()
+    submit_expecting(page, "Start", "Please choose who you are.", "role")
+    page.get_by_role("radio", name="A young person", exact=True).check()
+    page.get_by_role("button", name="Start").click()
+    wait_heading(page, "Saying yes")
 
 
 def start_visit_with_new_person(page, live_server, name="") -> None:
@@ -190,6 +219,5 @@ def test_a_rejected_answer_is_fixed_by_choosing_the_value_again(page, live_serve
     page.get_by_role("radio", name="Agree", exact=True).check()
     page.get_by_role("button", name="Send again").click()
     page.get_by_text("Nothing needs your attention.").wait_for(timeout=LONG)
-    sync_now(page)
-    wait_all_sent(page)
+    sync_and_wait(page)
     assert server_fields(live_server, answer)["value"] == "agree"

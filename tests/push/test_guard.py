@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -25,6 +23,7 @@ from server.push.guard import (
 from server.push.models import FAILED, Notification, PushSubscription
 from server.push.outbox import enqueue
 from server.push.worker import Worker
+from tests.push.loopback import QuietHandler, serving
 
 ALLOWED = [
     "https://fcm.googleapis.com/fcm/send/abc:def",
@@ -143,35 +142,23 @@ def test_connected_peer_is_checked(push_service):
     assert response.status_code == 200
 
 
-class _Redirector(BaseHTTPRequestHandler):
+class _Redirector(QuietHandler):
     hits: list = []
 
     def do_POST(self):  # noqa: N802
         self.hits.append(self.path)
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.read_body()
         if self.path.startswith("/notify"):
-            self.send_response(307)
-            self.send_header("Location", "/elsewhere")
+            self.reply(307, {"Location": "/elsewhere"})
         else:
-            self.send_response(201)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+            self.reply(201)
 
 
 @pytest.fixture
 def redirector():
     _Redirector.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_Redirector) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_redirects_are_not_followed(redirector):

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import base64
 import os
-import threading
 import uuid
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -20,42 +18,30 @@ from server.extensions import db
 from server.push.models import FAILED, PENDING, Notification, PushSubscription, QuietHours, utcnow
 from server.push.outbox import enqueue
 from server.push.sender import classify, parse_retry_after, payload_for, topic_for
+from tests.push.loopback import QuietHandler, serving
 
 
-class _Answer(BaseHTTPRequestHandler):
+class _Answer(QuietHandler):
     status = 503
     headers_out: dict = {}
     seen: list = []
 
     def do_POST(self):  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        self.read_body()
         self.seen.append({k.lower(): v for k, v in self.headers.items()})
-        self.send_response(self.status)
-        for name, value in self.headers_out.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.reply(self.status, self.headers_out)
 
 
 @pytest.fixture
 def answering():
     _Answer.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with serving(_Answer) as server:
 
-    def set_answer(status, headers=None):
-        _Answer.status, _Answer.headers_out = status, headers or {}
-        return f"http://127.0.0.1:{server.server_address[1]}/notify/{uuid.uuid4().hex}"
+        def set_answer(status, headers=None):
+            _Answer.status, _Answer.headers_out = status, headers or {}
+            return f"http://127.0.0.1:{server.server_address[1]}/notify/{uuid.uuid4().hex}"
 
-    try:
         yield set_answer
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _key() -> str:

@@ -186,7 +186,9 @@ def add_answer(project_id, participant_id, statement_id, value, stage="design", 
     """Write a checklist answer as the server would after a sync push."""
     from server.domain import projects
 
-    rid, values = checklist_answer(participant_id, project_id, statement_id, value, stage, recorded_by=None, **extra)
+    rid, values = checklist_answer(
+        participant_id, project_id, statement_id, value=value, stage=stage, recorded_by=None, **extra
+    )
     projects.write_record("checklist_answer", rid, values)
 
 

@@ -249,3 +249,17 @@ def test_own_account_pages_for_every_signed_in_role(web, scene, role):
     assert setup.status_code == {"anonymous": 302, "admin": 302}.get(role, 200)
     if role == "admin":
         assert setup.headers["Location"].endswith("/staff/account")
+
+
+@pytest.mark.parametrize(
+    ("rule", "find"),
+    [
+        ("/accounts/<int:user_id>", None),  # no project in the address
+        ("/projects/<project_id>/actions", lambda project_id, value: value),  # nothing for find to look up
+    ],
+)
+def test_a_project_page_needs_the_project_first_in_its_address(rule, find):
+    from server.staff.access import project_page
+
+    with pytest.raises(ValueError, match="starts with <project_id>"):
+        project_page(rule, find=find)

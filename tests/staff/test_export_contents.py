@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 
 from openpyxl import load_workbook
 
+from server.staff.exports import KINDS
 from tests.staff.conftest import add_answer, add_participant, statement_ids
 from tests.staff.test_verdict_pages import _rate
 
@@ -32,18 +34,18 @@ def _scene(two_projects):
 
 def test_ladder_ratings_export_with_plain_labels(web, two_projects):
     parent, _ = _scene(two_projects)
-    rows = _csv(web, two_projects, "ladder")
-    assert rows[0] == [
-        "Rating id",
-        "Participant (pseudonymous id)",
-        "Role",
-        "Stage",
-        "Rung",
-        "Rung name",
-        "Comment",
-        "How it was recorded",
+    header, row = _csv(web, two_projects, "ladder")[:2]
+    # Each column's heading with what the rating put under it, in the export's order.
+    assert list(zip(header, row, strict=True))[1:] == [
+        ("Participant (pseudonymous id)", parent),
+        ("Role", "Parent or carer"),
+        ("Stage", "Design"),
+        ("Rung", "2"),
+        ("Rung name", "Consultation"),
+        ("Comment", ""),
+        ("How it was recorded", "By themselves"),
     ]
-    assert rows[1][1:] == [parent, "Parent or carer", "Design", "2", "Consultation", "", "By themselves"]
+    assert header[0] == "Rating id"
 
 
 def test_answers_use_words_not_codes(web, two_projects):
@@ -78,3 +80,46 @@ def test_workbook_has_widths_and_a_frozen_header(web, two_projects):
     assert answers.column_dimensions["B"].width >= 36  # a whole pseudonymous id shows
     assert answers.column_dimensions["H"].width == 60  # the statement has room to read
     assert [c.value for c in answers[1]][8] == "Answer"
+
+
+def _served_as_by_gunicorn(app, user, url):
+    """Sign in and download ``url`` with no app context around the request, as under gunicorn.
+
+    The test's own app context would otherwise be the request's too, so Flask-SQLAlchemy would
+    keep the request's session open while the body streams, hiding any use of it after the view
+    returned. A fresh ``contextvars.Context`` has no app context in it, so each request pushes
+    and tears down its own, as a real server's does.
+    """
+    from flask.testing import FlaskClient
+
+    from server.extensions import db
+
+    email = user.email  # read here: the test's session needs the test's app context
+    # End the test's transaction: on SQLite each one begins IMMEDIATE and would hold the write lock.
+    db.session.commit()
+
+    def download():
+        client = FlaskClient(app, app.response_class, use_cookies=True)
+        signed_in = client.post("/staff/sign-in", data={"email": email, "password": "correct horse battery"})
+        assert signed_in.status_code == 302
+        response = client.get(url)
+        try:
+            return response.status_code, response.get_data(as_text=True)
+        finally:
+            response.close()
+
+    return contextvars.Context().run(download)
+
+
+def test_csv_streams_whole_after_its_request_session_is_gone(app, web, two_projects):
+    parent, pro = _scene(two_projects)
+    coordinator = two_projects["coordinator"]
+    base = f"/staff/projects/{two_projects['project_id']}/export"
+    served = {kind: _served_as_by_gunicorn(app, coordinator, f"{base}/{kind}.csv") for kind in KINDS}
+    for kind, (status, body) in served.items():
+        assert status == 200, kind
+        # The same file, every row of it, as a download inside the test's app context gives.
+        assert body == web.get(f"{base}/{kind}.csv", coordinator).get_data(as_text=True), kind
+    answers = list(csv.reader(io.StringIO(served["answers"][1].lstrip("\ufeff"))))
+    assert answers[0][:2] == ["Answer id", "Participant (pseudonymous id)"]
+    assert sorted((r[1], r[8]) for r in answers[1:]) == sorted([(parent, "Not sure"), (pro, "Agree")])

@@ -6,24 +6,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from sync import store
 from sync.hlc import Clock, parse
 from sync.records import Record, Register, WireError
 from sync.schema import records
-from sync.store import (
-    APPLIED,
-    REJECTED,
-    UNCHANGED,
-    CursorExpired,
-    Hooks,
-    RecordRejected,
-    Rejection,
-    Scope,
-    head,
-    pull,
-    purge_tombstones,
-    push,
-    write_local,
-)
+from sync.store import APPLIED, REJECTED, UNCHANGED, CursorExpired, Hooks, RecordRejected, Rejection, Scope
 from tests.sync.helpers import full_rows, head_value, positions, pull_all, push_batch, state
 
 NODE = "9f1c2a9d4e5b6c7d"
@@ -84,13 +71,13 @@ def test_change_numbers_move_to_the_end_on_update(engine):
     push_batch(engine, [rec(1, a=(1, t(1))), rec(2, a=(1, t(1)))])
     push_batch(engine, [rec(1, a=(2, t(2)))])
     with engine.begin() as conn:
-        page = pull(conn, 0, 10)
+        page = store.pull(conn, 0, 10)
     assert [r.id for r in page.records] == [rid(2), rid(1)]
     newest = positions(engine)[-1]
     assert page.cursor == newest and not page.more
     assert head_value(engine) == 3
     with engine.begin() as conn:
-        assert head(conn) >= newest
+        assert store.head(conn) >= newest
 
 
 def test_clock_ahead_names_the_field_and_spares_the_rest(engine):
@@ -180,7 +167,7 @@ def test_a_tombstone_keeps_its_scope(engine):
     (row,) = stored(engine)
     assert (row.fields, row.deleted, row.project_id) == ("{}", t(2), "p9")
     with engine.begin() as conn:
-        (seen,) = pull(conn, 0, 10, visible=records.c.project_id == "p9").records
+        (seen,) = store.pull(conn, 0, 10, visible=records.c.project_id == "p9").records
     assert seen == Record("feedback", rid(1), {}, t(2))
 
 
@@ -201,31 +188,31 @@ def test_pull_pages_and_filters(engine):
     )
     at = positions(engine)
     with engine.begin() as conn:
-        first = pull(conn, 0, 3)
+        first = store.pull(conn, 0, 3)
         assert [r.values()["text"] for r in first.records] == [1, 2, 3]
         assert (first.cursor, first.more) == (at[2], True)
-        second = pull(conn, first.cursor, 3)
-        third = pull(conn, second.cursor, 3)
+        second = store.pull(conn, first.cursor, 3)
+        third = store.pull(conn, second.cursor, 3)
         assert [r.values()["text"] for r in third.records] == [7]
         assert (third.cursor, third.more) == (at[6], False)
-        empty = pull(conn, at[6], 3)
+        empty = store.pull(conn, at[6], 3)
         assert (empty.records, empty.cursor, empty.more) == ([], at[6], False)
-        exact = pull(conn, at[3], 3)
+        exact = store.pull(conn, at[3], 3)
         assert (exact.cursor, exact.more) == (at[6], False)
         assert json.loads(first.records_json()) == [r.to_wire() for r in first.records]
-        odd = pull(conn, 0, 100, visible=records.c.id.in_([rid(1), rid(3)]))
+        odd = store.pull(conn, 0, 100, visible=records.c.id.in_([rid(1), rid(3)]))
         assert [r.id for r in odd.records] == [rid(1), rid(3)] and odd.cursor == at[2]
         with pytest.raises(ValueError):
-            pull(conn, -1, 3)
+            store.pull(conn, -1, 3)
         with pytest.raises(ValueError):
-            pull(conn, 0, 0)
+            store.pull(conn, 0, 0)
 
 
 def test_pull_on_an_empty_store(engine):
     with engine.begin() as conn:
-        page = pull(conn, 0, 10)
+        page = store.pull(conn, 0, 10)
         assert (page.records, page.cursor, page.more) == ([], 0, False)
-        assert head(conn) >= 0
+        assert store.head(conn) >= 0
 
 
 def test_purge_tombstones_and_expire_old_cursors(engine):
@@ -235,37 +222,37 @@ def test_purge_tombstones_and_expire_old_cursors(engine):
     at = positions(engine)  # records 3, 1 (tombstone), 2 (tombstone), 4
     with engine.begin() as conn:
         with pytest.raises(ValueError):
-            purge_tombstones(conn, "soon")
-        assert purge_tombstones(conn, t(15)) == 1  # only the tombstone of record 1 (no. 4)
+            store.purge_tombstones(conn, "soon")
+        assert store.purge_tombstones(conn, t(15)) == 1  # only the tombstone of record 1 (no. 4)
     assert set(state(engine)) == {rid(2), rid(3), rid(4)}
     with engine.begin() as conn:
         with pytest.raises(CursorExpired) as err:
-            pull(conn, at[0], 10)
+            store.pull(conn, at[0], 10)
         assert err.value.purged_through == at[1]
-        assert [r.id for r in pull(conn, 0, 10).records] == [rid(3), rid(2), rid(4)]
-        assert [r.id for r in pull(conn, at[1], 10).records] == [rid(2), rid(4)]
-        assert purge_tombstones(conn, t(15)) == 0
+        assert [r.id for r in store.pull(conn, 0, 10).records] == [rid(3), rid(2), rid(4)]
+        assert [r.id for r in store.pull(conn, at[1], 10).records] == [rid(2), rid(4)]
+        assert store.purge_tombstones(conn, t(15)) == 0
         with pytest.raises(CursorExpired):
-            pull(conn, at[0], 10)
+            store.pull(conn, at[0], 10)
 
 
 def test_write_local_stamps_with_the_server_clock(engine):
     now = [1_764_147_600_000]
     clock = Clock("5e7e7e7e7e7e7e7e", now_ms=lambda: now[0])
     with engine.begin() as conn:
-        first = write_local(conn, clock, "project", rid(1), {"title": "Play", "target_rung": 3})
+        first = store.write_local(conn, clock, "project", rid(1), {"title": "Play", "target_rung": 3})
         assert first.values() == {"title": "Play", "target_rung": 3}
         stamp = first.fields["title"].t
         assert parse(stamp).node == "5e7e7e7e7e7e7e7e"
-        second = write_local(conn, clock, "project", rid(1), {"title": "Play 2"})
+        second = store.write_local(conn, clock, "project", rid(1), {"title": "Play 2"})
         assert second.values() == {"title": "Play 2", "target_rung": 3}
         assert second.fields["title"].t > stamp
-        gone = write_local(conn, clock, "project", rid(1), {}, delete=True)
+        gone = store.write_local(conn, clock, "project", rid(1), {}, delete=True)
         assert gone.fields == {} and gone.deleted > second.fields["title"].t
         with pytest.raises(WireError):
-            write_local(conn, clock, "project", rid(2), {"title": float("nan")})
+            store.write_local(conn, clock, "project", rid(2), {"title": float("nan")})
         with pytest.raises(RecordRejected) as err:
-            write_local(conn, clock, "feedback", rid(3), {"text": "poison"}, Recording())
+            store.write_local(conn, clock, "feedback", rid(3), {"text": "poison"}, Recording())
         assert err.value.rejection.field == "text"
 
 
@@ -273,12 +260,12 @@ def test_write_local_beats_a_value_stamped_ahead_of_the_server(engine):
     clock = Clock("5e7e7e7e7e7e7e7e", now_ms=lambda: 1_000)
     push_batch(engine, [rec(1, text=("phone", t(1_200, 5, "ffffffffffffffff")))])
     with engine.begin() as conn:
-        mine = write_local(conn, clock, "feedback", rid(1), {"text": "staff"})
+        mine = store.write_local(conn, clock, "feedback", rid(1), {"text": "staff"})
     assert mine.values() == {"text": "staff"}
     assert mine.fields["text"].t > t(1_200, 5, "ffffffffffffffff")
     with engine.begin() as conn:
-        gone = write_local(conn, clock, "feedback", rid(1), {}, delete=True)
-        again = write_local(conn, clock, "feedback", rid(1), {"text": "back"})
+        gone = store.write_local(conn, clock, "feedback", rid(1), {}, delete=True)
+        again = store.write_local(conn, clock, "feedback", rid(1), {"text": "back"})
     assert again.fields == {} and again.deleted == gone.deleted  # tombstones stick
 
 
@@ -298,7 +285,7 @@ def test_push_folds_accepted_stamps_into_the_server_clock(engine):
 def test_a_rolled_back_push_leaves_nothing(engine):
     with engine.connect() as conn:
         with conn.begin() as tx:
-            push(conn, [rec(1, text=("a", t(1)))])
+            store.push(conn, [rec(1, text=("a", t(1)))])
             tx.rollback()
     assert state(engine) == {} and pull_all(engine)[0] == {}
     assert statuses(push_batch(engine, [rec(1, text=("a", t(1)))])) == [APPLIED]

@@ -5,6 +5,7 @@ import { naturalId } from '../ids.js';
 import { checked, field, h, radioGroup } from '../dom.js';
 import { t } from '../i18n.js';
 import { fallbackNote, localized, textSpan } from '../localized.js';
+import { personValues } from '../person.js';
 
 /** Who a worker is recording consent for, in words. */
 function whose(person) {
@@ -78,15 +79,8 @@ export async function render(ctx) {
     error.textContent = '';
     const changes = [];
     if (askAbout) {
-      const role = checked(form, 'role');
-      const age = checked(form, 'age_band');
-      if (!role || !age) {
-        error.textContent = t(role ? 'consent.pickAge' : 'consent.pickRole');
-        form.querySelector(`input[name="${role ? 'age_band' : 'role'}"]`).focus();
-        return;
-      }
-      const values = { project_id: subj.project_id, role, age_band: age };
-      if (name.value.trim()) values.display_name = name.value.trim().slice(0, 80);
+      const values = personValues(form, name, error, subj.project_id);
+      if (!values) return;
       changes.push({ type: 'participant', id: subj.participant_id, values });
     }
     const under13 = ageNow() === 'under_13';

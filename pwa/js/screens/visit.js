@@ -5,6 +5,7 @@ import * as storage from '../storage.js';
 import { uuid7 } from '../ids.js';
 import { checked, field, h, radioGroup } from '../dom.js';
 import { dateTime, t } from '../i18n.js';
+import { personValues } from '../person.js';
 import { loadProjects } from './signin.js';
 
 export const live = true;
@@ -82,16 +83,9 @@ export async function render(ctx) {
       return;
     }
     if (person === 'new') {
-      const role = checked(form, 'role');
-      const age = checked(form, 'age_band');
-      if (!role || !age) {
-        error.textContent = t(role ? 'consent.pickAge' : 'consent.pickRole');
-        form.querySelector(`input[name="${role ? 'age_band' : 'role'}"]`).focus();
-        return;
-      }
+      const values = personValues(form, name, error, pid);
+      if (!values) return;
       person = uuid7();
-      const values = { project_id: pid, role, age_band: age };
-      if (name.value.trim()) values.display_name = name.value.trim().slice(0, 80);
       await ctx.write([{ type: 'participant', id: person, values }]);
     }
     await storage.setMeta('visit', { project_id: pid, participant_id: person, mode: checked(form, 'mode') || 'assisted' });
