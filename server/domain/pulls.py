@@ -283,9 +283,13 @@ def _reconcile(conn: Connection, device_id: str, who, clause, cursor: Cursor, pa
     page.more = len(extra) > room or len(page.removals) == limit
     extra = extra[: max(room, 0)]
     resent = [Record.stored(r[1], r[0], r[2], r[3]) for r in extra]
+    # Cut before adding: _cut_actions replaces the list's records with cut copies, so the
+    # page must take them from the list afterwards (a re-sent action once went out uncut,
+    # naming feedback of a family whose consent had just been withdrawn).
+    digests = _cut_actions(conn, who, resent)
     page.records += resent
     page.numbers += [r[4] for r in extra]
-    return _cut_actions(conn, who, resent)
+    return digests
 
 
 def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int) -> DevicePage:

@@ -201,6 +201,41 @@ def test_5_withdrawn_consent_takes_a_family_off_staff_phones(client, project, ph
         assert not {pid, fid, cid} & set(phone.held)
 
 
+def test_5_withdrawn_consent_takes_the_familys_feedback_out_of_actions_on_staff_phones(client, project, phones):
+    # Found by the access state machine: the action came again, but uncut.
+    from server.domain import projects
+    from server.extensions import db
+
+    worker = phones.staff(project["worker"])
+    coordinator = phones.staff(project["coordinator"])
+    pid, fid = visit(worker, project["id"])
+    _, other = visit(worker, project["id"])  # another family met on a visit: still in view
+    action = str(uuid.uuid4())
+    linked = sorted([fid, other])
+    values = {"project_id": project["id"], "stage": "design", "status": "planned", "feedback_ids": linked}
+    projects.write_record("action", action, values)
+    db.session.commit()
+    for phone in (worker, coordinator):
+        phone.sync()
+        assert phone.values(action)["feedback_ids"] == linked
+    cid = consent_id(pid, project["id"])
+    withdrawn = worker.record(
+        "consent",
+        cid,
+        participant_id=pid,
+        project_id=project["id"],
+        notice_version="1",
+        given_by="parent_carer",
+        given_at="2026-11-01T10:00:00Z",
+        withdrawn_at="2026-11-02T10:00:00Z",
+    )
+    assert worker.statuses([withdrawn]) == [("applied", None)]
+    for phone in (worker, coordinator):
+        phone.sync()
+        assert fid not in phone.held
+        assert phone.values(action)["feedback_ids"] == [other]
+
+
 def test_6_staff_pulls_of_personal_records_are_audited(client, project, phones):
     worker = phones.staff(project["worker"])
     pid, fid = visit(worker, project["id"])
