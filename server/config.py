@@ -167,7 +167,9 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # No X-RateLimit headers on every response (each costs a round trip to Redis); a 429
+    # still says when to try again (Retry-After, server/errors.py).
+    "RATELIMIT_HEADERS_ENABLED": False,
     # A sliding minute, not calendar minutes: no double burst across a minute's edge.
     "RATELIMIT_STRATEGY": "moving-window",
     "WTF_CSRF_TIME_LIMIT": None,  # a coordinator may leave a form open all afternoon

@@ -1,12 +1,15 @@
 """One shape for every JSON error, friendly pages for people."""
 
+import math
+import time
+
 from flask import jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from server.extensions import db
+from server.extensions import db, limiter
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
@@ -46,6 +49,16 @@ class JSONProvider(DefaultJSONProvider):
             raise ValueError("The JSON is nested too deeply.") from err
 
 
+def _retry_after_seconds() -> str:
+    """Seconds until the rate limit that refused this request lets one through again."""
+    # Worked out only here, on a refusal: rate-limit headers on every response would cost
+    # every request another round trip to the limiter's store (Redis).
+    current = limiter.current_limit
+    if current is None:
+        return "60"
+    return str(max(1, math.ceil(current.reset_at - time.time())))
+
+
 def register_error_handlers(app):
     """Turn validation errors and HTTP errors into JSON for the API, pages for people."""
     app.json = JSONProvider(app)
@@ -69,7 +82,7 @@ def register_error_handlers(app):
             code = (err.name or "error").lower().replace(" ", "_")
             headers = {}
             if err.code == 429:
-                headers["Retry-After"] = err.get_response().headers.get("Retry-After", "60")
+                headers["Retry-After"] = _retry_after_seconds()
                 code = "rate_limited"
             return error_response(err.code, code, err.description or err.name, headers=headers)
         template = "errors/404.html" if err.code == 404 else "errors/generic.html"
