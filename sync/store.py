@@ -357,6 +357,16 @@ _FEED_QUERY = {
 }
 
 
+def feed_query(mode: str, visible: ColumnElement[bool] | None = None, *, narrow: bool = False):
+    """The feed's page query in this mode (``feed.mode``), cut by ``visible``.
+
+    For ``pull(query=...)``: a caller that builds it once, with ``visible``'s values as
+    parameters, saves building it (and its cache key) on every pull.
+    """
+    query = _FEED_QUERY[(mode, narrow)]
+    return query if visible is None else query.where(visible)
+
+
 def pull(
     conn: Connection,
     cursor: Cursor | int,
@@ -365,13 +375,16 @@ def pull(
     *,
     horizon: Cursor | None = None,
     narrow: bool = False,
+    query=None,
+    params: dict[str, Any] | None = None,
 ) -> Page:
     """Return up to ``limit`` records changed after ``cursor`` that ``visible`` lets through.
 
     ``horizon`` (from ``head``) bounds the read in the parallel feed; read it before
     anything else in the transaction. Without it, it is read here. ``narrow``: ``visible``
     lets through few records, found faster through its own conditions than in feed order
-    (``feed.AFTER_NARROW``).
+    (``feed.AFTER_NARROW``). ``query`` (from ``feed_query``) replaces ``visible`` and
+    ``narrow``, with ``params`` for its own parameters.
     """
     if isinstance(cursor, int):
         if cursor < 0:
@@ -382,10 +395,9 @@ def pull(
     mode = feed.mode(conn)
     if mode == feed.PARALLEL and horizon is None:
         horizon = feed.horizon(conn)
-    params = {**feed.window_params(cursor, horizon), "limit": limit + 1}
-    query = _FEED_QUERY[(mode, narrow)]
-    if visible is not None:
-        query = query.where(visible)
+    params = {**feed.window_params(cursor, horizon), "limit": limit + 1, **(params or {})}
+    if query is None:
+        query = feed_query(mode, visible, narrow=narrow)
     rows = conn.execute(query, params).all()
     if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import String, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -101,6 +101,23 @@ def visible_clause(actor: Any, table=records) -> ColumnElement[bool]:
         return true()
     r = table.c
     return and_(or_(r.project_id.is_(None), r.project_id.not_in(closed_projects())), _device_view(who, r))
+
+
+# Any participant, their ids the parameters ``viewer`` and ``viewer_project``: the rule's
+# clause for participants built once, for statements built once (building a pull's
+# statements cost as much as running them). ``viewer_params`` binds a real participant.
+ANY_PARTICIPANT = Who(
+    PARTICIPANT_KIND,
+    None,
+    participant_id=bindparam("viewer", type_=String),
+    project_id=bindparam("viewer_project", type_=String),
+    device=True,
+)
+
+
+def viewer_params(who: Who) -> dict[str, str | None]:
+    """The parameters of a clause made from ``ANY_PARTICIPANT``, for this participant."""
+    return {"viewer": who.participant_id, "viewer_project": who.project_id}
 
 
 def _device_view(who: Who, r) -> ColumnElement[bool]:

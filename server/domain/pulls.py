@@ -174,13 +174,12 @@ def _removals(conn: Connection, device_id: str, clause, limit: int) -> list[str]
     return list(conn.execute(query).scalars())
 
 
-def _left_view(
-    conn: Connection, device_id: str, clause, cursor: Cursor, horizon: Cursor, narrow: bool = False
-) -> list[str]:
-    """Ids the device holds whose record changed after ``cursor`` and is no longer in its view.
+def _left_view_query(mode: str, clause, device_id, narrow: bool):
+    """Ids the device holds whose record changed after the cursor and is no longer in its view.
 
     Between access changes this is how a record leaves a phone: it changed (a
     field made it pending again, say) and the rule no longer lets it through.
+    ``narrow``: found from the device's holdings, not from the feed (``feed.AFTER_NARROW``).
     """
     query = (
         select(_h.c.record_id)
@@ -188,15 +187,41 @@ def _left_view(
         .where(
             _h.c.device_id == device_id,
             _h.c.change_no != GONE,
-            feed.after(conn, narrow=narrow),
+            (feed.AFTER_NARROW if narrow else feed.AFTER)[mode],
             not_(clause),
         )
         .order_by(_h.c.record_id)
     )
-    settled = feed.settled(conn, narrow=narrow)
-    if settled is not None:
-        query = query.where(settled)
-    return list(conn.execute(query, feed.window_params(cursor, horizon)).scalars())
+    if mode == feed.PARALLEL:
+        query = query.where(feed.SETTLED_NARROW if narrow else feed.SETTLED)
+    return query
+
+
+@cache
+def _participant_queries(mode: str):
+    """A participant's feed page and left-view queries, built once per feed mode with the
+    participant and device as parameters (``_view_queries``)."""
+    clause = _visible(access.ANY_PARTICIPANT)
+    device_id = bindparam("device_id", type_=String)
+    page = store.feed_query(mode, and_(clause, _not_held_now(device_id)), narrow=True)
+    return page, _left_view_query(mode, clause, device_id, narrow=True)
+
+
+def _visible(who):
+    # A pending record (protocol 1.1: not complete yet) is nobody's to hold.
+    return and_(access.visible_clause(who), records.c.pending.is_(False))
+
+
+def _view_queries(who, device: Device, mode: str) -> tuple:
+    """The device's feed page query, its left-view query and their parameters."""
+    if who.kind == PARTICIPANT_KIND:
+        # A participant sees few records (their own, a few of the project's): find them by
+        # their own conditions, not by reading everyone's changes in feed order.
+        page, left = _participant_queries(mode)
+        return page, left, {**access.viewer_params(who), "device_id": device.id}
+    clause = _visible(who)
+    page = store.feed_query(mode, and_(clause, _not_held_now(device.id)))
+    return page, _left_view_query(mode, clause, device.id, narrow=False), {}
 
 
 def _not_held(conn: Connection, device_id: str, clause, cursor: Cursor, limit: int):
@@ -302,26 +327,23 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     # First, before anything else in this transaction: how far the feed may be read.
     horizon = store.head(conn)
     who = who_is(device)
-    # A pending record (protocol 1.1: not complete yet) is nobody's to hold.
-    clause = and_(access.visible_clause(who), records.c.pending.is_(False))
+    mode = feed.mode(conn)
     _acknowledge(conn, device.id, cursor)
     digest, stored = _access_state(conn, who, device.id)
     reconcile = _needs_reconciling(cursor, digest, stored)
-    # A participant sees few records (their own, a few of the project's): find them by
-    # their own conditions, not by reading everyone's changes in feed order.
-    narrow = who.kind == PARTICIPANT_KIND
-    visible = and_(clause, _not_held_now(device.id))
-    found = store.pull(conn, cursor, limit, visible, horizon=horizon, narrow=narrow)
+    page_query, left_query, params = _view_queries(who, device, mode)
+    found = store.pull(conn, cursor, limit, horizon=horizon, query=page_query, params=params)
     page = DevicePage(list(found.records), [], found.cursor, found.more, list(found.numbers))
     digests = _cut_actions(conn, who, page.records)
     if not found.more:
         page.cursor = max(found.cursor, horizon, cursor)
         if reconcile:
-            digests.update(_reconcile(conn, device.id, who, clause, cursor, page, limit))
+            digests.update(_reconcile(conn, device.id, who, _visible(who), cursor, page, limit))
         else:
-            page.removals = _left_view(conn, device.id, clause, cursor, horizon, narrow)
+            window = feed.window_params(cursor, horizon)
+            page.removals = list(conn.execute(left_query, {**window, **params}).scalars())
     if page.removals or page.records:
-        if feed.mode(conn) == feed.PARALLEL or page.cursor <= cursor:
+        if mode == feed.PARALLEL or page.cursor <= cursor:
             # The device must be able to say it received this response: a new ack.
             page.cursor = store.reserve_change_no(conn, page.cursor)
     else:
