@@ -21,7 +21,7 @@ from server.domain import access, types
 from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
 from server.domain.models import Participant, Project, ProjectStaff, Statement
 from server.domain.projections import project
-from server.domain.pulls import held_current
+from server.domain.pulls import held_current_rows
 from sync.records import Record, merge
 from sync.schema import records
 from sync.sql import in_ids
@@ -42,11 +42,13 @@ def _invalid(field: str | None, message: str) -> Rejection:
     return Rejection("invalid", field, message)
 
 
-def _sort_facts(rows, statements: dict) -> tuple[dict, dict, set, set]:
+def _sort_facts(rows, statements: dict, held: set) -> tuple[dict, dict, set, set]:
     """Split the rows of DomainHooks._load_participants by what each says it is."""
     found, authors, with_device, closed = {}, {}, set(), set()
     for kind, key, first, second in rows:
-        if kind == "p":
+        if kind == "h":
+            held.add(key)
+        elif kind == "p":
             found[key] = (first, second)
         elif kind == "a":
             authors[key] = first
@@ -73,6 +75,8 @@ def _facts_query(with_closed: bool):
             Device.kind == PARTICIPANT, in_ids(Device.participant_id, "pids")
         ),
         select(literal("s"), Statement.id, Statement.project_id, null()).where(in_ids(Statement.id, "sids")),
+        # Of the batch's stored records, those the pushing device holds at their version.
+        held_current_rows("h"),
     ]
     if with_closed:
         parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
@@ -123,16 +127,22 @@ class DomainHooks(Hooks):
             self._closed_projects = frozenset(self.conn.execute(access.closed_projects()).scalars())
         return self._closed_projects
 
-    def _load_participants(self, pids: set[str], statement_ids: set[str] = frozenset()) -> None:
+    def _load_participants(
+        self, pids: set[str], statement_ids: set[str] = frozenset(), held: list[str] = ()
+    ) -> set[str]:
         """Read project, age band, recorder and custody of these participants, the statements'
-        projects and the closed projects, in one round trip (each row says what it is)."""
+        projects and the closed projects, in one round trip (each row says what it is); and
+        return which of ``held`` the pushing device holds at their stored version."""
         pids = pids - self._participants.keys()
         statement_ids = set(statement_ids) - self._statements.keys()
-        if not pids and not statement_ids and self._closed_projects is not None:
-            return
+        held_now: set[str] = set()
+        if not pids and not statement_ids and not held and self._closed_projects is not None:
+            return held_now
         query = _facts_query(with_closed=self._closed_projects is None)
-        rows = self.conn.execute(query, {"pids": sorted(pids), "sids": sorted(statement_ids)})
-        found, authors, with_device, closed = _sort_facts(rows, self._statements)
+        params = {"pids": sorted(pids), "sids": sorted(statement_ids), "held": list(held)}
+        params["device_id"] = self.actor.id if isinstance(self.actor, Device) else None
+        rows = self.conn.execute(query, params)
+        found, authors, with_device, closed = _sort_facts(rows, self._statements, held_now)
         if self._closed_projects is None:
             self._closed_projects = frozenset(closed)
         for sid in statement_ids:
@@ -144,6 +154,7 @@ class DomainHooks(Hooks):
                 self._participants[pid] = (None, None, None, True)
             else:
                 self._participants[pid] = None
+        return held_now
 
     def _participant(self, pid: str) -> tuple | None:
         """(project_id, age_band, author_id, has_device) of a participant, or None."""
@@ -166,12 +177,13 @@ class DomainHooks(Hooks):
     # ------------------------------------------------------------ prepare
 
     def prepare(self, conn, batch, current, stored_scopes) -> None:
-        """Fetch the batch's stored authors, participants and statements in three queries."""
+        """Fetch the batch's participants, statements and what the device holds, in one query."""
         self._stored_scopes.update(stored_scopes)
+        stored_ids: list[str] = []
         if isinstance(self.actor, Device):
             ids = [record.id for record in batch]
             self.echo_candidates = {rid for rid in ids if rid not in current}
-            self.echo_candidates |= held_current(conn, self.actor.id, [rid for rid in ids if rid in current])
+            stored_ids = [rid for rid in ids if rid in current]
         for rid, scope in stored_scopes.items():
             self._authors.setdefault(rid, scope.author_id)
         participant_ids, statement_ids = set(), set()
@@ -181,7 +193,7 @@ class DomainHooks(Hooks):
                 register = fields.get(name)
                 if register is not None and isinstance(register.v, str):
                     ids.add(register.v)
-        self._load_participants(participant_ids, statement_ids)
+        self.echo_candidates |= self._load_participants(participant_ids, statement_ids, stored_ids)
 
     # ------------------------------------------------------------ check
 

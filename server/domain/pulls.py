@@ -82,9 +82,23 @@ def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
     conn.execute(update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None))
 
 
-def _access_state(conn: Connection, who, device_id: str) -> tuple[str, tuple | None]:
+def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Cursor) -> tuple[str, tuple | None]:
+    """``_acknowledge``, then ``_access_state``: on PostgreSQL in one statement, whose
+    data-modifying WITH clauses settle the holdings while its query reads the epochs."""
+    if conn.dialect.name != "postgresql" or cursor.is_start:
+        _acknowledge(conn, device_id, cursor)
+        return _access_state(conn, who, device_id)
+    mine = _h.c.device_id == device_id
+    gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor.ack, _h.c.tag > PUSHED)
+    unsure = update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None)
+    ctes = (gone.returning(_h.c.record_id).cte("gone"), unsure.returning(_h.c.record_id).cte("unsure"))
+    return _access_state(conn, who, device_id, ctes)
+
+
+def _access_state(conn: Connection, who, device_id: str, ctes: tuple = ()) -> tuple[str, tuple | None]:
     """(fingerprint of the access epochs this device's view depends on, its stored
-    (digest, ack) or None), in one round trip: each row says what it is."""
+    (digest, ack) or None), in one round trip: each row says what it is. ``ctes``:
+    statements to run in the same round trip (PostgreSQL)."""
     epochs = select(literal("e"), _epochs.c.project_id, _epochs.c.epoch)
     parts = []
     if who.kind == PARTICIPANT_KIND:
@@ -99,7 +113,7 @@ def _access_state(conn: Connection, who, device_id: str) -> tuple[str, tuple | N
         parts.append(epochs)
     parts.append(select(literal("d"), _state.c.digest, _state.c.ack).where(_state.c.device_id == device_id))
     pairs, stored = [], None
-    for kind, key, number in conn.execute(union_all(*parts)):
+    for kind, key, number in conn.execute(union_all(*parts).add_cte(*ctes)):
         if kind == "d":
             stored = (key, number)
         else:
@@ -328,8 +342,7 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     horizon = store.head(conn)
     who = who_is(device)
     mode = feed.mode(conn)
-    _acknowledge(conn, device.id, cursor)
-    digest, stored = _access_state(conn, who, device.id)
+    digest, stored = _settle_and_read_access(conn, who, device.id, cursor)
     reconcile = _needs_reconciling(cursor, digest, stored)
     page_query, left_query, params = _view_queries(who, device, mode)
     found = store.pull(conn, cursor, limit, horizon=horizon, query=page_query, params=params)
@@ -382,18 +395,18 @@ def _pushed_holdings(dialect: str, known: bool):
     return _write_holdings(stmt)
 
 
-_HELD_CURRENT = (
-    select(_h.c.record_id)
-    .select_from(_h.join(records, records.c.id == _h.c.record_id))
-    .where(_h.c.device_id == bindparam("device_id"), in_ids(_h.c.record_id), _h.c.change_no == records.c.change_no)
-)
-
-
-def held_current(conn: Connection, device_id: str, ids: list[str]) -> set[str]:
-    """Of these ids, the records the device holds at their stored version."""
-    if not ids:
-        return set()
-    return set(conn.execute(_HELD_CURRENT, {"device_id": device_id, "ids": ids}).scalars())
+def held_current_rows(tag: str):
+    """Rows (``tag``, record id, NULL, NULL) of the ids bound as ``held`` that the device bound
+    as ``device_id`` holds at their stored version: to go in a union with other facts."""
+    return (
+        select(literal(tag), _h.c.record_id, null(), null())
+        .select_from(_h.join(records, records.c.id == _h.c.record_id))
+        .where(
+            _h.c.device_id == bindparam("device_id", type_=String),
+            in_ids(_h.c.record_id, "held"),
+            _h.c.change_no == records.c.change_no,
+        )
+    )
 
 
 def _audit_staff_pull(who, device: Device, page: DevicePage) -> None:
