@@ -106,6 +106,8 @@ class DomainHooks(Hooks):
         # Ids whose merged state will equal the pushing device's own copy if the write
         # is applied: new records, and ones it holds at their stored version.
         self.echo_candidates: set[str] = set()
+        # Ids whose record locks this push holds (also_lock): the counts need not lock them again.
+        self._locked: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------ helpers
 
@@ -352,5 +354,12 @@ class DomainHooks(Hooks):
 
     # ------------------------------------------------------------ projections
 
+    def also_lock(self, batch) -> list[str]:
+        """The people the batch's records belong to: their counts change under their lock."""
+        owners = {r.fields["participant_id"].v for r in batch if "participant_id" in r.fields}
+        owners = sorted(o for o in owners if isinstance(o, str))
+        self._locked = frozenset(owners) | {r.id for r in batch}
+        return owners
+
     def after_merge(self, conn: Connection, changed: list[Record]) -> None:
-        project(conn, changed)
+        project(conn, changed, self._locked)

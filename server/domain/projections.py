@@ -18,9 +18,12 @@ from sync.records import Record
 from sync.sql import upsert
 
 
-def project(conn: Connection, changed: list[Record]) -> None:
-    """Bring the projection tables up to date with these merged records (set-based per type)."""
-    counted = stage_counts.before(conn, changed)  # before the rows change: it reads the old rows
+def project(conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset()) -> None:
+    """Bring the projection tables up to date with these merged records (set-based per type).
+
+    ``locked``: ids whose record locks the push already holds (see stage_counts).
+    """
+    counted = stage_counts.before(conn, changed, locked)  # before the rows change: it reads the old rows
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:

@@ -53,8 +53,6 @@ EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 # on these rows; readers sum at most this many rows per count.
 SHARDS = 32
 _CHUNK = 500
-# Another salt than the change feed's locks on record ids (sync/feed.py): other keys.
-PEOPLE_LOCKS = 1414
 # Record types whose rows feed a person's counts, and the table to find a deleted one's owner.
 _PEOPLE_TYPES = {
     "participant": Participant,
@@ -76,8 +74,11 @@ class Pending:
     before: Counter = field(default_factory=Counter)
 
 
-def before(conn: Connection, changed: list[Record]) -> Pending | None:
-    """Name the people and feedback these records touch, and count them as they stand."""
+def before(conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset()) -> Pending | None:
+    """Name the people and feedback these records touch, and count them as they stand.
+
+    ``locked``: ids the push already holds (``DomainHooks.also_lock``): not locked again.
+    """
     pending = Pending()
     owners_to_find: dict[str, list[str]] = defaultdict(list)
     consent_people: set[str] = set()
@@ -110,7 +111,7 @@ def before(conn: Connection, changed: list[Record]) -> Pending | None:
         pending.feedback.update(row[0] for row in _in_chunks(conn, query, consent_people))
     if not pending.people and not pending.feedback:
         return None
-    _lock(conn, pending.people | pending.feedback)
+    _lock(conn, (pending.people | pending.feedback) - locked)
     pending.before = counts_of(conn, pending.people, pending.feedback)
     return pending
 
@@ -130,12 +131,15 @@ def _lock(conn: Connection, ids: set[str]) -> None:
 
     A person's counts are not a sum of their records (one who answered and gave
     feedback took part once), so two merges touching one person at once would
-    each add a difference worked out without the other's change. Locks in one
-    sorted order, so two merges never wait on each other in a circle. SQLite has
-    one writer at a time already.
+    each add a difference worked out without the other's change. A person is locked
+    by their participant record's id and a feedback by its record's id: the same
+    locks a push takes on the records it writes, so a push names the people it
+    touches up front and takes them all in one sorted statement (``also_lock``);
+    this takes only the rest (a deleted record's owner, a withdrawn person's
+    feedback). SQLite has one writer at a time already.
     """
     if conn.dialect.name == "postgresql" and ids:
-        feed.lock_keys(conn, ids, PEOPLE_LOCKS)
+        feed.lock_keys(conn, ids, feed.RECORD_LOCKS)
 
 
 def _linked_feedback(conn: Connection, actions: list[Record]) -> set[str]:
