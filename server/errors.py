@@ -78,15 +78,13 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(err):
+        # A refusal by the rate limits says when to try again, to the app and to a browser.
+        headers = {"Retry-After": _retry_after_seconds()} if err.code == 429 else {}
         if wants_json():
-            code = (err.name or "error").lower().replace(" ", "_")
-            headers = {}
-            if err.code == 429:
-                headers["Retry-After"] = _retry_after_seconds()
-                code = "rate_limited"
+            code = "rate_limited" if err.code == 429 else (err.name or "error").lower().replace(" ", "_")
             return error_response(err.code, code, err.description or err.name, headers=headers)
         template = "errors/404.html" if err.code == 404 else "errors/generic.html"
-        return render_template(template, error=err), err.code
+        return render_template(template, error=err), err.code, headers
 
     @app.errorhandler(OperationalError)
     def database_unavailable(err):
