@@ -174,21 +174,20 @@ def test_4_recorded_by_comes_from_the_token(client, project, phones):
     assert worker.statuses([worker_edit]) == [("rejected", "forbidden")]
 
 
+def _consent(worker, pid, project_id, **more):
+    """A worker's record of a family's consent, given (and ``withdrawn_at`` when it is withdrawn)."""
+    given = {"notice_version": "1", "given_by": "parent_carer", "given_at": "2026-11-01T10:00:00Z"}
+    return worker.record(
+        "consent", consent_id(pid, project_id), participant_id=pid, project_id=project_id, **given, **more
+    )
+
+
 def test_5_withdrawn_consent_takes_a_family_off_staff_phones(client, project, phones):
     worker = phones.staff(project["worker"])
     coordinator = phones.staff(project["coordinator"])
     pid, fid = visit(worker, project["id"])
     cid = consent_id(pid, project["id"])
-    given = worker.record(
-        "consent",
-        cid,
-        participant_id=pid,
-        project_id=project["id"],
-        notice_version="1",
-        given_by="parent_carer",
-        given_at="2026-11-01T10:00:00Z",
-    )
-    assert worker.statuses([given]) == [("applied", None)]
+    assert worker.statuses([_consent(worker, pid, project["id"])]) == [("applied", None)]
     for phone in (worker, coordinator):
         phone.sync()
         assert {pid, fid, cid} <= set(phone.held)
@@ -218,17 +217,7 @@ def test_5_withdrawn_consent_takes_the_familys_feedback_out_of_actions_on_staff_
     for phone in (worker, coordinator):
         phone.sync()
         assert phone.values(action)["feedback_ids"] == linked
-    cid = consent_id(pid, project["id"])
-    withdrawn = worker.record(
-        "consent",
-        cid,
-        participant_id=pid,
-        project_id=project["id"],
-        notice_version="1",
-        given_by="parent_carer",
-        given_at="2026-11-01T10:00:00Z",
-        withdrawn_at="2026-11-02T10:00:00Z",
-    )
+    withdrawn = _consent(worker, pid, project["id"], withdrawn_at="2026-11-02T10:00:00Z")
     assert worker.statuses([withdrawn]) == [("applied", None)]
     for phone in (worker, coordinator):
         phone.sync()
