@@ -48,6 +48,8 @@ def test_iphone_users_see_the_add_to_home_screen_steps_until_read(browser, live_
         page.wait_for_selector("html[data-ready]")
         page.get_by_text(steps).wait_for()  # still there until read
         page.get_by_role("button", name="Got it").click()
+        # The card goes once "read" is stored: reloading before then would lose the click.
+        page.get_by_text(steps).wait_for(state="detached")
         page.reload()
         page.wait_for_selector("html[data-ready]")
         wait_heading(page, "What would you like to do?")
