@@ -189,21 +189,23 @@ def order(conn: Connection) -> tuple:
     return ORDER[mode(conn)]
 
 
-def after(conn: Connection, *, narrow: bool = False) -> ColumnElement[bool]:
-    """Rows past the cursor's position (parameters from ``window_params``); ``narrow``: see
-    ``AFTER_NARROW``."""
-    return (AFTER_NARROW if narrow else AFTER)[mode(conn)]
+def after(conn: Connection) -> ColumnElement[bool]:
+    """Rows past the cursor's position (parameters from ``window_params``)."""
+    return AFTER[mode(conn)]
 
 
-def settled(conn: Connection, *, narrow: bool = False) -> ColumnElement[bool] | None:
-    """Rows of transactions that have ended (parallel); None when every committed row is."""
-    if mode(conn) == GLOBAL:
-        return None
-    return SETTLED_NARROW if narrow else SETTLED
+def window(mode_: str, *, narrow: bool = False) -> list[ColumnElement[bool]]:
+    """The conditions of a pull's window in this mode (parameters from ``window_params``):
+    rows past the cursor and, in the parallel feed, of transactions that have ended.
+    ``narrow``: see ``AFTER_NARROW``."""
+    conditions = [(AFTER_NARROW if narrow else AFTER)[mode_]]
+    if mode_ == PARALLEL:
+        conditions.append(SETTLED_NARROW if narrow else SETTLED)
+    return conditions
 
 
 def window_params(cursor: Cursor, horizon_: Cursor | None) -> dict[str, int]:
-    """The parameters of ``after`` and ``settled`` for this cursor and horizon."""
+    """The parameters of ``after`` and ``window`` for this cursor and horizon."""
     params = {"after_no": cursor.change_no, "after_txid": cursor.txid}
     if horizon_ is not None:
         params["horizon"] = horizon_.txid

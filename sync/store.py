@@ -354,10 +354,9 @@ def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, 
 
 def _build_feed_query(mode: str, narrow: bool):
     """The feed's page query for one mode, built once (building a query costs more than a page)."""
-    where = [(feed.AFTER_NARROW if narrow else feed.AFTER)[mode], records.c.pending.is_(False)]
-    if mode == feed.PARALLEL:
-        where.append(feed.SETTLED_NARROW if narrow else feed.SETTLED)
-    query = select(*_PULL_COLUMNS, records.c.txid).where(*where)
+    query = select(*_PULL_COLUMNS, records.c.txid).where(
+        *feed.window(mode, narrow=narrow), records.c.pending.is_(False)
+    )
     return query.order_by(*(feed.ORDER_NARROW if narrow else feed.ORDER)[mode]).limit(bindparam("limit"))
 
 
@@ -383,17 +382,14 @@ def pull(
     visible: ColumnElement[bool] | None = None,
     *,
     horizon: Cursor | None = None,
-    narrow: bool = False,
     query=None,
     params: dict[str, Any] | None = None,
 ) -> Page:
     """Return up to ``limit`` records changed after ``cursor`` that ``visible`` lets through.
 
     ``horizon`` (from ``head``) bounds the read in the parallel feed; read it before
-    anything else in the transaction. Without it, it is read here. ``narrow``: ``visible``
-    lets through few records, found faster through its own conditions than in feed order
-    (``feed.AFTER_NARROW``). ``query`` (from ``feed_query``) replaces ``visible`` and
-    ``narrow``, with ``params`` for its own parameters.
+    anything else in the transaction. Without it, it is read here. ``query`` (from
+    ``feed_query``, built once) replaces ``visible``, with ``params`` for its own parameters.
     """
     if isinstance(cursor, int):
         if cursor < 0:
@@ -406,7 +402,7 @@ def pull(
         horizon = feed.horizon(conn)
     params = {**feed.window_params(cursor, horizon), "limit": limit + 1, **(params or {})}
     if query is None:
-        query = feed_query(mode, visible, narrow=narrow)
+        query = feed_query(mode, visible)
     rows = conn.execute(query, params).all()
     if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.

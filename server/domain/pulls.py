@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from sqlalchemy import String, and_, bindparam, delete, exists, literal, not_, null, or_, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from server.auth.devices import Device
@@ -201,13 +200,11 @@ def _left_view_query(mode: str, clause, device_id, narrow: bool):
         .where(
             _h.c.device_id == device_id,
             _h.c.change_no != GONE,
-            (feed.AFTER_NARROW if narrow else feed.AFTER)[mode],
+            *feed.window(mode, narrow=narrow),
             not_(clause),
         )
         .order_by(_h.c.record_id)
     )
-    if mode == feed.PARALLEL:
-        query = query.where(feed.SETTLED_NARROW if narrow else feed.SETTLED)
     return query
 
 
@@ -308,7 +305,7 @@ def _write_holdings(stmt):
     """An insert into device_holdings that replaces what was held of the same record."""
     return stmt.on_conflict_do_update(
         index_elements=[_h.c.device_id, _h.c.record_id],
-        set_={name: stmt.excluded[name] for name in ("change_no", "tag", "digest")},
+        set_={name: stmt.excluded[name] for name in _REPLACE_HOLDING},
     )
 
 
@@ -380,15 +377,14 @@ def mark_pushed(conn: Connection, device_id: str, exact: list[str], others: list
     """
     for ids, known in ((exact, True), (others, False)):
         if ids:
-            conn.execute(_pushed_holdings(conn.dialect.name, known), {"device_id": device_id, "ids": ids})
+            conn.execute(_pushed_holdings(feed.insert_for(conn), known), {"device_id": device_id, "ids": ids})
 
 
 @cache
-def _pushed_holdings(dialect: str, known: bool):
+def _pushed_holdings(insert, known: bool):
     """The statement of ``mark_pushed``, built once per backend (building costs more than running)."""
     number = records.c.change_no if known else literal(UNKNOWN)
     held = select(bindparam("device_id", type_=String), records.c.id, number, literal(PUSHED), null())
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(_h).from_select(
         ["device_id", "record_id", "change_no", "tag", "digest"], held.where(in_ids(records.c.id))
     )

@@ -309,11 +309,11 @@ def _response_select(ids: str = "ids", tagged: bool = False):
     )
     times = (f.c.received_at, af.c.linked_at)
     if tagged:
-        times = (literal("r"), f.c.id, f.c.project_id, f.c.stage, *(cast(t, String) for t in times))
+        columns = (literal("r"), f.c.id, f.c.project_id, f.c.stage, *(cast(t, String) for t in times))
     else:
-        times = (f.c.id, f.c.project_id, f.c.stage, *times)
+        columns = (f.c.id, f.c.project_id, f.c.stage, *times)
     return (
-        select(*times, act.c.id, act.c.status)
+        select(*columns, act.c.id, act.c.status)
         .select_from(f.outerjoin(af.join(act, act.c.id == af.c.action_id), af.c.feedback_id == f.c.id))
         .where(in_ids(f.c.id, ids), ~withdrawn)
     )
