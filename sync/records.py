@@ -52,13 +52,14 @@ class Record:
     so a pull can hand rows to the wire (``to_wire_json``) without a decode.
     """
 
-    __slots__ = ("type", "id", "_fields", "_json", "deleted")
+    __slots__ = ("type", "id", "_fields", "_json", "_values", "deleted")
 
     def __init__(self, type: str, id: str, fields: dict[str, Register], deleted: str | None = None) -> None:
         self.type = type
         self.id = id
         self._fields = fields
         self._json = None
+        self._values = None
         self.deleted = deleted
 
     @classmethod
@@ -69,6 +70,7 @@ class Record:
         record.id = id
         record._fields = None
         record._json = fields_json
+        record._values = None
         record.deleted = deleted
         return record
 
@@ -138,8 +140,12 @@ class Record:
         return records_to_wire_json([self])[1:-1]
 
     def values(self) -> dict[str, Any]:
-        """Return the plain field values, without stamps."""
-        return {name: r.v for name, r in self.fields.items()}
+        """Return the plain field values, without stamps (computed once: a push reads
+        them about seven times a record). Read it; do not change it."""
+        values = self._values
+        if values is None:
+            values = self._values = {name: r.v for name, r in self.fields.items()}
+        return values
 
 
 def _registers_from_wire(raw: Any) -> dict[str, Register]:

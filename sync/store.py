@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sync import feed
 from sync.cursor import Cursor
-from sync.hlc import Clock, parse, wall_of
+from sync.hlc import MAX_WALL, Clock, parse
 from sync.records import (
     MAX_TYPE_LENGTH,
     UUID_PATTERN,
@@ -196,10 +196,14 @@ def head(conn: Connection, *, precise: bool = True) -> Cursor:
 
 
 def _clock_ahead(record: Record, max_wall_ms: int) -> Rejection | None:
-    if record.deleted is not None and wall_of(record.deleted) > max_wall_ms:
+    if max_wall_ms > MAX_WALL:
+        return None
+    # Stamps are fixed width, so they order as text: one above this has a later wall clock.
+    latest = f"{max_wall_ms:013d}-ffff-ffffffffffffffff"
+    if record.deleted is not None and record.deleted > latest:
         return Rejection("clock_ahead", "deleted", "Stamped ahead of the server's clock.")
     for name, reg in record.fields.items():
-        if wall_of(reg.t) > max_wall_ms:
+        if reg.t > latest:
             return Rejection("clock_ahead", name, "Stamped ahead of the server's clock.")
     return None
 

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -458,10 +459,16 @@ class RecordType:
 
     def missing(self, values: dict) -> str | None:
         """Return the first required field absent (or null) in merged values, or None."""
-        for name in sorted(self.required):
+        for name in _in_order(self.required):
             if values.get(name) is None:
                 return name
         return None
+
+
+@cache
+def _in_order(names: frozenset[str]) -> tuple[str, ...]:
+    """A set's names in sorted order, sorted once (``missing`` runs for every merged record)."""
+    return tuple(sorted(names))
 
 
 # ---------------------------------------------------------------- the fast path
@@ -525,6 +532,11 @@ def _field_check(declared) -> Callable[[Any], bool] | None:
             rules.append(lambda v, r=rule.regex: r.match(v) is not None)
         else:
             return None
+    if len(rules) == 1:
+        return base
+    if len(rules) == 2:
+        first, second = rules
+        return lambda v: first(v) and second(v)
     return lambda v: all(rule(v) for rule in rules)
 
 
