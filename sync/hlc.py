@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 MAX_WALL = 10**13 - 1
 MAX_COUNTER = 0xFFFF
-_PATTERN = re.compile(r"\A[0-9]{13}-[0-9a-f]{4}-[0-9a-f]{16}\Z")
+PATTERN = re.compile(r"\A[0-9]{13}-[0-9a-f]{4}-[0-9a-f]{16}\Z")
 _NODE = re.compile(r"\A[0-9a-f]{16}\Z")
 
 
@@ -29,7 +29,7 @@ class HLC(NamedTuple):
 
 def is_hlc(text: object) -> bool:
     """Tell whether ``text`` is a well-formed stamp."""
-    return isinstance(text, str) and _PATTERN.match(text) is not None
+    return isinstance(text, str) and PATTERN.match(text) is not None
 
 
 def parse(text: str) -> HLC:

@@ -136,8 +136,9 @@ class Hooks:
         would stretch every other device's wait.
         """
 
-    def check(self, incoming: Record, current: Record | None) -> Rejection | None:
-        """Validate and authorise ``incoming`` against the current merged state (locked)."""
+    def check(self, incoming: Record, current: Record | None, merged: Record) -> Rejection | None:
+        """Validate and authorise ``incoming`` against the current merged state (locked);
+        ``merged`` is what the merge would store (kept only if this returns None)."""
         return None
 
     def scope(self, merged: Record) -> Scope:
@@ -306,13 +307,13 @@ def _merge_batch(batch, early, state, hooks: Hooks, stamps: bool):
         if rejection is None and current is not None and current.type != record.type:
             rejection = Rejection("invalid", "type", "The record already exists with another type.")
         if rejection is None:
-            rejection = hooks.check(record, current)
+            merged, changed = merge_changed(current, record)
+            rejection = hooks.check(record, current, merged)
         if rejection is not None:
             outcomes.append(Outcome(record.id, REJECTED, rejection))
             continue
         if stamps:
             greatest = max(greatest, _max_stamp(record))
-        merged, changed = merge_changed(current, record)
         if changed:
             state[record.id] = merged
             dirty[record.id] = None

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 
 from flask import abort, request
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.auth.models import User, utcnow
@@ -52,11 +52,15 @@ def issue_device(**attributes) -> tuple[Device, str]:
     return device, token
 
 
+# Built once: every sync request runs it, and building it cost a fifth of running it.
+_BY_TOKEN_HASH = select(Device).where(Device.token_hash == bindparam("token_hash"))
+
+
 def find_device(token: str) -> Device | None:
     """Return the device a bearer token was issued to, live or revoked, or None."""
     if not token:
         return None
-    return db.session.execute(db.select(Device).where(Device.token_hash == hash_token(token))).scalar_one_or_none()
+    return db.session.execute(_BY_TOKEN_HASH, {"token_hash": hash_token(token)}).scalar_one_or_none()
 
 
 def is_live(device: Device) -> bool:

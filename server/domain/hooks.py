@@ -22,7 +22,7 @@ from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  
 from server.domain.models import Participant, Project, ProjectStaff, Statement
 from server.domain.projections import project
 from server.domain.pulls import held_current_rows
-from sync.records import Record, merge
+from sync.records import Record
 from sync.schema import records
 from sync.sql import in_ids
 from sync.store import Hooks, Rejection, Scope
@@ -199,8 +199,8 @@ class DomainHooks(Hooks):
 
     # ------------------------------------------------------------ check
 
-    def check(self, incoming: Record, current: Record | None) -> Rejection | None:
-        rejection = self._check(incoming, current)
+    def check(self, incoming: Record, current: Record | None, merged: Record) -> Rejection | None:
+        rejection = self._check(incoming, current, merged)
         if rejection is None:
             if current is None:
                 self._authors[incoming.id] = self.who.author_id
@@ -230,7 +230,7 @@ class DomainHooks(Hooks):
                 return _invalid(field, message)
         return None
 
-    def _check(self, incoming: Record, current: Record | None) -> Rejection | None:
+    def _check(self, incoming: Record, current: Record | None, merged: Record) -> Rejection | None:
         # screen() has passed this record (the store screens every record before locking).
         rtype = types.get(incoming.type)
         new = incoming.values()
@@ -242,7 +242,6 @@ class DomainHooks(Hooks):
         # Authorise on the identifying fields, whatever the record's state: a write to a
         # deleted record, or one arriving before the creation, is judged like any other
         # (protocol 1.1, rules 2 and 3).
-        merged = merge(current, incoming)
         old = current.values() if current is not None else {}
         values = {**merged.values(), **identity}
         rejection = self._authorise(rtype, incoming, values, new, old, merged)

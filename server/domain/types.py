@@ -446,7 +446,7 @@ class RecordType:
     def validate(self, values: dict) -> tuple[str | None, str] | None:
         """Validate the present fields; return (field, message) of the first error, or None."""
         for name, value in values.items():
-            if _has_nul(value):
+            if ("\x00" in value) if type(value) is str else _has_nul(value):
                 # PostgreSQL text cannot hold NUL (SQLite can): refuse it on every backend.
                 return name, "Must not contain a NUL character."
         if surely_valid(self.schema, values):

@@ -86,7 +86,7 @@ def test_6_tombstones_stick(engine, before, tomb, after, data):
 class Poison(Hooks):
     """Rejects every record that writes the value "agree" or the field "p"."""
 
-    def check(self, incoming, current):
+    def check(self, incoming, current, merged):
         if "p" in incoming.fields:
             return Rejection("forbidden", "p", "Not yours.")
         if any(reg.v == "agree" for reg in incoming.fields.values()):

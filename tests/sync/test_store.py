@@ -117,7 +117,7 @@ class Recording(Hooks):
         self.seen = []
         self.changed = []
 
-    def check(self, incoming, current):
+    def check(self, incoming, current, merged):
         self.seen.append(None if current is None else current.values())
         if incoming.fields.get("text", Register(None, "")).v == "poison":
             return Rejection("invalid", "text", "No poison.")
