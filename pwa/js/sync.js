@@ -15,7 +15,8 @@ export const events = new EventTarget();
 const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
 
 let running = null;
-let again = false;
+let again = false; // a sync was asked for while a round ran
+let againNow = false; // ... by someone who wants it now: it runs even after a failed round
 let debounce = null;
 let retryTimer = null;
 let failedRounds = 0;
@@ -32,7 +33,7 @@ function setProblem(problem) {
 /** Ask for a sync soon (after a write); several calls make one sync. */
 export function schedule(delay = 400) {
   clearTimeout(debounce);
-  debounce = setTimeout(() => { syncNow(); }, delay);
+  debounce = setTimeout(() => { sync(); }, delay);
 }
 
 function retryLater(ms, { probe = false } = {}) {
@@ -41,7 +42,7 @@ function retryLater(ms, { probe = false } = {}) {
   retryTimer = setTimeout(() => {
     retryTimer = null;
     state.retryAt = null;
-    syncNow({ probe });
+    sync({ probe });
   }, ms);
 }
 
@@ -69,20 +70,34 @@ function withLock(fn) {
 }
 
 /**
- * Push the outbox, then pull; resolves when this round is over, with true when it
- * went through. `probe`: ask the server whether it is back before sending a batch.
+ * Push the outbox, then pull, for someone who wants it now (a tap, the network back,
+ * Background Sync, a push); resolves when the round is over, with true when it went through.
+ * Asked for while a failing round is still on (sent before the signal came back, say), it
+ * gets one more round as soon as that one ends, not when the retry timer fires.
  */
-export function syncNow({ probe = false } = {}) {
+export function syncNow() {
+  return sync({ now: true });
+}
+
+/**
+ * A write's schedule and the retry timer ask with `now` false: after a failed round the
+ * back-off decides when to try again, so a person typing offline does not hammer the server.
+ * `probe`: ask the server whether it is back before sending a batch.
+ */
+function sync({ probe = false, now = false } = {}) {
   if (running) {
     again = true;
+    againNow ||= now;
     return running;
   }
   running = (async () => {
     let ok;
     do {
       again = false;
+      againNow = false;
       ok = await withLock(() => round({ probe }));
-    } while (again && ok); // after a failure the retry timer decides when to try again
+      probe = !ok; // after a failure, ask whether the server is back first, as a retry does
+    } while (again && (ok || againNow)); // at most one more round per request made during this one
     return ok;
   })().finally(() => {
     running = null;
