@@ -82,12 +82,6 @@ def _names(entries) -> tuple[dict, dict]:
     return users, titles
 
 
-def _asked_page() -> int:
-    """The page number in the address; 1 when it is not a run of at most nine digits."""
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 1
-
-
 @dataclass(frozen=True)
 class AuditList:
     """One page of the filtered audit log, newest first, with the names of its people and projects."""
@@ -105,7 +99,7 @@ def audit_log():
     form = _filter_form()
     query = _filtered(form)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar()
-    paging = Paging.of(total, PAGE_SIZE, _asked_page())
+    paging = Paging.of(total, PAGE_SIZE, request.args.get("page"))
     entries = (
         db.session.execute(
             query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(paging.offset).limit(PAGE_SIZE)

@@ -38,14 +38,6 @@ def _link_form(project_id: str, formdata=None) -> LinkForm:
     return form
 
 
-def _asked_page() -> int:
-    """The page number in the address; 1 when it is not a whole number."""
-    try:
-        return int(request.args.get("page", 1))
-    except ValueError:
-        return 1
-
-
 @dataclass(frozen=True)
 class FeedbackList:
     """One page of a stage's feedback, newest first, and the actions each piece is linked to."""
@@ -75,7 +67,7 @@ def _feedback_list(project, stage: str) -> FeedbackList:
     total = db.session.execute(
         select(func.count()).select_from(query.with_only_columns(Feedback.id).subquery())
     ).scalar()
-    paging = Paging.of(total, PAGE_SIZE, _asked_page())
+    paging = Paging.of(total, PAGE_SIZE, request.args.get("page"))
     rows = db.session.execute(
         query.order_by(Feedback.received_at.desc(), Feedback.id).limit(PAGE_SIZE).offset(paging.offset)
     ).all()

@@ -85,7 +85,11 @@ def wait_for_worker(page) -> None:
 
 
 def sync_now(page) -> None:
-    """Run one sync round in the page, through the app's own module instance."""
+    """Call syncNow() in the page, as "Sync now" does, through the app's own module instance.
+
+    It returns when the sync is over: one round, or two when a round was already running, since
+    the request then gets a round of its own once that one ends, even a failed one (pwa/js/sync.js).
+    """
     page.evaluate("async () => { const s = await import('/app/js/sync.js'); await s.syncNow(); }")
 
 
