@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from collections import Counter
@@ -224,6 +225,44 @@ def test_two_merges_touching_one_person_take_turns_on_postgresql(db_url, app, tw
                     stage_counts._lock(second, {person})
         with second.begin():  # the first merge committed: the person is free
             stage_counts._lock(second, {person})
+
+
+# SQLite has one writer at a time: nothing runs in parallel there.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_merges_in_flight_add_to_counts_without_waiting_for_each_other(db_url, app, two_projects):
+    """Every merge of a project adds to the same counts (its feedback, say): each in flight
+    takes a shard of them that no other holds, so none waits on another's rows; only when
+    every shard is taken does one wait."""
+    from collections import Counter
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
+
+    from server.domain import stage_counts
+    from server.extensions import db
+
+    key = (two_projects["project_id"], "design", "feedback", "", "")
+    engine = create_engine(db.engine.url, poolclass=NullPool)  # one connection per merge
+    with contextlib.ExitStack() as stack:
+        stack.callback(engine.dispose)
+        merges = [stack.enter_context(engine.connect()) for _ in range(stage_counts.SHARDS + 1)]
+        for conn in merges:
+            conn.begin()
+            conn.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        for conn in merges[:-1]:
+            stage_counts._add(conn, Counter({key: 1}))  # would time out if it met another's row
+        shards = {
+            conn.execute(text("SELECT min(shard) FROM stage_counts WHERE count > 0")).scalar() for conn in merges[:-1]
+        }
+        assert len(shards) == stage_counts.SHARDS  # one shard each
+        with pytest.raises(OperationalError, match="lock timeout"):
+            stage_counts._add(merges[-1], Counter({key: 1}))  # every shard taken: it waits
+        for conn in merges[:-1]:
+            conn.commit()
+    with db.engine.connect() as conn:
+        total = conn.execute(text("SELECT sum(count) FROM stage_counts")).scalar()
+    assert total == stage_counts.SHARDS
 
 
 # SQLite has one writer at a time: nothing runs in parallel there.
