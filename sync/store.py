@@ -17,7 +17,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sync import feed
 from sync.cursor import Cursor
-from sync.hlc import MAX_WALL, Clock, parse
+from sync.hlc import MAX_COUNTER, MAX_WALL, Clock, parse
+from sync.hlc import format as format_stamp
 from sync.records import (
     MAX_TYPE_LENGTH,
     UUID_PATTERN,
@@ -196,11 +197,15 @@ def head(conn: Connection, *, precise: bool = True) -> Cursor:
     return feed.horizon(conn, precise=precise)
 
 
-def _clock_ahead(record: Record, max_wall_ms: int) -> Rejection | None:
-    if max_wall_ms > MAX_WALL:
+def _latest_allowed(max_wall_ms: int | None) -> str | None:
+    """The greatest stamp of a wall clock at most ``max_wall_ms`` (None: no bound). Stamps
+    are fixed width, so they order as text: one above it has a later wall clock."""
+    if max_wall_ms is None or max_wall_ms > MAX_WALL:
         return None
-    # Stamps are fixed width, so they order as text: one above this has a later wall clock.
-    latest = f"{max_wall_ms:013d}-ffff-ffffffffffffffff"
+    return format_stamp(max_wall_ms, MAX_COUNTER, "f" * 16)
+
+
+def _clock_ahead(record: Record, latest: str) -> Rejection | None:
     if record.deleted is not None and record.deleted > latest:
         return Rejection("clock_ahead", "deleted", "Stamped ahead of the server's clock.")
     for name, reg in record.fields.items():
@@ -233,9 +238,9 @@ def push(
     return _push(conn, records_in, hooks or _DEFAULT_HOOKS, max_wall_ms, clock)[0]
 
 
-def _screen(record: Record, hooks: Hooks, max_wall_ms: int | None) -> Rejection | None:
-    if max_wall_ms is not None:
-        rejection = _clock_ahead(record, max_wall_ms)
+def _screen(record: Record, hooks: Hooks, latest: str | None) -> Rejection | None:
+    if latest is not None:
+        rejection = _clock_ahead(record, latest)
         if rejection is not None:
             return rejection
     # from_wire checks these; records built in code are checked here, as the
@@ -259,7 +264,8 @@ def _push(
         return [], {}
     # What needs no stored state is checked before any lock, so concurrent
     # requests validate in parallel and locks are held only for the merge.
-    early = [_screen(record, hooks, max_wall_ms) for record in batch]
+    latest = _latest_allowed(max_wall_ms)
+    early = [_screen(record, hooks, latest) for record in batch]
     ids = list(dict.fromkeys(record.id for record in batch))
     # Lock before reading any record, and hold it to commit: each merge then reads
     # what the previous writer of the same records committed, so two concurrent

@@ -28,20 +28,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import (
-    String,
-    and_,
-    bindparam,
-    delete,
-    exists,
-    literal,
-    not_,
-    null,
-    or_,
-    select,
-    union_all,
-    update,
-)
+from sqlalchemy import String, and_, bindparam, delete, exists, literal, not_, null, or_, select, union_all, update
 from sqlalchemy.engine import Connection
 
 from server.auth.devices import Device
@@ -89,9 +76,17 @@ def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
         conn.execute(update(_h).where(_h.c.device_id == device_id).values(change_no=UNKNOWN, digest=None))
         conn.execute(delete(_state).where(_state.c.device_id == device_id))
         return
+    for statement in _settling(device_id, cursor):
+        conn.execute(statement)
+
+
+def _settling(device_id: str, cursor: Cursor) -> tuple:
+    """The two statements that settle a cursor's acknowledgement: removals and deletions it
+    received are forgotten; what responses after it carried is unsure again (maybe lost)."""
     mine = _h.c.device_id == device_id
-    conn.execute(delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor.ack, _h.c.tag > PUSHED))
-    conn.execute(update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None))
+    gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor.ack, _h.c.tag > PUSHED)
+    unsure = update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None)
+    return gone, unsure
 
 
 def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Cursor) -> tuple[str, tuple | None]:
@@ -100,9 +95,7 @@ def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Curso
     if conn.dialect.name != "postgresql" or cursor.is_start:
         _acknowledge(conn, device_id, cursor)
         return _access_state(conn, who, device_id)
-    mine = _h.c.device_id == device_id
-    gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor.ack, _h.c.tag > PUSHED)
-    unsure = update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None)
+    gone, unsure = _settling(device_id, cursor)
     ctes = (gone.returning(_h.c.record_id).cte("gone"), unsure.returning(_h.c.record_id).cte("unsure"))
     return _access_state(conn, who, device_id, ctes)
 
