@@ -1,4 +1,4 @@
-"""Paging through a long list on a staff page: which page is shown, of how many."""
+"""Paging through a long list (staff lists, the public page): which page is shown, of how many."""
 
 from __future__ import annotations
 

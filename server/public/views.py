@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 
+from server.paging import Paging
 from server.public.content import count_actions, project_responses, public_actions, published_page
 from server.public.languages import project_languages
 
@@ -23,17 +24,15 @@ PER_PAGE = 50
 def page(slug):
     """Show a project's published "You said, we did" page, newest actions first, 50 a page."""
     public, project = published_page(slug)
-    pages = max(1, -(-count_actions(project.id) // PER_PAGE))
-    number = request.args.get("page", 1, type=int)
-    if not 1 <= number <= pages:
-        abort(404)
+    # As on the staff lists: an old link past the end (the list got shorter) shows the last page, not 404.
+    paging = Paging.of(count_actions(project.id), PER_PAGE, request.args.get("page"))
     return render_template(
         "public/page.html",
         page=public,
         project=project,
-        actions=public_actions(project.id, number, PER_PAGE),
-        number=number,
-        pages=pages,
+        actions=public_actions(project.id, paging.page, PER_PAGE),
+        number=paging.page,
+        pages=paging.pages,
         loop=project_responses(project.id),
         languages=project_languages(project.id, project.title, project.summary),
     )

@@ -179,13 +179,18 @@ def test_poster_has_a_line_in_each_of_the_projects_languages(web, two_projects):
     assert f"ایپ کھول کر یہ کوڈ لکھیں: {code}" in html
 
 
-def test_many_actions_come_fifty_a_page_newest_first(web, two_projects):
+def _many_actions(two_projects, count=51):
+    """``count`` actions, "Heard number 00." onwards: 51 fill page 1 (50 a page) and put 1 on page 2."""
     from server.extensions import db
 
     pid = two_projects["project_id"]
-    for n in range(51):
+    for n in range(count):
         _action(pid, [], f"Heard number {n:02d}.", "", "planned", [])
     db.session.commit()
+
+
+def test_many_actions_come_fifty_a_page_newest_first(web, two_projects):
+    _many_actions(two_projects)
     _publish(web, two_projects)
     first = web.get("/p/short-breaks").get_data(as_text=True)
     assert first.count('class="action"') == 50 and "Page 1 of 2" in first
@@ -194,5 +199,42 @@ def test_many_actions_come_fifty_a_page_newest_first(web, two_projects):
     assert second.count('class="action"') == 1 and "Newer actions" in second
     shown = {n for n in range(51) if f"Heard number {n:02d}." in first + second}
     assert shown == set(range(51))  # every action on one page or the other
-    assert web.get("/p/short-breaks?page=3").status_code == 404
     assert web.get("/p/short-breaks/feed.atom").get_data(as_text=True).count("<entry>") == 50
+
+
+# What a reader might follow or type after ?page= -> the page shown, of 2 (the same as on staff lists).
+ODD_PAGES = [
+    ("0", 1),
+    ("abc", 1),
+    ("٣", 1),  # an Arabic-Indic three: int() reads it, but the page's own links only write 0-9
+    ("²", 1),  # a superscript two: str.isdigit() says yes, int() says no
+    ("-1", 1),
+    ("", 1),
+    ("99999999999999999999999", 2),  # far past the end: the last page, not an overflow in OFFSET
+    ("3", 2),  # an old link from when the list was longer: the last page, not "not found"
+]
+
+
+def test_any_page_number_shows_a_page_never_an_error(web, two_projects):
+    _many_actions(two_projects)
+    _publish(web, two_projects)
+    for asked, shown in ODD_PAGES:
+        response = web.get("/p/short-breaks", query_string={"page": asked})
+        assert response.status_code == 200, asked
+        text = response.get_data(as_text=True)
+        assert f"Page {shown} of 2" in text, asked
+        # Page 1 holds 50 actions and links only to older ones; page 2 holds the last 1 and links back.
+        on_first = shown == 1
+        assert text.count('class="action"') == (50 if on_first else 1), asked
+        assert ("Older actions" in text, "Newer actions" in text) == (on_first, not on_first), asked
+
+
+def test_feed_ignores_page_and_gives_the_newest_fifty(web, two_projects):
+    _many_actions(two_projects)
+    _publish(web, two_projects)
+    plain = web.get("/p/short-breaks/feed.atom")
+    for asked in ("2", "3", "abc", "99999999999999999999999"):
+        response = web.get("/p/short-breaks/feed.atom", query_string={"page": asked})
+        assert response.status_code == 200 and response.mimetype == "application/atom+xml", asked
+        assert response.get_data(as_text=True).count("<entry>") == 50, asked
+        assert response.get_data() == plain.get_data(), asked
