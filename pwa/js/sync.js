@@ -73,7 +73,8 @@ function withLock(fn) {
  * Push the outbox, then pull, for someone who wants it now (a tap, the network back,
  * Background Sync, a push); resolves when the round is over, with true when it went through.
  * Asked for while a failing round is still on (sent before the signal came back, say), it
- * gets one more round as soon as that one ends, not when the retry timer fires.
+ * gets one more round as soon as that one ends, not when the retry timer fires; unless that
+ * round ended in a revoked device or a sign-in to do again (see `needsPerson`).
  */
 export function syncNow() {
   return sync({ now: true });
@@ -97,7 +98,9 @@ function sync({ probe = false, now = false } = {}) {
       againNow = false;
       ok = await withLock(() => round({ probe }));
       probe = !ok; // after a failure, ask whether the server is back first, as a retry does
-    } while (again && (ok || againNow)); // at most one more round per request made during this one
+      // At most one more round per request made during this one; after a failed round only
+      // for a "now" request, and not when the person has to act first.
+    } while (again && (ok || (againNow && !needsPerson())));
     return ok;
   })().finally(() => {
     running = null;
@@ -105,6 +108,16 @@ function sync({ probe = false, now = false } = {}) {
     emit('status', state);
   });
   return running;
+}
+
+/**
+ * The failed round's problem is one only the person can solve: the device was revoked (its
+ * store is being wiped) or its sign-in is no longer taken. Another round would only repeat
+ * the refused request (on a revoked phone, right after the wipe), so a "now" asked for
+ * during that round gets none: they must re-join or sign in first.
+ */
+function needsPerson() {
+  return state.problem === 'revoked' || state.problem === 'auth';
 }
 
 /** One sync for Background Sync: rejects when the round failed, so the browser retries later. */

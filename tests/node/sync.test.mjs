@@ -16,7 +16,12 @@ globalThis.fetch = (path, init) => {
   return network(path, init);
 };
 
-const json = (body) => new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
+const json = (body, status = 200) => new Response(JSON.stringify(body), {
+  status, headers: { 'Content-Type': 'application/json' },
+});
+const refused = (status, code) => json({ error: { code, message: code } }, status);
+/** The server up, refusing this phone's token with `code`. */
+const refusing = (code) => async (path, init) => (path === '/healthz' ? up(path, init) : refused(401, code));
 
 /** The server answering. */
 async function up(path, init) {
@@ -42,11 +47,14 @@ async function save(id) {
 
 /**
  * Save an entry and start a round (by `start`) whose push hangs, as one sent while the
- * signal was gone does, until the test calls fail().
+ * signal was gone does, until the test calls fail(): with no answer (the network gone),
+ * or fail(response) with the server's refusal.
  */
 async function failingRound(id, start = sync.syncNow) {
   let fail;
-  const answer = new Promise((_, reject) => { fail = () => reject(new TypeError('Failed to fetch')); });
+  const answer = new Promise((resolve, reject) => {
+    fail = (response) => (response ? resolve(response) : reject(new TypeError('Failed to fetch')));
+  });
   network = () => answer;
   await save(id);
   const round = start();
@@ -108,4 +116,53 @@ test('while the network stays down, taps during a failing round make one more ro
   network = up;
   assert.equal(await sync.syncNow(), true);
   assert.deepEqual(received, ['d']);
+});
+
+test('"Sync now" tapped while the server is busy (503) runs one more round at once, with the probe', async () => {
+  const { fail } = await failingRound('e');
+  network = up;
+  const tap = sync.syncNow();
+  fail(refused(503, 'database_unavailable'));
+  assert.equal(await tap, true);
+  assert.deepEqual(calls, ['POST /api/sync/push', 'GET /healthz', 'POST /api/sync/push', 'GET /api/sync/pull']);
+  assert.deepEqual(received, ['e']);
+  assert.equal(sync.state.retryAt, null);
+});
+
+// The round's answer says only the person can go on: one more round would repeat the refused request.
+test('"Sync now" tapped while the round is answered "device revoked" asks nothing more after the wipe', async () => {
+  const wiped = new Promise((resolve) => sync.events.addEventListener('revoked', resolve, { once: true }));
+  const { round, fail } = await failingRound('f');
+  network = refusing('device_revoked'); // what the server says to this phone now
+  const tap = sync.syncNow();
+  fail(refused(401, 'device_revoked'));
+  assert.equal(await tap, false);
+  assert.equal(await round, false);
+  await wiped;
+  await new Promise((r) => setTimeout(r, 20)); // room for a round that should not come
+  assert.deepEqual(calls, ['POST /api/sync/push']);
+  assert.equal(sync.state.problem, 'revoked');
+  assert.equal(await storage.getMeta('session'), null); // wiped
+});
+
+test('"Sync now" tapped while the round is answered "sign in again" asks nothing more', async () => {
+  let asked = 0;
+  const count = () => { asked += 1; };
+  sync.events.addEventListener('auth-needed', count);
+  try {
+    const { round, fail } = await failingRound('g');
+    network = refusing('unauthorized');
+    const tap = sync.syncNow();
+    sync.syncNow(); // the network back as well
+    fail(refused(401, 'unauthorized'));
+    assert.equal(await tap, false);
+    assert.equal(await round, false);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, ['POST /api/sync/push']);
+    assert.equal(sync.state.problem, 'auth');
+    assert.equal(asked, 1);
+    assert.equal(sync.state.retryAt, null); // nothing retries behind the person's back either
+  } finally {
+    sync.events.removeEventListener('auth-needed', count);
+  }
 });
