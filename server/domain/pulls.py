@@ -28,7 +28,22 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import String, and_, bindparam, delete, exists, literal, not_, null, or_, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from server.auth.devices import Device
@@ -76,16 +91,20 @@ def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
         conn.execute(update(_h).where(_h.c.device_id == device_id).values(change_no=UNKNOWN, digest=None))
         conn.execute(delete(_state).where(_state.c.device_id == device_id))
         return
-    for statement in _settling(device_id, cursor):
-        conn.execute(statement)
+    for statement in _settling():
+        conn.execute(statement, {"holder_id": device_id, "ack": cursor.ack})
 
 
-def _settling(device_id: str, cursor: Cursor) -> tuple:
-    """The two statements that settle a cursor's acknowledgement: removals and deletions it
-    received are forgotten; what responses after it carried is unsure again (maybe lost)."""
-    mine = _h.c.device_id == device_id
-    gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= cursor.ack, _h.c.tag > PUSHED)
-    unsure = update(_h).where(mine, _h.c.tag > cursor.ack).values(change_no=UNKNOWN, digest=None)
+@cache
+def _settling() -> tuple:
+    """The two statements that settle a cursor's acknowledgement (parameters ``holder_id``,
+    the device, and ``ack``): removals and deletions it received are forgotten; what responses after
+    it carried is unsure again (maybe lost). Built once: every pull runs them."""
+    # Not "device_id": an UPDATE keeps its columns' names for the values it sets.
+    mine = _h.c.device_id == bindparam("holder_id", type_=String)
+    ack = bindparam("ack", type_=BigInteger)
+    gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= ack, _h.c.tag > PUSHED)
+    unsure = update(_h).where(mine, _h.c.tag > ack).values(change_no=UNKNOWN, digest=None)
     return gone, unsure
 
 
@@ -95,36 +114,59 @@ def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Curso
     if conn.dialect.name != "postgresql" or cursor.is_start:
         _acknowledge(conn, device_id, cursor)
         return _access_state(conn, who, device_id)
-    gone, unsure = _settling(device_id, cursor)
-    ctes = (gone.returning(_h.c.record_id).cte("gone"), unsure.returning(_h.c.record_id).cte("unsure"))
-    return _access_state(conn, who, device_id, ctes)
+    return _access_state(conn, who, device_id, settle_ack=cursor.ack)
 
 
-def _access_state(conn: Connection, who, device_id: str, ctes: tuple = ()) -> tuple[str, tuple | None]:
-    """(fingerprint of the access epochs this device's view depends on, its stored
-    (digest, ack) or None), in one round trip: each row says what it is. ``ctes``:
-    statements to run in the same round trip (PostgreSQL)."""
-    epochs = select(literal("e"), _epochs.c.project_id, _epochs.c.epoch)
-    parts = []
+def _viewer(who) -> tuple[str, dict]:
+    """Which access epochs a device's view depends on, and the parameters that pick them."""
     if who.kind == PARTICIPANT_KIND:
-        parts.append(epochs.where(_epochs.c.project_id.in_([who.project_id or "", ANY_PROJECT])))
-    elif who.kind == STAFF_KIND and not who.is_admin:
-        mine = select(ProjectStaff.project_id).where(ProjectStaff.user_id == who.user_id)
-        parts.append(epochs.where(or_(_epochs.c.project_id.in_(mine), _epochs.c.project_id == ANY_PROJECT)))
-        # The list itself counts: leaving a project changes what the device may see.
-        staff_on = select(literal("s"), ProjectStaff.project_id, literal(0))
-        parts.append(staff_on.where(ProjectStaff.user_id == who.user_id))
-    else:
-        parts.append(epochs)
-    parts.append(select(literal("d"), _state.c.digest, _state.c.ack).where(_state.c.device_id == device_id))
+        return PARTICIPANT_KIND, {"viewer_project": who.project_id or ""}
+    if who.kind == STAFF_KIND and not who.is_admin:
+        return STAFF_KIND, {"user_id": who.user_id}
+    return "everything", {}
+
+
+def _access_state(conn: Connection, who, device_id: str, settle_ack: int | None = None) -> tuple[str, tuple | None]:
+    """(fingerprint of the access epochs this device's view depends on, its stored
+    (digest, ack) or None), in one round trip: each row says what it is. ``settle_ack``
+    (PostgreSQL): settle the acknowledgement up to it in the same round trip."""
+    viewer, params = _viewer(who)
+    query = _access_query(viewer, settle_ack is not None)
     pairs, stored = [], None
-    for kind, key, number in conn.execute(union_all(*parts).add_cte(*ctes)):
+    for kind, key, number in conn.execute(query, {**params, "holder_id": device_id, "ack": settle_ack}):
         if kind == "d":
             stored = (key, number)
         else:
             pairs.append((kind, key, number))
     text = "|".join(f"{kind}{key}:{number}" for kind, key, number in sorted(pairs))
     return hashlib.sha256(text.encode()).hexdigest()[:32], stored
+
+
+@cache
+def _access_query(viewer: str, settling: bool):
+    """``_access_state``'s query for one kind of viewer, built once (every pull runs it)."""
+    epochs = select(literal("e"), _epochs.c.project_id, _epochs.c.epoch)
+    parts = []
+    if viewer == PARTICIPANT_KIND:
+        mine = _epochs.c.project_id == bindparam("viewer_project", type_=String)
+        parts.append(epochs.where(or_(mine, _epochs.c.project_id == ANY_PROJECT)))
+    elif viewer == STAFF_KIND:
+        user_id = bindparam("user_id", type_=Integer)
+        on = select(ProjectStaff.project_id).where(ProjectStaff.user_id == user_id)
+        parts.append(epochs.where(or_(_epochs.c.project_id.in_(on), _epochs.c.project_id == ANY_PROJECT)))
+        # The list itself counts: leaving a project changes what the device may see.
+        staff_on = select(literal("s"), ProjectStaff.project_id, literal(0))
+        parts.append(staff_on.where(ProjectStaff.user_id == user_id))
+    else:
+        parts.append(epochs)
+    holder = bindparam("holder_id", type_=String)
+    parts.append(select(literal("d"), _state.c.digest, _state.c.ack).where(_state.c.device_id == holder))
+    query = union_all(*parts)
+    if settling:
+        gone, unsure = _settling()
+        ctes = (gone.returning(_h.c.record_id).cte("gone"), unsure.returning(_h.c.record_id).cte("unsure"))
+        query = query.add_cte(*ctes)
+    return query
 
 
 def _needs_reconciling(cursor: Cursor, digest: str, stored: tuple | None) -> bool:
