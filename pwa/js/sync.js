@@ -112,12 +112,13 @@ function sync({ probe = false, now = false } = {}) {
 
 /**
  * The failed round's problem is one only the person can solve: the device was revoked (its
- * store is being wiped) or its sign-in is no longer taken. Another round would only repeat
- * the refused request (on a revoked phone, right after the wipe), so a "now" asked for
- * during that round gets none: they must re-join or sign in first.
+ * store is being wiped), its sign-in is no longer taken, or the app is too old for the
+ * server (426). Another round would only repeat the refused request (on a revoked phone,
+ * right after the wipe), so a "now" asked for during that round gets none: they must
+ * re-join, sign in or update first.
  */
 function needsPerson() {
-  return state.problem === 'revoked' || state.problem === 'auth';
+  return state.problem === 'revoked' || state.problem === 'auth' || state.problem === 'update';
 }
 
 /** One sync for Background Sync: rejects when the round failed, so the browser retries later. */

@@ -166,3 +166,16 @@ test('"Sync now" tapped while the round is answered "sign in again" asks nothing
     sync.events.removeEventListener('auth-needed', count);
   }
 });
+
+test('"Sync now" tapped while the round is answered "update the app" asks nothing more', async () => {
+  const { round, fail } = await failingRound('h');
+  network = async (path, init) => (path === '/healthz' ? up(path, init) : refused(426, 'schema_too_old'));
+  const tap = sync.syncNow();
+  fail(refused(426, 'schema_too_old'));
+  assert.equal(await tap, false);
+  assert.equal(await round, false);
+  await new Promise((r) => setTimeout(r, 20)); // room for a round that should not come
+  assert.deepEqual(calls, ['POST /api/sync/push']);
+  assert.equal(sync.state.problem, 'update');
+  assert.equal(sync.state.retryAt, null);
+});
