@@ -429,7 +429,7 @@ def pull(
     return Page(page, last, more, tuple(row[4] for row in rows))
 
 
-def reserve_change_no(conn: Connection, cursor: Cursor | None = None) -> Cursor:
+def fresh_ack(conn: Connection, cursor: Cursor | None = None) -> Cursor:
     """A cursor at ``cursor``'s feed position that no earlier response gave; return it.
 
     A pull that tells a device of access changes (removals, records it may now

@@ -401,7 +401,7 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     if page.removals or page.records:
         if mode == feed.PARALLEL or page.cursor <= cursor:
             # The device must be able to say it received this response: a new ack.
-            page.cursor = store.reserve_change_no(conn, page.cursor)
+            page.cursor = store.fresh_ack(conn, page.cursor)
     else:
         page.cursor = Cursor(page.cursor.txid, page.cursor.change_no, cursor.ack)
     _remember(conn, device.id, page, digests)
