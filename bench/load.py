@@ -24,7 +24,7 @@ second, push latency, lost, doubled, server plus database CPU per push (from /pr
 the gunicorn processes and this database's PostgreSQL backends) and the share of
 active database time spent waiting on locks (pg_stat_activity, sampled every 20 ms).
 
-``--profile SECONDS`` records a py-spy profile of the gunicorn workers (needs py-spy)
+``--profile SECONDS`` records a py-spy profile of the gunicorn workers (py-spy comes with the test tools)
 into the work dir, for finding where the time goes.
 """
 
