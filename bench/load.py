@@ -295,7 +295,8 @@ class Meter:
         return [*backends, *(int(p) for p in group)]
 
     @staticmethod
-    def _cpu(pids) -> dict[int, float]:
+    def cpu(pids) -> dict[int, float]:
+        """CPU seconds each of these processes has used so far (from /proc)."""
         ticks = os.sysconf("SC_CLK_TCK")
         out = {}
         for pid in pids:
@@ -320,14 +321,14 @@ class Meter:
                 conn.rollback()
 
     def start(self) -> None:
-        self.before = self._cpu(self._pids())
+        self.before = self.cpu(self._pids())
         self.sampler.start()
 
     def finish(self) -> tuple[float, float]:
         """(CPU seconds used by server and database, share of active backends waiting on locks)."""
         self.stop.set()
         self.sampler.join(5)
-        after = self._cpu(self._pids())
+        after = self.cpu(self._pids())
         self.engine.dispose()
         used = sum(max(0.0, t - self.before.get(pid, 0.0)) for pid, t in after.items())
         self.db_s = sum(max(0.0, t - self.before.get(pid, 0.0)) for pid, t in after.items() if pid in self.backend_pids)

@@ -24,7 +24,6 @@ import os
 import pstats
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +32,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from bench.load import Meter
 from tests.backends import create_pg_database, drop_pg_database
-from tests.reliability.harness import ROOT, VENV_BIN, SimDevice, issue_participant_tokens, statement_ids
+from tests.reliability.harness import AppServer, SimDevice, issue_participant_tokens, statement_ids
 
 
 def backend_cpu(admin: sa.Engine, dbname: str) -> float:
@@ -42,14 +42,7 @@ def backend_cpu(admin: sa.Engine, dbname: str) -> float:
     with admin.connect() as conn:
         pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": dbname}).scalars()
         pids = list(pids)
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(Meter.cpu(pids).values())
 
 
 class Requests:
@@ -105,14 +98,7 @@ class StatementTimes:
 
 def prepare(url: str, workdir: Path, devices: int) -> list[SimDevice]:
     """Migrate the database, add the demo data and one participant phone per device."""
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(
-            [str(VENV_BIN / "flask"), *command],
-            env={**os.environ, "FLASK_APP": "server"},
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+    AppServer(workdir, url).prepare()  # as bench.load's server: migrated, with the demo data
     statements = statement_ids(url)
     return [
         SimDevice("", c["token"], c["participant_id"], c["project_id"], statements, seed=i * 100_000)
