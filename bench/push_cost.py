@@ -96,6 +96,45 @@ class StatementTimes:
             print(f"  {1000 * seconds / n:6.3f} ms  {runs / n:4.1f}x  {text}")
 
 
+class PlanLog:
+    """Plans of slow statements, logged by PostgreSQL's auto_explain as they run (superuser only)."""
+
+    PATH = Path("/var/log/postgresql/postgresql-15-main.log")
+
+    def __init__(self, app, ms: float):
+        from server.extensions import db
+
+        self.start = self.PATH.stat().st_size if self.PATH.exists() else 0
+
+        def explain(dbapi_connection, connection_record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("LOAD 'auto_explain'")
+                cursor.execute(f"SET auto_explain.log_min_duration = {float(ms)}")
+                cursor.execute("SET auto_explain.log_analyze = on")
+            dbapi_connection.commit()
+
+        with app.app_context():
+            event.listen(db.engine, "connect", explain)
+            db.engine.dispose()  # new connections, each with the settings above
+
+    def print(self) -> None:
+        if not self.PATH.exists():
+            print(f"no PostgreSQL log at {self.PATH}: see its log_directory")
+            return
+        with self.PATH.open(errors="replace") as log:
+            log.seek(self.start)
+            print(log.read()[-40_000:])
+
+
+def analyze(url: str) -> None:
+    """Make fresh statistics on a connection of its own (closed after, so its CPU is not counted)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    engine.dispose()
+
+
 def prepare(url: str, workdir: Path, devices: int) -> list[SimDevice]:
     """Migrate the database, add the demo data and one participant phone per device."""
     AppServer(workdir, url).prepare()  # as bench.load's server: migrated, with the demo data
@@ -139,6 +178,19 @@ def main(argv=None) -> int:
         "--profile", choices=("push", "pull"), help="cProfile one kind of request (its CPU then includes the profiler)"
     )
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--analyze-every",
+        type=int,
+        default=100,
+        metavar="N",
+        help="ANALYZE after every N pairs, as autovacuum would as the tables grow",
+    )
+    parser.add_argument(
+        "--explain",
+        type=float,
+        metavar="MS",
+        help="print the plan (EXPLAIN ANALYZE, by auto_explain) of each measured statement slower than MS",
+    )
     args = parser.parse_args(argv)
 
     url = create_pg_database()
@@ -168,18 +220,19 @@ def main(argv=None) -> int:
         # (as autovacuum would on a production server): the measured pairs meet warm plans.
         for phone in phones + phones[: len(phones) // 4]:
             client.sync(phone)
-        with app.app_context(), db.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
+        analyze(url)
 
         rng = random.Random(1)  # the same phones in the same order on every run
         order = [rng.choice(phones) for _ in range(args.pairs)]
+        log = PlanLog(app, args.explain) if args.explain is not None else None
         database_before = backend_cpu(admin, dbname)
         requests.on = True
         if statements is not None:
             statements.on = True
-        for phone in order:
+        for i, phone in enumerate(order, 1):
             client.sync(phone)
+            if i % args.analyze_every == 0:
+                analyze(url)
         requests.on = False
         database = backend_cpu(admin, dbname) - database_before
 
@@ -192,6 +245,8 @@ def main(argv=None) -> int:
         print(f"together   {push_ms + pull_ms + db_ms:.2f} ms per push and its pull")
         if statements is not None:
             statements.print(n)
+        if log is not None:
+            log.print()
         if requests.profiler is not None:
             pstats.Stats(requests.profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(args.top)
         return 0

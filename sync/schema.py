@@ -52,8 +52,10 @@ records = Table(
     Column("pending", Boolean, nullable=False, server_default=text("false")),
     Index("ix_sync_records_change_no", "change_no", unique=True),
     Index("ix_sync_records_txid_change_no", "txid", "change_no"),
-    Index("ix_sync_records_project_id_type", "project_id", "type"),
-    Index("ix_sync_records_subject_id", "subject_id"),
+    # A pull reads a project's records, and a participant's own, past its cursor from
+    # these, in feed order (not all the project or the family ever wrote).
+    Index("ix_sync_records_project_feed", "project_id", "type", "txid", "change_no"),
+    Index("ix_sync_records_subject_feed", "subject_id", "txid", "change_no"),
     Index("ix_sync_records_author_id", "author_id"),
 )
 

@@ -100,7 +100,12 @@ def visible_clause(actor: Any, table=records) -> ColumnElement[bool]:
     if who.kind == SYSTEM_KIND:
         return true()
     r = table.c
-    return and_(or_(r.project_id.is_(None), r.project_id.not_in(closed_projects())), _device_view(who, r))
+    return and_(in_open_project(r), _device_view(who, r))
+
+
+def in_open_project(r=records.c) -> ColumnElement[bool]:
+    """The record belongs to no project or to one that is not closed."""
+    return or_(r.project_id.is_(None), r.project_id.not_in(closed_projects()))
 
 
 # Any participant, their ids the parameters ``viewer`` and ``viewer_project``: the rule's
@@ -120,19 +125,30 @@ def viewer_params(who: Who) -> dict[str, str | None]:
     return {"viewer": who.participant_id, "viewer_project": who.project_id}
 
 
+def participant_view(who: Who, r=records.c) -> tuple[ColumnElement[bool], ...]:
+    """What a participant's device may hold in open projects, in three parts no record is in
+    twice: their own records, their project's, and the actions that answer their feedback.
+
+    Apart, each part is found by its own index (a pull reads a phone's few new records
+    by its subject, not everyone's changes since its last pull).
+    """
+    linked = (
+        select(ActionFeedback.action_id)
+        .join(Feedback, Feedback.id == ActionFeedback.feedback_id)
+        .where(Feedback.participant_id == who.participant_id)
+    )
+    not_own = or_(r.subject_id.is_(None), r.subject_id != who.participant_id)
+    return (
+        r.subject_id == who.participant_id,
+        and_(r.project_id == who.project_id, r.type.in_(PARTICIPANT_PROJECT_TYPES), not_own),
+        and_(r.type == "action", r.id.in_(linked), not_own),
+    )
+
+
 def _device_view(who: Who, r) -> ColumnElement[bool]:
     """What a device may hold in open projects: the table in docs/access.md."""
     if who.kind == PARTICIPANT_KIND:
-        linked = (
-            select(ActionFeedback.action_id)
-            .join(Feedback, Feedback.id == ActionFeedback.feedback_id)
-            .where(Feedback.participant_id == who.participant_id)
-        )
-        return or_(
-            r.subject_id == who.participant_id,
-            and_(r.project_id == who.project_id, r.type.in_(PARTICIPANT_PROJECT_TYPES)),
-            and_(r.type == "action", r.id.in_(linked)),
-        )
+        return or_(*participant_view(who, r))
     if who.kind != STAFF_KIND:
         return false()
     in_projects = true() if who.is_admin else r.project_id.in_(_projects_of(who))
@@ -367,5 +383,7 @@ __all__ = [
     "staff_author",
     "stamp_recorder",
     "visible_clause",
+    "in_open_project",
+    "participant_view",
     "visible_feedback_ids",
 ]
