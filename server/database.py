@@ -23,7 +23,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def _postgresql_session(app):
     """Bound how long a transaction may sit open (an open one holds back every pull's
-    horizon), and plan each prepared statement once."""
+    horizon), plan each prepared statement once, and never JIT-compile one."""
     idle_ms = int(app.config["SYNC_IDLE_IN_TRANSACTION_MS"])
     statement_ms = int(app.config["SYNC_STATEMENT_TIMEOUT_MS"])
 
@@ -36,6 +36,10 @@ def _postgresql_session(app):
             # 1 ms of work): their generic plans are as good, as they look rows up by id
             # (docs/architecture.md). Measured: the counts' query 1.6 -> 0.8 ms.
             cursor.execute("SET plan_cache_mode = force_generic_plan")
+            # JIT compiles a statement whose estimated cost passes jit_above_cost: ours
+            # run in a millisecond or less, and a recursive query's estimate (it cannot
+            # know how few steps it takes) passed it, so each run spent 30 ms compiling.
+            cursor.execute("SET jit = off")
         dbapi_connection.commit()
         # Prepare a statement the first time it runs, not the fifth: every web worker
         # has its own connections, each of which would otherwise plan each hot

@@ -15,7 +15,7 @@ def test_healthz_reports_database_ok(client, db_url):
         assert "feed_lag_seconds" not in body
 
 
-def test_postgresql_sessions_bound_open_transactions_and_plan_statements_once(app, db_url):
+def test_postgresql_sessions_bound_open_transactions_plan_once_and_never_jit(app, db_url):
     if not db_url.startswith("postgresql"):
         return  # SQLite has one writer and plans nothing ahead
     from server.extensions import db
@@ -23,12 +23,13 @@ def test_postgresql_sessions_bound_open_transactions_and_plan_statements_once(ap
     with app.app_context(), db.engine.connect() as conn:
         shown = {
             name: conn.exec_driver_sql(f"SHOW {name}").scalar()
-            for name in ("idle_in_transaction_session_timeout", "statement_timeout", "plan_cache_mode")
+            for name in ("idle_in_transaction_session_timeout", "statement_timeout", "plan_cache_mode", "jit")
         }
     assert shown == {
         "idle_in_transaction_session_timeout": "1min",
         "statement_timeout": "5min",
         "plan_cache_mode": "force_generic_plan",
+        "jit": "off",
     }
 
 

@@ -155,7 +155,11 @@ class LadderRating(ParticipantEntry, db.Model):
 
 class Feedback(ParticipantEntry, db.Model):
     __tablename__ = "feedback"
-    __table_args__ = (Index("ix_feedback_project_stage", "project_id", "stage"),)
+    __table_args__ = (
+        Index("ix_feedback_project_stage", "project_id", "stage"),
+        # The stages a person gave feedback in, one index probe each (stage_counts).
+        Index("ix_feedback_participant_stage", "participant_id", "project_id", "stage"),
+    )
 
     text: Mapped[str] = mapped_column(Text)
     principle: Mapped[str | None] = mapped_column(String(20), default=None)

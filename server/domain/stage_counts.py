@@ -28,7 +28,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import String, and_, cast, delete, exists, func, literal, select, text, union_all
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from server.domain.models import (
@@ -44,7 +58,7 @@ from server.domain.models import (
 )
 from sync import feed
 from sync.records import Record
-from sync.sql import in_ids, upsert
+from sync.sql import IdList, in_ids, upsert
 
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 # Rows per count: every push of a project adds to the same few counts (its feedback, say),
@@ -207,18 +221,55 @@ def _free_shard(conn: Connection) -> int:
 
 
 @cache
-def _people_query():
+def _people_query(dialect: str):
     """One query for everything that decides some people's counts, as tagged rows of text.
 
-    Built once (building it costs more than running it): the ids are its parameter.
+    Built once per backend (building it costs more than running it): the ids are its parameter.
     """
-    return union_all(*_people_selects())
+    return union_all(*_people_selects(dialect))
 
 
-def _people_selects() -> list:
+def _feedback_stages(dialect: str, none):
+    """Rows ("f", person, project, stage) for each stage a person gave feedback in.
+
+    A family that gave a thousand pieces of feedback took part in a few stages: on
+    PostgreSQL a recursive query steps from one (project, stage) to the next along
+    ``ix_feedback_participant_stage``, a probe each, rather than reading all of them
+    on every push (they grew to most of a push's database time under load).
+    """
+    f = Feedback.__table__
+    if dialect != "postgresql":
+        query = select(literal("f"), f.c.participant_id, f.c.project_id, f.c.stage, none, none, none, none)
+        return query.where(in_ids(f.c.participant_id)).distinct()
+    given = func.unnest(bindparam("ids", type_=IdList())).table_valued("pid").render_derived("given")
+    first, after = f.alias("first_feedback"), f.alias("next_feedback")
+    order = (first.c.project_id, first.c.stage)
+    found = (
+        select(first.c.participant_id, first.c.project_id, first.c.stage)
+        .where(first.c.participant_id == given.c.pid)
+        .order_by(*order)
+        .limit(1)
+        .lateral("found")
+    )
+    seen = select(*found.c).select_from(given.join(found, true())).cte("seen", recursive=True)
+    following = (
+        select(after.c.participant_id, after.c.project_id, after.c.stage)
+        .where(
+            after.c.participant_id == seen.c.participant_id,
+            tuple_(after.c.project_id, after.c.stage) > tuple_(seen.c.project_id, seen.c.stage),
+        )
+        .order_by(after.c.project_id, after.c.stage)
+        .limit(1)
+        .lateral("following")
+    )
+    seen = seen.union_all(select(*following.c).select_from(seen.join(following, true())))
+    return select(literal("f"), seen.c.participant_id, seen.c.project_id, seen.c.stage, none, none, none, none)
+
+
+def _people_selects(dialect: str) -> list:
     none = literal(None, String)
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
-    a, r, f = ChecklistAnswer.__table__, LadderRating.__table__, Feedback.__table__
+    a, r = ChecklistAnswer.__table__, LadderRating.__table__
     return [
         select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(in_ids(p.c.id)),
         select(literal("w"), c.c.participant_id, c.c.project_id, none, none, none, none, none).where(
@@ -233,16 +284,14 @@ def _people_selects() -> list:
         select(
             literal("l"), r.c.participant_id, r.c.project_id, r.c.stage, cast(r.c.rung, String), none, none, none
         ).where(in_ids(r.c.participant_id)),
-        select(literal("f"), f.c.participant_id, f.c.project_id, f.c.stage, none, none, none, none)
-        .where(in_ids(f.c.participant_id))
-        .distinct(),
+        _feedback_stages(dialect, none),
     ]
 
 
 def people_counts(conn: Connection, people) -> Counter:
     """Return what these people contribute to the counts, from the stored rows."""
     counts: Counter = Counter()
-    _count_people(_in_chunks(conn, _people_query(), people), counts)
+    _count_people(_in_chunks(conn, _people_query(conn.dialect.name), people), counts)
     return counts
 
 
@@ -347,10 +396,10 @@ def _response_query():
 
 
 @cache
-def _people_and_responses_query():
+def _people_and_responses_query(dialect: str):
     """The people query and the response query in one round trip (response rows tagged "r")."""
     # One flat union: SQLite takes no parenthesised union inside another.
-    return union_all(*_people_selects(), _response_select("fids", tagged=True))
+    return union_all(*_people_selects(dialect), _response_select("fids", tagged=True))
 
 
 def counts_of(conn: Connection, people, feedback) -> Counter:
@@ -359,7 +408,9 @@ def counts_of(conn: Connection, people, feedback) -> Counter:
         return people_counts(conn, people)
     if not people:
         return response_counts(conn, feedback)
-    rows = conn.execute(_people_and_responses_query(), {"ids": sorted(people), "fids": sorted(feedback)}).all()
+    rows = conn.execute(
+        _people_and_responses_query(conn.dialect.name), {"ids": sorted(people), "fids": sorted(feedback)}
+    ).all()
     counts: Counter = Counter()
     _count_people([row for row in rows if row[0] != "r"], counts)
     counts.update(_count_responses(row[1:] for row in rows if row[0] == "r"))
