@@ -163,25 +163,12 @@ def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:
 # rows of transactions that have ended.
 AFTER = {
     GLOBAL: records.c.change_no > bindparam("after_no"),
-    # A row comparison PostgreSQL answers from the (txid, change_no) index.
+    # A row comparison PostgreSQL answers from any index ending in (txid, change_no): the
+    # feed's own, or one that first picks a participant's or a project's records.
     PARALLEL: tuple_(records.c.txid, records.c.change_no) > tuple_(bindparam("after_txid"), bindparam("after_no")),
 }
 ORDER = {GLOBAL: (records.c.change_no,), PARALLEL: (records.c.txid, records.c.change_no)}
 SETTLED = records.c.txid < bindparam("horizon")
-# The same window, written so that no index on the feed's order can serve it ("+ 0"), for
-# a pull whose rows are better found another way: a participant's few records by their
-# subject, a device's holdings. The planner's statistics lag a feed that only grows: it
-# reckons a recent cursor leaves a row or two to read in feed order, and so reads every
-# change made by everyone since (thousands a minute on a busy evening) to find a phone's few.
-AFTER_NARROW = {
-    GLOBAL: records.c.change_no + 0 > bindparam("after_no"),
-    PARALLEL: tuple_(records.c.txid + 0, records.c.change_no + 0)
-    > tuple_(bindparam("after_txid"), bindparam("after_no")),
-}
-SETTLED_NARROW = records.c.txid + 0 < bindparam("horizon")
-# And in an order no index gives, or the planner walks the feed's index in order from the
-# start, filtering, to save a sort of a few rows.
-ORDER_NARROW = {GLOBAL: (records.c.change_no + 0,), PARALLEL: (records.c.txid + 0, records.c.change_no + 0)}
 
 
 def order(conn: Connection) -> tuple:
@@ -194,13 +181,12 @@ def after(conn: Connection) -> ColumnElement[bool]:
     return AFTER[mode(conn)]
 
 
-def window(mode_: str, *, narrow: bool = False) -> list[ColumnElement[bool]]:
+def window(mode_: str) -> list[ColumnElement[bool]]:
     """The conditions of a pull's window in this mode (parameters from ``window_params``):
-    rows past the cursor and, in the parallel feed, of transactions that have ended.
-    ``narrow``: see ``AFTER_NARROW``."""
-    conditions = [(AFTER_NARROW if narrow else AFTER)[mode_]]
+    rows past the cursor and, in the parallel feed, of transactions that have ended."""
+    conditions = [AFTER[mode_]]
     if mode_ == PARALLEL:
-        conditions.append(SETTLED_NARROW if narrow else SETTLED)
+        conditions.append(SETTLED)
     return conditions
 
 

@@ -363,26 +363,22 @@ def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, 
     upsert(conn, records, rows, ("id",), _SET_ON_MERGE, feed.STAMPS_PG if first is None else None)
 
 
-def _build_feed_query(mode: str, narrow: bool):
+def _build_feed_query(mode: str):
     """The feed's page query for one mode, built once (building a query costs more than a page)."""
-    query = select(*_PULL_COLUMNS, records.c.txid).where(
-        *feed.window(mode, narrow=narrow), records.c.pending.is_(False)
-    )
-    return query.order_by(*(feed.ORDER_NARROW if narrow else feed.ORDER)[mode]).limit(bindparam("limit"))
+    query = select(*_PULL_COLUMNS, records.c.txid).where(*feed.window(mode), records.c.pending.is_(False))
+    return query.order_by(*feed.ORDER[mode]).limit(bindparam("limit"))
 
 
-_FEED_QUERY = {
-    (mode, narrow): _build_feed_query(mode, narrow) for mode in (feed.GLOBAL, feed.PARALLEL) for narrow in (False, True)
-}
+_FEED_QUERY = {mode: _build_feed_query(mode) for mode in (feed.GLOBAL, feed.PARALLEL)}
 
 
-def feed_query(mode: str, visible: ColumnElement[bool] | None = None, *, narrow: bool = False):
+def feed_query(mode: str, visible: ColumnElement[bool] | None = None):
     """The feed's page query in this mode (``feed.mode``), cut by ``visible``.
 
     For ``pull(query=...)``: a caller that builds it once, with ``visible``'s values as
     parameters, saves building it (and its cache key) on every pull.
     """
-    query = _FEED_QUERY[(mode, narrow)]
+    query = _FEED_QUERY[mode]
     return query if visible is None else query.where(visible)
 
 
