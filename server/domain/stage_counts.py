@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     true,
     tuple_,
     union_all,
@@ -67,12 +66,16 @@ EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 SHARDS = 32
 # The advisory-lock space of the shards (the two-key form, apart from the records' locks).
 SHARD_LOCKS = 1730
-# The first shard from a random start that no other transaction holds, taking its lock
-# (no ORDER BY: rows come from generate_series in order and LIMIT stops at the first
-# lock taken, so no other shard is locked on the way).
-_FREE_SHARD_PG = text(
-    "SELECT (:start + i) % :shards FROM generate_series(0, :shards - 1) AS i "
-    "WHERE pg_try_advisory_xact_lock(:space, (:start + i) % :shards) LIMIT 1"
+# The first shard from this connection's own start (its backend's pid, so connections start
+# apart) that no other transaction holds, taking its lock; else the start, to wait on. SQL
+# that the counts' upsert runs for its ``shard`` column: an uncorrelated subquery, so
+# PostgreSQL runs it once per statement (an InitPlan), in the upsert's own round trip. No
+# ORDER BY: rows come from generate_series in order and LIMIT stops at the first lock
+# taken, so no other shard is locked on the way.
+_FREE_SHARD_PG = (
+    f"COALESCE((SELECT (pg_backend_pid() + i) % {SHARDS} FROM generate_series(0, {SHARDS - 1}) AS i "
+    f"WHERE pg_try_advisory_xact_lock({SHARD_LOCKS}, (pg_backend_pid() + i) % {SHARDS}) LIMIT 1), "
+    f"pg_backend_pid() % {SHARDS})"
 )
 _CHUNK = 500
 # Record types whose rows feed a person's counts, and the table to find a deleted one's owner.
@@ -187,34 +190,34 @@ def _in_chunks(conn: Connection, query, ids) -> list:
 
 
 def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
-    """Add the changes to the counts; rows in key order, so two merges lock them in one order."""
+    """Add the changes to the counts; rows in key order, so two merges lock them in one order.
+
+    ``shard`` None: a shard of the counts that no other merge is writing to, held until
+    commit. PostgreSQL runs merges in parallel: with a shard picked at random, two of the
+    twenty or so in flight at saturation often picked one, and the second waited on the
+    first's rows until it committed (9-11% of database time at saturation). Now a merge
+    waits only when every shard is taken (``_FREE_SHARD_PG``). SQLite has one writer anyway.
+    """
     changes = [(key, n) for key, n in sorted(delta.items()) if n]
     if not changes:
         return
-    shard = _free_shard(conn) if shard is None else shard
+    computed = None
+    if shard is None and conn.dialect.name == "postgresql":
+        computed = {"shard": _FREE_SHARD_PG}
+    elif shard is None:
+        shard = random.randrange(SHARDS)
     rows = [
-        {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "shard": shard, "count": n}
+        {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "count": n}
         for (p, st, m, r, v), n in changes
     ]
+    if computed is None:
+        for row in rows:
+            row["shard"] = shard
     table = StageCount.__table__
     key = tuple(column.name for column in table.primary_key.columns)
     for start in range(0, len(rows), _CHUNK):
-        upsert(conn, table, rows[start : start + _CHUNK], key, {"count": f"{table.name}.count + excluded.count"})
-
-
-def _free_shard(conn: Connection) -> int:
-    """A shard of the counts that no other merge is writing to, held until commit.
-
-    PostgreSQL runs merges in parallel: with a shard picked at random, two of the
-    twenty or so in flight at saturation often picked one, and the second waited on
-    the first's rows until it committed (9-11% of database time at saturation). Now a
-    merge waits only when every shard is taken. SQLite has one writer anyway.
-    """
-    start = random.randrange(SHARDS)
-    if conn.dialect.name != "postgresql":
-        return start
-    free = conn.execute(_FREE_SHARD_PG, {"start": start, "shards": SHARDS, "space": SHARD_LOCKS}).scalar()
-    return start if free is None else free
+        chunk = rows[start : start + _CHUNK]
+        upsert(conn, table, chunk, key, {"count": f"{table.name}.count + excluded.count"}, computed)
 
 
 # ---------------------------------------------------------------- people
