@@ -269,12 +269,18 @@ def _participant_left_view(mode: str, device_id):
     """
     visible = _visible(access.ANY_PARTICIPANT)
     held = exists().where(_h.c.device_id == device_id, _h.c.record_id == records.c.id, _h.c.change_no != GONE)
+    merged = _each_view_part(mode, (records.c.id.label("record_id"),), held, not_(visible))
+    return select(merged.c.record_id).order_by(merged.c.record_id)
+
+
+def _each_view_part(mode: str, columns, *conditions):
+    """``columns`` of the records past the cursor that meet ``conditions``, read from each
+    part of a participant's view apart (``access.participant_view``) and put together."""
     parts = [
-        select(records.c.id.label("record_id")).where(part, *feed.window(mode), held, not_(visible))
+        select(*columns).where(part, *feed.window(mode), *conditions)
         for part in access.participant_view(access.ANY_PARTICIPANT)
     ]
-    merged = union_all(*parts).subquery("left_view")
-    return select(merged.c.record_id).order_by(merged.c.record_id)
+    return union_all(*parts).subquery()
 
 
 def _participant_page(mode: str, device_id):
@@ -287,17 +293,8 @@ def _participant_page(mode: str, device_id):
     Apart, the subject's part walks (subject, txid, change_no) from the cursor on, and
     PostgreSQL merges the parts' ordered rows and stops at the page's limit.
     """
-    common = (
-        records.c.pending.is_(False),
-        access.in_open_project(),
-        _not_held_now(device_id),
-        *feed.window(mode),
-    )
-    parts = [
-        select(*_PULL_COLUMNS, records.c.txid).where(part, *common)
-        for part in access.participant_view(access.ANY_PARTICIPANT)
-    ]
-    merged = union_all(*parts).subquery("view")
+    wanted = (records.c.pending.is_(False), access.in_open_project(), _not_held_now(device_id))
+    merged = _each_view_part(mode, (*_PULL_COLUMNS, records.c.txid), *wanted)
     order = [merged.c[column.name] for column in feed.ORDER[mode]]
     return select(*merged.c).order_by(*order).limit(bindparam("limit"))
 

@@ -206,13 +206,11 @@ def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
         computed = {"shard": _FREE_SHARD_PG}
     elif shard is None:
         shard = random.randrange(SHARDS)
+    given = {} if computed else {"shard": shard}
     rows = [
-        {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "count": n}
+        {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "count": n, **given}
         for (p, st, m, r, v), n in changes
     ]
-    if computed is None:
-        for row in rows:
-            row["shard"] = shard
     table = StageCount.__table__
     key = tuple(column.name for column in table.primary_key.columns)
     for start in range(0, len(rows), _CHUNK):
