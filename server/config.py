@@ -128,8 +128,8 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         # How many proxies (load balancer, CDN) sit in front and append to X-Forwarded-*.
         "TRUSTED_PROXIES": _number("TRUSTED_PROXIES", 0),
-        # gunicorn reads the same variable; the Procfile starts 2 workers when it is unset.
-        "WEB_CONCURRENCY": _number("WEB_CONCURRENCY", 2),
+        # gunicorn reads the same variable; the Procfile starts 3 workers when it is unset.
+        "WEB_CONCURRENCY": _number("WEB_CONCURRENCY", 3),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         **_typed_settings(),
     }
