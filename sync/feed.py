@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sync.cursor import Cursor
 from sync.schema import change_numbers, counter, records
+from sync.sql import text_array
 
 COUNTER_ID = 1
 GLOBAL, PARALLEL = "global", "parallel"
@@ -114,7 +115,7 @@ def lock_counter(conn: Connection) -> tuple[int, int]:
 
 def lock_keys(conn: Connection, ids, salt: int) -> None:
     """PostgreSQL: hold a lock on each id (of the kind ``salt`` names) until commit."""
-    conn.execute(_LOCK_KEYS_PG, {"ids": sorted(ids), "salt": salt})
+    conn.execute(_LOCK_KEYS_PG, {"ids": text_array(sorted(ids)), "salt": salt})
 
 
 def lock_for_write(conn: Connection, ids: list[str]) -> None:

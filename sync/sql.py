@@ -5,8 +5,9 @@ with the batch's size: PostgreSQL plans it afresh each time (planning can cost m
 than running it) and no prepared statement is ever reused. ``in_ids(column)`` sends
 the ids as one parameter instead, so the text is the same for every batch:
 
-- PostgreSQL: ``column = ANY(:ids)`` with a text array (psycopg prepares the
-  statement after a few runs on a connection, and PostgreSQL keeps its plan);
+- PostgreSQL: ``column = ANY(CAST(:ids AS TEXT[]))``, the array sent as its text form
+  (psycopg prepares the statement after a few runs on a connection, and PostgreSQL
+  keeps its plan);
 - SQLite: ``column IN (SELECT value FROM json_each(:ids))`` with the ids as a JSON
   array (one bound parameter, whatever the count, so no chunking under SQLite's limit).
 """
@@ -24,22 +25,54 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator
 
 
+def text_array(ids) -> str:
+    """PostgreSQL's text form of an array of these strings, for ``CAST(... AS TEXT[])``.
+
+    psycopg sends a Python list element by element in Python: 134 us for 50 ids, against
+    6 us for this, and a push and its pull send half a dozen such lists.
+    """
+    ids = [str(item) for item in ids]
+    plain = "".join(ids)
+    if '"' not in plain and "\\" not in plain:
+        return '{"' + '","'.join(ids) + '"}' if ids else "{}"
+    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in ids)
+    return "{" + ",".join(quoted) + "}"
+
+
+class _as_text_array(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """The bound text read as a text array on PostgreSQL; as it is elsewhere."""
+
+    type = NullType()
+    inherit_cache = True
+    name = "as_text_array"
+
+
+@compiles(_as_text_array)
+def _as_is(element, compiler, **kw):
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(_as_text_array, "postgresql")
+def _cast_to_text_array(element, compiler, **kw):
+    return f"CAST({compiler.process(list(element.clauses)[0], **kw)} AS TEXT[])"
+
+
 class IdList(TypeDecorator):
-    """A list of string ids bound as one parameter: a text array, or a JSON array on SQLite."""
+    """A list of string ids bound as one parameter: the text of a text array (``text_array``),
+    or a JSON array on SQLite."""
 
     impl = Text
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(Text))
-        return dialect.type_descriptor(Text())
+    def bind_expression(self, bindvalue):
+        return _as_text_array(bindvalue)
 
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        ids = [str(item) for item in value]
-        return ids if dialect.name == "postgresql" else json.dumps(ids)
+        if dialect.name == "postgresql":
+            return text_array(value)
+        return json.dumps([str(item) for item in value])
 
 
 class in_ids(FunctionElement):  # noqa: N801 (used like a SQL function)

@@ -21,6 +21,17 @@ def test_in_ids_finds_exactly_the_ids_given(engine):
         assert conn.execute(SELECT_BY_IDS, {"ids": ["r1', 'r3", "r7"]}).scalars().all() == ["r7"]
 
 
+def test_in_ids_takes_ids_with_any_characters_as_themselves(engine):
+    # On PostgreSQL the ids travel as an array's text form: quotes, backslashes, braces,
+    # commas and spaces must come through as part of the id they are in.
+    awkward = ['a"b', "c\\d", 'e\\"f', "{g}", "h,i", " j ", "", "NULL", "k\u00e9"]
+    with engine.begin() as conn:
+        conn.execute(records.insert(), [_row(rid, i) for i, rid in enumerate(awkward, start=1)])
+        conn.execute(records.insert(), [_row("plain", 99)])
+        found = conn.execute(SELECT_BY_IDS, {"ids": awkward}).scalars().all()
+    assert sorted(found) == sorted(awkward)
+
+
 def test_in_ids_sends_one_statement_text_whatever_the_count(engine):
     # The point of in_ids: PostgreSQL reuses one prepared statement for every batch size.
     sent = []
