@@ -351,8 +351,7 @@ def run_once(args, interval: float, feed: str) -> dict:
             "RATELIMIT_STORAGE_URI": args.redis,
             "RATELIMIT_KEY_PREFIX": f"withus-load-{os.getpid()}-{feed}-{interval}",
         },
-        # gthread keeps the phones' connections open between requests, as the Procfile's does.
-        gunicorn_args=("--worker-class", "gthread", "--backlog", "2048", "--keep-alive", "30"),
+        gunicorn_args=("--worker-class", args.worker_class, "--backlog", "2048", "--keep-alive", "30"),
     )
     try:
         server.prepare()
@@ -530,6 +529,8 @@ def main(argv=None) -> int:
     # interpreter lock), three workers a core (a request waits on the database a third of its time).
     parser.add_argument("--workers", type=int, default=3 * cores)
     parser.add_argument("--threads", type=int, default=1)
+    # gthread (the Procfile's) keeps each phone's connection open between requests.
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--max-pushes", type=int, default=0, help="per device; 0: no bound")
     parser.add_argument("--drain", type=float, default=30, help="seconds after the end to finish batches in flight")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
