@@ -37,8 +37,8 @@ def project(conn: Connection, changed: list[Record], locked: frozenset[str] = fr
             live[record.type].append(record)
     now = utcnow()
     _drop_rows(conn, gone)
-    _upsert_rows(conn, live, now)
-    stage_counts.after(conn, counted)
+    written = _upsert_rows(conn, live, now)
+    stage_counts.after(conn, counted, written, gone)
 
 
 def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
@@ -54,8 +54,10 @@ def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
                 conn.execute(delete(ActionFeedback.__table__).where(ActionFeedback.feedback_id.in_(chunk)))
 
 
-def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> None:
-    """Insert or update the projection rows of live records, one statement per type."""
+def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> dict[str, list[dict]]:
+    """Insert or update the projection rows of live records, one statement per type; return
+    the rows by type."""
+    written = {}
     for name, recs in live.items():
         rtype = types.TYPES[name]
         table = rtype.model.__table__
@@ -68,6 +70,8 @@ def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> None:
         upsert(conn, table, rows, ("id",), dict.fromkeys(col for col in rows[0] if col not in keep))
         if name == "action":
             _link_feedback(conn, recs, now)
+        written[name] = rows
+    return written
 
 
 def _link_feedback(conn: Connection, actions: list[Record], now) -> None:

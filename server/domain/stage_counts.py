@@ -6,12 +6,15 @@ Instead ``stage_counts`` holds, per project and stage, the few counts they show
 (see ``server.domain.models.StageCount`` for the measures).
 
 Keeping them: a merge names the people and feedback its records touch. Before
-the projection changes any row, ``before`` works out what those people and
-feedback contribute to the counts now; after it, ``after`` works it out again
-and adds the difference. Each is one query per 500 people or feedback, whatever
-the records, so a push costs a few statements more, never one per record. On
-PostgreSQL pushes run in parallel: ``before`` holds the people and feedback it
-names until commit, so two merges touching one person take turns here.
+the projection changes any row, ``before`` reads the rows that decide what those
+people and feedback contribute to the counts, in one query, and counts them; after
+it, ``after`` counts again and adds the difference. For the usual merge (answers,
+ratings, equality answers, roles and new feedback) it counts the rows read before
+with the merge's own rows put in their place (``_rows_after``), so a push reads
+them once; a merge that deletes, withdraws consent, links feedback or moves it to
+another stage reads them again. On PostgreSQL pushes run in parallel: ``before``
+holds the people and feedback it names until commit, so two merges touching one
+person take turns here.
 
 What a person contributes is a pure function of the stored rows (their role,
 consent, equality answers, answers, ratings and feedback), so ``rebuild`` makes
@@ -92,11 +95,13 @@ Key = tuple[str, str, str, str, str]  # project, stage, measure, role, value
 
 @dataclass(slots=True)
 class Pending:
-    """What a merge touches, and what it contributed to the counts before the merge."""
+    """What a merge touches, what it contributed to the counts before the merge, and the
+    rows that said so (``_before_query``'s)."""
 
     people: set[str] = field(default_factory=set)
     feedback: set[str] = field(default_factory=set)
     before: Counter = field(default_factory=Counter)
+    rows: list = field(default_factory=list)
 
 
 def before(conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset()) -> Pending | None:
@@ -137,18 +142,96 @@ def before(conn: Connection, changed: list[Record], locked: frozenset[str] = fro
     if not pending.people and not pending.feedback:
         return None
     _lock(conn, (pending.people | pending.feedback) - locked)
-    pending.before = counts_of(conn, pending.people, pending.feedback)
+    params = {"ids": sorted(pending.people), "fids": sorted(pending.feedback)}
+    pending.rows = conn.execute(_before_query(conn.dialect.name), params).all()
+    pending.before = _count_rows(pending.rows)
     return pending
 
 
-def after(conn: Connection, pending: Pending | None) -> None:
-    """Count the same people and feedback again and add the difference to the counts."""
+def after(
+    conn: Connection,
+    pending: Pending | None,
+    written: dict[str, list[dict]] | None = None,
+    gone: dict[str, list[str]] | None = None,
+) -> None:
+    """Count the same people and feedback again and add the difference to the counts.
+
+    ``written`` (type -> the projection rows the merge wrote) and ``gone`` (type -> ids
+    whose rows it deleted): when given, the counts come from the rows read before with
+    these in their place, unless the merge did something only a new read can follow.
+    """
     if pending is None:
         return
-    now = counts_of(conn, pending.people, pending.feedback)
+    rows = _rows_after(pending, written, gone or {}) if written is not None else None
+    if rows is not None:
+        now = _count_rows(rows)
+    else:
+        now = counts_of(conn, pending.people, pending.feedback)
     delta: Counter = Counter(now)
     delta.subtract(pending.before)
     _add(conn, delta)
+
+
+def _rows_after(pending: Pending, written: dict[str, list[dict]], gone: dict[str, list[str]]) -> list | None:
+    """``before``'s rows as the merge left them: each written record's row in place of its
+    old one. None when they cannot be worked out without reading them again: a deletion
+    (or a record waiting for its creation), a consent or an action written, feedback
+    moved to another stage, or new feedback that an action already names.
+    """
+    if any(name in _PEOPLE_TYPES or name == "action" for name in gone):
+        return None
+    if "consent" in written or "action" in written:
+        return None
+    replaced: dict[str, tuple] = {}
+    added: list[tuple] = []
+    for name, rows in written.items():
+        as_read = _AS_READ.get(name)
+        if as_read is not None:
+            replaced.update((row["id"], as_read(row)) for row in rows)
+        elif name == "feedback":
+            new = _new_feedback_rows(pending.rows, rows)
+            if new is None:
+                return None
+            added += new
+    kept = [row for row in pending.rows if row[8] not in replaced]
+    return kept + list(replaced.values()) + added
+
+
+# The row ``_people_selects`` reads for a record of these types, made from its projection row.
+_AS_READ = {
+    "participant": lambda r: ("p", r["id"], r["project_id"], None, r["role"], None, None, None, r["id"]),
+    "equality": lambda r: (
+        "e", r["participant_id"], r["project_id"], None, *(r[q] for q in EQUALITY_QUESTIONS), r["id"]
+    ),
+    "checklist_answer": lambda r: (
+        "a", r["participant_id"], r["project_id"], r["stage"], r["statement_id"], r["value"], None, None, r["id"]
+    ),
+    "ladder_rating": lambda r: (
+        "l", r["participant_id"], r["project_id"], r["stage"], str(r["rung"]), None, None, None, r["id"]
+    ),
+}  # fmt: skip
+
+
+def _new_feedback_rows(before: list, written: list[dict]) -> list[tuple] | None:
+    """The rows ("f" and "r") that written feedback adds to ``before``'s; None when it moved
+    stage or an action names new feedback already (only a new read counts those)."""
+    stages = {row[1]: (row[2], row[3]) for row in before if row[0] == "r"}
+    linked = {row[1] for row in before if row[0] == "x"}
+    withdrawn = {(row[1], row[2]) for row in before if row[0] == "w"}
+    added = []
+    for row in written:
+        rid, place = row["id"], (row["project_id"], row["stage"])
+        if rid in stages:  # stored before, and counted: only its words may change
+            if stages[rid] != place:
+                return None
+            continue
+        if rid in linked:
+            return None
+        person = row["participant_id"]
+        added.append(("f", person, *place, None, None, None, None, None))
+        if (person, place[0]) not in withdrawn:  # a withdrawn person's feedback is not counted
+            added.append(("r", rid, *place, None, None, None, None, None))
+    return added
 
 
 def _lock(conn: Connection, ids: set[str]) -> None:
@@ -231,7 +314,8 @@ def _people_query(dialect: str):
 
 
 def _feedback_stages(dialect: str, none):
-    """Rows ("f", person, project, stage) for each stage a person gave feedback in.
+    """Rows ("f", person, project, stage) for each stage a person gave feedback in (padded
+    to the people query's nine columns).
 
     A family that gave a thousand pieces of feedback took part in a few stages: on
     PostgreSQL a recursive query steps from one (project, stage) to the next along
@@ -240,7 +324,7 @@ def _feedback_stages(dialect: str, none):
     """
     f = Feedback.__table__
     if dialect != "postgresql":
-        query = select(literal("f"), f.c.participant_id, f.c.project_id, f.c.stage, none, none, none, none)
+        query = select(literal("f"), f.c.participant_id, f.c.project_id, f.c.stage, none, none, none, none, none)
         return query.where(in_ids(f.c.participant_id)).distinct()
     given = func.unnest(bindparam("ids", type_=IdList())).table_valued("pid").render_derived("given")
     first, after = f.alias("first_feedback"), f.alias("next_feedback")
@@ -264,26 +348,28 @@ def _feedback_stages(dialect: str, none):
         .lateral("following")
     )
     seen = seen.union_all(select(*following.c).select_from(seen.join(following, true())))
-    return select(literal("f"), seen.c.participant_id, seen.c.project_id, seen.c.stage, none, none, none, none)
+    return select(literal("f"), seen.c.participant_id, seen.c.project_id, seen.c.stage, none, none, none, none, none)
 
 
 def _people_selects(dialect: str) -> list:
+    """Tagged rows (tag, person, project, stage, four values, the row's record id)."""
     none = literal(None, String)
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
     a, r = ChecklistAnswer.__table__, LadderRating.__table__
     return [
-        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none).where(in_ids(p.c.id)),
-        select(literal("w"), c.c.participant_id, c.c.project_id, none, none, none, none, none).where(
+        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none, p.c.id).where(in_ids(p.c.id)),
+        select(literal("w"), c.c.participant_id, c.c.project_id, none, none, none, none, none, c.c.id).where(
             in_ids(c.c.participant_id), c.c.withdrawn_at.is_not(None)
         ),
-        select(literal("e"), e.c.participant_id, e.c.project_id, none, *(e.c[q] for q in EQUALITY_QUESTIONS)).where(
-            in_ids(e.c.participant_id)
-        ),
         select(
-            literal("a"), a.c.participant_id, a.c.project_id, a.c.stage, a.c.statement_id, a.c.value, none, none
+            literal("e"), e.c.participant_id, e.c.project_id, none, *(e.c[q] for q in EQUALITY_QUESTIONS), e.c.id
+        ).where(in_ids(e.c.participant_id)),
+        select(
+            literal("a"), a.c.participant_id, a.c.project_id, a.c.stage, a.c.statement_id, a.c.value, none, none, a.c.id
         ).where(in_ids(a.c.participant_id)),
         select(
-            literal("l"), r.c.participant_id, r.c.project_id, r.c.stage, cast(r.c.rung, String), none, none, none
+            *(literal("l"), r.c.participant_id, r.c.project_id, r.c.stage, cast(r.c.rung, String)),
+            *(none, none, none, r.c.id),
         ).where(in_ids(r.c.participant_id)),
         _feedback_stages(dialect, none),
     ]
@@ -309,7 +395,9 @@ class _Person:
 
 def _count_people(rows, counts: Counter) -> None:
     people: dict[str, _Person] = defaultdict(_Person)
-    for tag, pid, project, stage, *values in rows:
+    for row in rows:
+        tag, pid, project, stage = row[:4]
+        values = row[4:8]
         person = people[pid]
         if tag == "p":
             person.role = values[0] or ""
@@ -372,7 +460,8 @@ def response_bucket(seconds: float) -> int:
 
 def _response_select(ids: str = "ids", tagged: bool = False):
     """Each piece of feedback (its ids the parameter ``ids``) with each of its links and their
-    actions; ``tagged``: with a leading "r" and times as text, to go in one union with people."""
+    actions; ``tagged``: with a leading "r", times as text and a ninth column, to go in one
+    union with people."""
     f, af, act, c = Feedback.__table__, ActionFeedback.__table__, Action.__table__, Consent.__table__
     withdrawn = exists().where(
         c.c.participant_id == f.c.participant_id,
@@ -384,8 +473,9 @@ def _response_select(ids: str = "ids", tagged: bool = False):
         columns = (literal("r"), f.c.id, f.c.project_id, f.c.stage, *(cast(t, String) for t in times))
     else:
         columns = (f.c.id, f.c.project_id, f.c.stage, *times)
+    last = (literal(None, String),) if tagged else ()
     return (
-        select(*columns, act.c.id, act.c.status)
+        select(*columns, act.c.id, act.c.status, *last)
         .select_from(f.outerjoin(af.join(act, act.c.id == af.c.action_id), af.c.feedback_id == f.c.id))
         .where(in_ids(f.c.id, ids), ~withdrawn)
     )
@@ -403,6 +493,24 @@ def _people_and_responses_query(dialect: str):
     return union_all(*_people_selects(dialect), _response_select("fids", tagged=True))
 
 
+@cache
+def _before_query(dialect: str):
+    """``_people_and_responses_query`` and the links that name the feedback (rows "x"): a
+    link to feedback not stored yet would count once the feedback comes (``_rows_after``)."""
+    af = ActionFeedback.__table__
+    none = literal(None, String)
+    links = select(literal("x"), af.c.feedback_id, *([none] * 7)).where(in_ids(af.c.feedback_id, "fids"))
+    return union_all(*_people_selects(dialect), _response_select("fids", tagged=True), links)
+
+
+def _count_rows(rows) -> Counter:
+    """Count the tagged rows of ``_before_query`` (or ``_people_and_responses_query``)."""
+    counts: Counter = Counter()
+    _count_people([row for row in rows if row[0] not in ("r", "x")], counts)
+    counts.update(_count_responses(row[1:8] for row in rows if row[0] == "r"))
+    return counts
+
+
 def counts_of(conn: Connection, people, feedback) -> Counter:
     """What these people and this feedback contribute to the counts, in one query."""
     if not feedback:
@@ -412,10 +520,7 @@ def counts_of(conn: Connection, people, feedback) -> Counter:
     rows = conn.execute(
         _people_and_responses_query(conn.dialect.name), {"ids": sorted(people), "fids": sorted(feedback)}
     ).all()
-    counts: Counter = Counter()
-    _count_people([row for row in rows if row[0] != "r"], counts)
-    counts.update(_count_responses(row[1:] for row in rows if row[0] == "r"))
-    return counts
+    return _count_rows(rows)
 
 
 def response_counts(conn: Connection, feedback_ids) -> Counter:

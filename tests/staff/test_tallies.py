@@ -114,11 +114,12 @@ def _recounted(project_id):
 
 def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
     """Answers, ratings, equality answers, feedback, links, status changes, edits, deletions,
-    withdrawal and erasure in a random order: after each step the kept counts equal a count from scratch."""
+    withdrawal and erasure in a random order, one record at a time and in mixed batches: after
+    each step the kept counts equal a count from scratch."""
     from server.domain import projects
     from server.domain.erasure import erase_participant
     from server.domain.models import Statement
-    from server.domain.types import consent_id, equality_id, ladder_rating_id
+    from server.domain.types import checklist_answer_id, consent_id, equality_id, ladder_rating_id
     from server.extensions import db
     from tests.staff.conftest import add_feedback
 
@@ -127,6 +128,7 @@ def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
     people = [add_participant(pid, role) for role in ("child", "parent_carer", "professional", "other")]
     rng = random.Random(1414)
     feedback: list[str] = []
+    owner: dict[str, str] = {}  # feedback id -> whose
     actions: dict[str, list[str]] = {}
     erased: set[str] = set()
 
@@ -144,6 +146,51 @@ def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
 
     def give_feedback(person):
         feedback.append(add_feedback(pid, person, "More sessions after school, please."))
+        owner[feedback[-1]] = person
+
+    def feedback_values(person, stage):
+        values = {"participant_id": person, "project_id": pid, "stage": stage, "text": "Quieter rooms."}
+        return {**values, "principle": None, "mode": "self", "recorded_by": None}
+
+    def edit_or_move_feedback(_):
+        # Words only (the counts stay) or another stage (the counts move with it).
+        mine = [f for f in feedback if owner[f] not in erased]
+        if mine:
+            fid = rng.choice(mine)
+            change = rng.choice(({"text": "Edited."}, {"stage": rng.choice(("design", "delivery"))}))
+            projects.write_record("feedback", fid, change)
+
+    def batch(person):
+        # One merge of several people's records, as a phone's push of a visit brings.
+        others = [p for p in people if p not in erased and p != person]
+        items = []
+        for who in [person, *others[:1]]:
+            stage = rng.choice(("design", "delivery"))
+            statement = rng.choice(statements)
+            answer = {"participant_id": who, "project_id": pid, "stage": stage, "statement_id": statement}
+            answer.update(value=rng.choice(VALUES), mode="self")
+            items.append(("checklist_answer", checklist_answer_id(who, pid, stage, statement), answer))
+            rating = {"participant_id": who, "project_id": pid, "stage": stage, "rung": rng.randint(0, 4)}
+            items.append(("ladder_rating", ladder_rating_id(who, pid, stage), {**rating, "mode": "self"}))
+            fid = str(uuid.uuid4())
+            feedback.append(fid)
+            owner[fid] = who
+            items.append(("feedback", fid, feedback_values(who, stage)))
+        gender = rng.choice(("woman", "man", None))
+        equality = {"participant_id": person, "project_id": pid, "gender": gender}
+        items.append(("equality", equality_id(person, pid), equality))
+        outcomes = projects.write_records(items)
+        assert {o.status for o in outcomes} <= {"applied", "unchanged"}, outcomes
+
+    def link_ahead(person):
+        # An action that names feedback the server has not received yet; then the feedback.
+        fid, aid = str(uuid.uuid4()), str(uuid.uuid4())
+        values = {"project_id": pid, "stage": "design", "heard": "Later", "done": "", "status": "planned"}
+        projects.write_record("action", aid, {**values, "feedback_ids": [fid], "timeline": []})
+        actions[aid] = [fid]
+        projects.write_record("feedback", fid, feedback_values(person, "design"))
+        feedback.append(fid)
+        owner[fid] = person
 
     def link(_):
         if feedback:
@@ -176,9 +223,9 @@ def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
         erased.add(person)
 
     steps = [answer] * 6 + [rate, equality, give_feedback, give_feedback, link, link, unlink_or_delete]
-    steps += [withdraw, change_role, erase]
+    steps += [batch, batch, edit_or_move_feedback, link_ahead, withdraw, change_role, erase]
     seen: set[str] = set()
-    for _ in range(60):
+    for _ in range(90):
         live = [p for p in people if p not in erased]
         if not live:
             break
@@ -201,6 +248,39 @@ def test_stage_counts_equal_a_recount_through_any_history(app, two_projects):
         "response",
         "answering",
     }
+
+
+def test_stage_counts_follow_what_a_push_cannot_see_in_its_own_rows(app, two_projects):
+    """The merge counts a person again from the rows it read and wrote (no second read),
+    except where those rows cannot tell: each case here must still equal a recount."""
+    from server.domain import projects
+    from server.domain.types import consent_id
+    from tests.staff.conftest import add_feedback
+
+    pid = two_projects["project_id"]
+    person = add_participant(pid, "child")
+
+    def feedback(fid, stage):
+        values = {"participant_id": person, "project_id": pid, "stage": stage, "text": "Quieter rooms."}
+        projects.write_record("feedback", fid, {**values, "principle": None, "mode": "self", "recorded_by": None})
+        assert _stage_counts(pid) == _recounted(pid)
+
+    # An action names feedback the server has not received; then the feedback comes: answered.
+    ahead, aid = str(uuid.uuid4()), str(uuid.uuid4())
+    action = {"project_id": pid, "stage": "design", "heard": "Later", "done": "", "status": "planned"}
+    projects.write_record("action", aid, {**action, "feedback_ids": [ahead], "timeline": []})
+    feedback(ahead, "design")
+    assert _stage_counts(pid)[("design", "answering", "planned", aid)] == 1
+    # Feedback moved to another stage takes its counts with it.
+    moved = str(uuid.uuid4())
+    feedback(moved, "design")
+    feedback(moved, "delivery")
+    assert ("delivery", "feedback", "", "") in _stage_counts(pid)
+    # After withdrawal, new feedback is not counted.
+    projects.write_record("consent", consent_id(person, pid), {"withdrawn_at": "2026-11-20T10:00:00+00:00"})
+    before = _stage_counts(pid)
+    add_feedback(pid, person, "After withdrawal.", stage="review")
+    assert _stage_counts(pid) == before == _recounted(pid)
 
 
 # SQLite has one writer at a time: nothing runs in parallel there.
