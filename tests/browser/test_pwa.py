@@ -743,24 +743,28 @@ def test_expired_cursor_resyncs_from_zero_and_keeps_the_outbox(page, context, li
     sync_and_wait(page)
     me = session(page)
     (feedback,) = local_values(page, "feedback")
-    coordinator_acts_on(live_server, monkeypatch, tmp_path, me["project_id"], feedback["id"])
-    # Offline first, so no background pull meets the purge before the test watches for it.
-    context.set_offline(True)
-    # Tombstones were purged past this phone's cursor (as after 180 days away).
-    with sqlite3.connect(live_server.db_path) as db:
-        db.execute("UPDATE sync_counter SET value = value + 1, purged_through = value + 1")
-    give_feedback(page, live_server.url, "Written before the resync")
     pulls = []
-    # The context sees the service worker's fetches too (a Background Sync may pull first).
+    # Watched from before the purge: the service worker may pull at any moment (the action's
+    # notification, a Background Sync), and a pull already on its way when the network goes
+    # off can still meet the purge. The context sees the service worker's fetches too.
     context.on(
         "response",
         lambda r: (
             pulls.append((r.status, r.url.split("cursor=")[1].split("&")[0])) if "/api/sync/pull" in r.url else None
         ),
     )
+    coordinator_acts_on(live_server, monkeypatch, tmp_path, me["project_id"], feedback["id"])
+    context.set_offline(True)
+    # Tombstones were purged past this phone's cursor (as after 180 days away).
+    with sqlite3.connect(live_server.db_path) as db:
+        db.execute("UPDATE sync_counter SET value = value + 1, purged_through = value + 1")
+    give_feedback(page, live_server.url, "Written before the resync")
     context.set_offline(False)
     sync_and_wait(page)
-    assert pulls[0][0] == 410 and pulls[1] == (200, "0")
+    # The old cursor is refused; the next pull that is not refused starts again from 0.
+    expired = [i for i, (status, _) in enumerate(pulls) if status == 410]
+    assert expired, pulls
+    assert [p for p in pulls[expired[0] :] if p[0] != 410][0] == (200, "0"), pulls
     head = rows(live_server, "SELECT value FROM sync_counter")[0][0]
     assert page.evaluate("async () => (await import('/app/js/storage.js')).getMeta('cursor')") == head
     texts = {f["text"] for f in local_values(page, "feedback")}
