@@ -101,6 +101,10 @@ syncEvents.addEventListener('status', () => {
   tellClients({ type: 'sync-status', syncing: syncState.syncing, problem: syncState.problem });
 });
 
+// This worker met the revocation and emptied the store (a Background Sync, a push): open
+// pages must say so, as they do when they meet it themselves, not go on showing what is gone.
+syncEvents.addEventListener('revoked', () => { tellClients({ type: 'revoked' }); });
+
 self.addEventListener('push', (event) => {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { data = {}; }

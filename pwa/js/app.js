@@ -229,6 +229,13 @@ function showUpdate(worker) {
   updateEl.hidden = false;
 }
 
+/** The phone was signed out and emptied (by this page's sync or the service worker's): say why. */
+function showRevoked() {
+  relabel();
+  go('welcome');
+  render();
+}
+
 async function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
   let reloading = false;
@@ -244,6 +251,7 @@ async function registerWorker() {
       workerSync = { syncing: Boolean(e.data.syncing), problem: e.data.problem || null };
       refreshStatus();
     }
+    if (e.data && e.data.type === 'revoked') showRevoked();
     if (e.data && e.data.type === 'open' && new URL(e.data.url).origin === location.origin) location.href = e.data.url;
   });
   try {
@@ -291,7 +299,7 @@ async function start() {
   });
   sync.events.addEventListener('data', refreshLive);
   sync.events.addEventListener('auth-needed', () => announce(t('status.auth')));
-  sync.events.addEventListener('revoked', () => { relabel(); go('welcome'); render(); });
+  sync.events.addEventListener('revoked', showRevoked);
   sync.events.addEventListener('update-needed', async () => {
     announce(t('status.update'));
     const reg = await navigator.serviceWorker?.getRegistration('/app/');

@@ -144,12 +144,12 @@ async function round({ probe }) {
     setProblem(null);
     return true;
   } catch (err) {
-    handleError(err);
+    await handleError(err);
     return false;
   }
 }
 
-function handleError(err) {
+async function handleError(err) {
   if (!(err instanceof ApiError)) {
     setProblem(err instanceof NetworkError && err.reason === 'offline' ? 'offline' : 'unreachable');
     backoff({ probe: true });
@@ -158,7 +158,10 @@ function handleError(err) {
   if (err.status === 401 && err.code === 'device_revoked') {
     // Access was taken away (docs/access.md): keep nothing, not even the outbox, and say why.
     setProblem('revoked');
-    storage.wipe('revoked').then(() => emit('revoked'));
+    // Wiped before the round ends (and the sync lock goes): a page's round queued behind the
+    // service worker's then finds nothing to send, and whoever is told "synced" finds it empty.
+    await storage.wipe('revoked');
+    emit('revoked');
   } else if (err.status === 401) {
     setProblem('auth');
     emit('auth-needed');
