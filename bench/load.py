@@ -526,7 +526,8 @@ def main(argv=None) -> int:
     parser.add_argument("--p95-target", type=float, default=150.0)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="where rate limits are counted")
     # As the Procfile runs it: one thread a worker (threads in one process wait on its
-    # interpreter lock), three workers a core (a request waits on the database a third of its time).
+    # interpreter lock), three workers a core (PostgreSQL does about a third of a request's work,
+    # while its worker waits).
     parser.add_argument("--workers", type=int, default=3 * cores)
     parser.add_argument("--threads", type=int, default=1)
     # gthread (the Procfile's) keeps each phone's connection open between requests.

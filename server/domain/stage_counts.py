@@ -96,7 +96,7 @@ Key = tuple[str, str, str, str, str]  # project, stage, measure, role, value
 @dataclass(slots=True)
 class Pending:
     """What a merge touches, what it contributed to the counts before the merge, and the
-    rows that said so (``_before_query``'s)."""
+    rows that said so (``_merge_query``'s)."""
 
     people: set[str] = field(default_factory=set)
     feedback: set[str] = field(default_factory=set)
@@ -142,8 +142,7 @@ def before(conn: Connection, changed: list[Record], locked: frozenset[str] = fro
     if not pending.people and not pending.feedback:
         return None
     _lock(conn, (pending.people | pending.feedback) - locked)
-    params = {"ids": sorted(pending.people), "fids": sorted(pending.feedback)}
-    pending.rows = conn.execute(_before_query(conn.dialect.name), params).all()
+    pending.rows = _read_rows(conn, pending.people, pending.feedback)
     pending.before = _count_rows(pending.rows)
     return pending
 
@@ -163,11 +162,9 @@ def after(
     if pending is None:
         return
     rows = _rows_after(pending, written, gone or {}) if written is not None else None
-    if rows is not None:
-        now = _count_rows(rows)
-    else:
-        now = counts_of(conn, pending.people, pending.feedback)
-    delta: Counter = Counter(now)
+    if rows is None:
+        rows = _read_rows(conn, pending.people, pending.feedback)
+    delta: Counter = _count_rows(rows)
     delta.subtract(pending.before)
     _add(conn, delta)
 
@@ -284,12 +281,10 @@ def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
     changes = [(key, n) for key, n in sorted(delta.items()) if n]
     if not changes:
         return
-    computed = None
     if shard is None and conn.dialect.name == "postgresql":
-        computed = {"shard": _FREE_SHARD_PG}
-    elif shard is None:
-        shard = random.randrange(SHARDS)
-    given = {} if computed else {"shard": shard}
+        computed, given = {"shard": _FREE_SHARD_PG}, {}
+    else:
+        computed, given = None, {"shard": random.randrange(SHARDS) if shard is None else shard}
     rows = [
         {"project_id": p, "stage": st, "measure": m, "role": r, "value": v, "count": n, **given}
         for (p, st, m, r, v), n in changes
@@ -487,40 +482,29 @@ def _response_query():
 
 
 @cache
-def _people_and_responses_query(dialect: str):
-    """The people query and the response query in one round trip (response rows tagged "r")."""
-    # One flat union: SQLite takes no parenthesised union inside another.
-    return union_all(*_people_selects(dialect), _response_select("fids", tagged=True))
-
-
-@cache
-def _before_query(dialect: str):
-    """``_people_and_responses_query`` and the links that name the feedback (rows "x"): a
-    link to feedback not stored yet would count once the feedback comes (``_rows_after``)."""
+def _merge_query(dialect: str):
+    """Everything that decides some people's and feedback's counts, in one round trip: the
+    people query, the response query (rows "r") and the links that name the feedback (rows
+    "x": a link to feedback not stored yet counts once the feedback comes, ``_rows_after``)."""
     af = ActionFeedback.__table__
     none = literal(None, String)
     links = select(literal("x"), af.c.feedback_id, *([none] * 7)).where(in_ids(af.c.feedback_id, "fids"))
+    # One flat union: SQLite takes no parenthesised union inside another.
     return union_all(*_people_selects(dialect), _response_select("fids", tagged=True), links)
 
 
+def _read_rows(conn: Connection, people, feedback) -> list:
+    """The rows of ``_merge_query`` for these people and this feedback."""
+    params = {"ids": sorted(people), "fids": sorted(feedback)}
+    return conn.execute(_merge_query(conn.dialect.name), params).all()
+
+
 def _count_rows(rows) -> Counter:
-    """Count the tagged rows of ``_before_query`` (or ``_people_and_responses_query``)."""
+    """What the tagged rows of ``_merge_query`` contribute to the counts."""
     counts: Counter = Counter()
     _count_people([row for row in rows if row[0] not in ("r", "x")], counts)
     counts.update(_count_responses(row[1:8] for row in rows if row[0] == "r"))
     return counts
-
-
-def counts_of(conn: Connection, people, feedback) -> Counter:
-    """What these people and this feedback contribute to the counts, in one query."""
-    if not feedback:
-        return people_counts(conn, people)
-    if not people:
-        return response_counts(conn, feedback)
-    rows = conn.execute(
-        _people_and_responses_query(conn.dialect.name), {"ids": sorted(people), "fids": sorted(feedback)}
-    ).all()
-    return _count_rows(rows)
 
 
 def response_counts(conn: Connection, feedback_ids) -> Counter:
