@@ -73,3 +73,19 @@ def init_app(app):
             event.listen(engine, "connect", _postgresql_session(app))
             # "parallel" (the default) or "global": the change feed sync/feed.py describes.
             engine.update_execution_options(sync_feed=app.config["SYNC_FEED"])
+            _cache_long_statements()
+
+
+def _cache_long_statements() -> None:
+    """Let psycopg keep its conversion of our longest statements too.
+
+    psycopg splits a statement's text at its placeholders once and caches that, but only
+    for statements up to 4,096 characters; two that run on every push and pull (a
+    person's counts, a staff phone's left records) are a little longer, and were split
+    again on every run: 2% of a request's Python. The limit is a module setting of
+    psycopg's, read on every call; if a later psycopg drops it, nothing breaks.
+    """
+    from psycopg import _queries
+
+    if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 0) < 16_384:
+        _queries.MAX_CACHED_STATEMENT_LENGTH = 16_384

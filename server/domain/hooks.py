@@ -22,6 +22,7 @@ from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  
 from server.domain.models import Participant, Project, ProjectStaff, Statement
 from server.domain.projections import project
 from server.domain.pulls import held_current_rows
+from sync import sql
 from sync.records import Record
 from sync.schema import records
 from sync.sql import in_ids
@@ -80,7 +81,7 @@ def _facts_query(with_closed: bool):
     ]
     if with_closed:
         parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
-    return union_all(*parts)
+    return sql.once(union_all(*parts))
 
 
 class DomainHooks(Hooks):
@@ -143,7 +144,7 @@ class DomainHooks(Hooks):
         query = _facts_query(with_closed=self._closed_projects is None)
         params = {"pids": sorted(pids), "sids": sorted(statement_ids), "held": list(held)}
         params["device_id"] = self.actor.id if isinstance(self.actor, Device) else None
-        rows = self.conn.execute(query, params)
+        rows = sql.rows(self.conn, query, params)
         found, authors, with_device, closed = _sort_facts(rows, self._statements, held_now)
         if self._closed_projects is None:
             self._closed_projects = frozenset(closed)

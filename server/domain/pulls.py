@@ -50,7 +50,7 @@ from server.auth.devices import Device
 from server.domain import access
 from server.domain.actors import PARTICIPANT_KIND, STAFF_KIND, who_is
 from server.domain.models import AccessEpoch, DeviceAccess, DeviceHolding, ProjectStaff
-from sync import feed, store
+from sync import feed, sql, store
 from sync.cursor import Cursor
 from sync.records import Record, Register, records_to_wire_json
 from sync.schema import records
@@ -92,7 +92,7 @@ def _acknowledge(conn: Connection, device_id: str, cursor: Cursor) -> None:
         conn.execute(delete(_state).where(_state.c.device_id == device_id))
         return
     for statement in _settling():
-        conn.execute(statement, {"holder_id": device_id, "ack": cursor.ack})
+        sql.run(conn, statement, {"holder_id": device_id, "ack": cursor.ack})
 
 
 @cache
@@ -105,7 +105,7 @@ def _settling() -> tuple:
     ack = bindparam("ack", type_=BigInteger)
     gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= ack, _h.c.tag > PUSHED)
     unsure = update(_h).where(mine, _h.c.tag > ack).values(change_no=UNKNOWN, digest=None)
-    return gone, unsure
+    return sql.once(gone), sql.once(unsure)
 
 
 def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Cursor) -> tuple[str, tuple | None]:
@@ -133,7 +133,7 @@ def _access_state(conn: Connection, who, device_id: str, settle_ack: int | None 
     viewer, params = _viewer(who)
     query = _access_query(viewer, settle_ack is not None)
     pairs, stored = [], None
-    for kind, key, number in conn.execute(query, {**params, "holder_id": device_id, "ack": settle_ack}):
+    for kind, key, number in sql.rows(conn, query, {**params, "holder_id": device_id, "ack": settle_ack}):
         if kind == "d":
             stored = (key, number)
         else:
@@ -166,7 +166,7 @@ def _access_query(viewer: str, settling: bool):
         gone, unsure = _settling()
         ctes = (gone.returning(_h.c.record_id).cte("gone"), unsure.returning(_h.c.record_id).cte("unsure"))
         query = query.add_cte(*ctes)
-    return query
+    return sql.once(query)
 
 
 def _needs_reconciling(cursor: Cursor, digest: str, stored: tuple | None) -> bool:
@@ -252,7 +252,7 @@ def _participant_queries(mode: str):
     """A participant's feed page and left-view queries, built once per feed mode with the
     participant and device as parameters (``_view_queries``)."""
     device_id = bindparam("device_id", type_=String)
-    return _participant_page(mode, device_id), _participant_left_view(mode, device_id)
+    return sql.once(_participant_page(mode, device_id)), sql.once(_participant_left_view(mode, device_id))
 
 
 def _participant_left_view(mode: str, device_id):
@@ -432,7 +432,7 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
             digests.update(_reconcile(conn, device.id, who, _visible(who), cursor, page, limit))
         else:
             window = feed.window_params(cursor, horizon)
-            page.removals = list(conn.execute(left_query, {**window, **params}).scalars())
+            page.removals = [row[0] for row in sql.rows(conn, left_query, {**window, **params})]
     if page.removals or page.records:
         if mode == feed.PARALLEL or page.cursor <= cursor:
             # The device must be able to say it received this response: a new ack.
@@ -458,7 +458,7 @@ def mark_pushed(conn: Connection, device_id: str, exact: list[str], others: list
     """
     for ids, known in ((exact, True), (others, False)):
         if ids:
-            conn.execute(_pushed_holdings(feed.insert_for(conn), known), {"device_id": device_id, "ids": ids})
+            sql.run(conn, _pushed_holdings(feed.insert_for(conn), known), {"device_id": device_id, "ids": ids})
 
 
 @cache
@@ -469,7 +469,7 @@ def _pushed_holdings(insert, known: bool):
     stmt = insert(_h).from_select(
         ["device_id", "record_id", "change_no", "tag", "digest"], held.where(in_ids(records.c.id))
     )
-    return _write_holdings(stmt)
+    return sql.once(_write_holdings(stmt))
 
 
 def held_current_rows(tag: str):

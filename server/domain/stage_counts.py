@@ -58,7 +58,7 @@ from server.domain.models import (
     Participant,
     StageCount,
 )
-from sync import feed
+from sync import feed, sql
 from sync.records import Record
 from sync.sql import IdList, in_ids, upsert
 
@@ -490,13 +490,13 @@ def _merge_query(dialect: str):
     none = literal(None, String)
     links = select(literal("x"), af.c.feedback_id, *([none] * 7)).where(in_ids(af.c.feedback_id, "fids"))
     # One flat union: SQLite takes no parenthesised union inside another.
-    return union_all(*_people_selects(dialect), _response_select("fids", tagged=True), links)
+    return sql.once(union_all(*_people_selects(dialect), _response_select("fids", tagged=True), links))
 
 
 def _read_rows(conn: Connection, people, feedback) -> list:
     """The rows of ``_merge_query`` for these people and this feedback."""
     params = {"ids": sorted(people), "fids": sorted(feedback)}
-    return conn.execute(_merge_query(conn.dialect.name), params).all()
+    return sql.rows(conn, _merge_query(conn.dialect.name), params)
 
 
 def _count_rows(rows) -> Counter:

@@ -1,9 +1,14 @@
 """The shared SQL constructs (sync/sql.py), on SQLite and PostgreSQL."""
 
+import json
+from datetime import UTC, date, datetime
+
+import pytest
 import sqlalchemy as sa
 
+from sync import sql
 from sync.schema import records
-from sync.sql import in_ids, upsert
+from sync.sql import in_ids, rows_json, upsert
 
 SELECT_BY_IDS = sa.select(records.c.id).where(in_ids(records.c.id)).order_by(records.c.id)
 
@@ -72,3 +77,84 @@ def test_upsert_without_columns_to_set_leaves_the_stored_row(engine):
         upsert(conn, records, [_row("a", 6, "{}"), _row("c", 8)], ("id",), {})
         rows = conn.execute(sa.select(records.c.id, records.c.fields).order_by("id")).all()
     assert [tuple(r) for r in rows] == [("a", '{"kept":true}'), ("c", "{}")]
+
+
+def test_rows_json_sends_times_as_iso_and_any_whole_number_exactly():
+    moment = datetime(2026, 11, 30, 22, 15, 1, 250000, tzinfo=UTC)
+    rows = [
+        {"id": "a", "at": moment, "day": date(2026, 11, 30), "n": 2**70, "text": 'é "quoted" \\ \u2028'},
+        {"id": "b", "at": datetime(2026, 1, 2, 3, 4, 5), "day": None, "n": -1, "text": ""},
+    ]
+    assert json.loads(rows_json(rows)) == [
+        {
+            "id": "a",
+            "at": "2026-11-30T22:15:01.250000+00:00",
+            "day": "2026-11-30",
+            "n": 2**70,
+            "text": 'é "quoted" \\ \u2028',
+        },
+        {"id": "b", "at": "2026-01-02T03:04:05", "day": None, "n": -1, "text": ""},
+    ]
+    assert json.loads(rows_json(rows[1:])) == [
+        {"id": "b", "at": "2026-01-02T03:04:05", "day": None, "n": -1, "text": ""}
+    ]
+
+
+# Statements marked once: run on the DBAPI cursor on PostgreSQL, the ordinary way on SQLite.
+BY_IDS_AND_TYPES = sql.once(
+    sa.select(records.c.id, records.c.change_no, sa.literal("x"))
+    .where(in_ids(records.c.id), records.c.type.in_(["note", "memo"]), records.c.change_no > sa.bindparam("after"))
+    .order_by(records.c.id)
+)
+
+
+def test_a_statement_built_once_reads_as_the_ordinary_path_does(engine):
+    rows = [_row("a'1", 1), _row("b", 2), _row("c", 3), {**_row("d", 4), "type": "other"}]
+    with engine.begin() as conn:
+        conn.execute(records.insert(), rows)
+        params = {"ids": ["a'1", "b", "c", "d", "zz"], "after": 1}
+        ordinary = [tuple(row) for row in conn.execute(BY_IDS_AND_TYPES, params)]
+        assert sql.rows(conn, BY_IDS_AND_TYPES, params) == ordinary == [("b", 2, "x"), ("c", 3, "x")]
+        assert sql.first(conn, BY_IDS_AND_TYPES, {"ids": ["c"], "after": 0}) == ("c", 3, "x")
+        assert sql.scalar(conn, BY_IDS_AND_TYPES, {"ids": ["zz"], "after": 0}) is None
+        sql.run(conn, sql.once(records.delete().where(in_ids(records.c.id))), {"ids": ["b"]})
+        assert sql.rows(conn, BY_IDS_AND_TYPES, params) == [("c", 3, "x")]
+
+
+def test_a_statement_built_once_is_seen_by_engine_events(engine):
+    seen = []
+    sa.event.listen(engine, "after_cursor_execute", lambda *args: "sync_records" in args[2] and seen.append(args[2]))
+    with engine.begin() as conn:
+        sql.rows(conn, BY_IDS_AND_TYPES, {"ids": ["a"], "after": 0})
+    assert len(seen) == 1 and "sync_records.change_no >" in seen[0]
+
+
+NUMBERED = sql.once(sa.select(records.c.id).where(records.c.change_no == sa.cast(sa.bindparam("n"), sa.Integer)))
+ADD = sql.once(sa.text("INSERT INTO sync_records (id, type, fields, change_no) VALUES (:id, 'note', '{}', :n)"))
+
+
+def test_a_failing_statement_built_once_raises_what_sqlalchemy_raises(engine):
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(sa.exc.DataError):
+                sql.rows(conn, NUMBERED, {"n": "not a number"})
+            conn.rollback()
+        with pytest.raises(sa.exc.IntegrityError):
+            with conn.begin():
+                conn.execute(records.insert(), [_row("same", 1)])
+                sql.run(conn, ADD, {"id": "same", "n": 2})
+        # Nothing half-written: the transaction went back whole, and the connection works.
+        assert sql.rows(conn, BY_IDS_AND_TYPES, {"ids": ["same"], "after": 0}) == []
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lost_connection_under_a_statement_built_once_leaves_the_pool(engine):
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        with pytest.raises(sa.exc.OperationalError) as lost:
+            sql.rows(conn, BY_IDS_AND_TYPES, {"ids": ["a"], "after": 0})
+        assert lost.value.connection_invalidated
+    with engine.connect() as conn:  # a new connection, not the dead one
+        assert sql.rows(conn, BY_IDS_AND_TYPES, {"ids": ["a"], "after": 0}) == []
