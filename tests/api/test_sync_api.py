@@ -68,6 +68,17 @@ def test_malformed_record_shape_is_rejected_not_the_batch(family_phone):
     assert results["results"][1]["status"] == "applied"
 
 
+def test_an_id_no_text_encoding_can_hold_is_refused_and_echoed(family_phone):
+    # JSON can carry half of a UTF-16 pair, which no UTF-8 text holds: the answer still says
+    # which record was refused, as the phone sent its id.
+    good = family_phone.feedback("Thank you")
+    response = family_phone.push([{"type": "feedback", "id": "\ud800", "fields": {}}, good])
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert (results[0]["id"], results[0]["status"], results[0]["error"]["field"]) == ("\ud800", "rejected", "id")
+    assert results[1]["status"] == "applied"
+
+
 def test_unknown_type_and_server_types_are_refused(family_phone, project):
     unknown = family_phone.record("horoscope", "0193a1c2-7d4e-7b3a-9f10-2c4d5e6f7a8b", text="x")
     server_type = family_phone.record("project", project["id"], title="Mine now")
