@@ -122,7 +122,7 @@ def _read_push_body():
 @device_token
 def push():
     """Merge a batch of records from a device; each record is applied, unchanged or rejected."""
-    device = current_device()
+    device = current_device(only_to_read=True)
     raw_records, error = _read_push_body()
     if error is not None:
         return error
@@ -215,7 +215,7 @@ def pull():
     """Return the records this device may see that changed after the cursor, and its removals."""
     # A pull writes down what the device now holds, so on SQLite it takes the write lock
     # like a push (a read that later writes could fail against a concurrent writer).
-    device = current_device()
+    device = current_device(only_to_read=True)
     try:
         cursor = Cursor.parse(request.args.get("cursor", "0"))
     except BadCursor:

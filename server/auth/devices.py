@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.auth.models import User, utcnow
 from server.extensions import db
+from sync import sql
 
 PARTICIPANT = "participant"
 STAFF = "staff"
@@ -63,7 +64,41 @@ def find_device(token: str) -> Device | None:
     return db.session.execute(_BY_TOKEN_HASH, {"token_hash": hash_token(token)}).scalar_one_or_none()
 
 
-def is_live(device: Device) -> bool:
+class DeviceSeen:
+    """A device as one request reads it: its stored row, not an object of the session.
+
+    For the sync endpoints, which only read their device: loading the session's object
+    cost 0.39 ms of Python a request (the query through the ORM, the object made and
+    tracked), against about 0.07 ms for the row. Change a device through ``Device``.
+    """
+
+    __slots__ = tuple(column.key for column in Device.__table__.columns)
+
+    def __init__(self, row) -> None:
+        for name, value in zip(self.__slots__, row, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def user(self) -> User | None:
+        return db.session.get(User, self.user_id) if self.user_id else None
+
+
+_ROW_BY_TOKEN_HASH = sql.once(
+    select(*(Device.__table__.c[name] for name in DeviceSeen.__slots__)).where(
+        Device.__table__.c.token_hash == bindparam("token_hash")
+    )
+)
+
+
+def find_device_seen(token: str) -> DeviceSeen | None:
+    """``find_device`` for a request that only reads the device."""
+    if not token:
+        return None
+    row = sql.first(db.session.connection(), _ROW_BY_TOKEN_HASH, {"token_hash": hash_token(token)})
+    return DeviceSeen(row) if row is not None else None
+
+
+def is_live(device: Device | DeviceSeen) -> bool:
     """A device works until revoked; a staff device also stops with its account."""
     if device.revoked_at is not None:
         return False
@@ -85,12 +120,18 @@ def bearer_token() -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def current_device() -> Device:
-    """Return the device behind this request's bearer token, or answer 401."""
+def current_device(*, only_to_read: bool = False) -> Device | DeviceSeen:
+    """Return the device behind this request's bearer token, or answer 401.
+
+    ``only_to_read``: the stored row as a ``DeviceSeen``, cheaper, for a request that
+    never changes its device (a push or a pull).
+    """
     # Cached per request (not on g, which outlives a request when an app context is already pushed).
-    if "withus.device" not in request.environ:
-        request.environ["withus.device"] = find_device(bearer_token())
-    device = request.environ["withus.device"]
+    key = "withus.device_seen" if only_to_read else "withus.device"
+    if key not in request.environ:
+        find = find_device_seen if only_to_read else find_device
+        request.environ[key] = find(bearer_token())
+    device = request.environ[key]
     if device is None:
         abort(401, description="Sign in again: this device's access is unknown.")
     if not is_live(device):
