@@ -158,3 +158,14 @@ def test_a_lost_connection_under_a_statement_built_once_leaves_the_pool(engine):
         assert lost.value.connection_invalidated
     with engine.connect() as conn:  # a new connection, not the dead one
         assert sql.rows(conn, BY_IDS_AND_TYPES, {"ids": ["a"], "after": 0}) == []
+
+
+def test_a_list_given_per_run_to_a_statement_built_once_is_expanded_each_time(engine):
+    wanted = sql.once(
+        sa.select(records.c.id).where(records.c.id.in_(sa.bindparam("wanted", expanding=True))).order_by(records.c.id)
+    )
+    with engine.begin() as conn:
+        conn.execute(records.insert(), [_row(rid, i) for i, rid in enumerate("abcd", start=1)])
+        assert sql.rows(conn, wanted, {"wanted": ["b", "c"]}) == [("b",), ("c",)]
+        assert sql.rows(conn, wanted, {"wanted": ["a", "b", "d"]}) == [("a",), ("b",), ("d",)]
+        assert sql.rows(conn, wanted, {"wanted": ["d"]}) == [("d",)]
