@@ -196,7 +196,9 @@ def _sqlite_upsert(table, key, set_):
 # backend. Errors go through SQLAlchemy's own handling, so they are the exceptions the
 # app already answers (OperationalError: 503, ...) and a lost connection still leaves
 # the pool. Engine events fire as before (bench.push_cost counts statements by them).
-# Anything else, and everything on SQLite, takes the ordinary path.
+# Anything else, and everything on SQLite, takes the ordinary path. This leans on a few
+# of SQLAlchemy 2's internals (_bind_processors, _handle_dbapi_exception): the tests of
+# tests/sync/test_sql.py hold each behaviour, so an upgrade that moves them fails there.
 
 _once: dict = {}  # statement -> its _Compiled, or None before its first run
 
