@@ -488,6 +488,8 @@ def print_targets(results: list[dict], p95_target: float) -> None:
     """The targets of issues 11 and 16, each met or MISSED, from this run's figures."""
     parallel = [r for r in results if r["feed"] == "parallel"]
     for r in parallel:
+        if r["interval"] < SLOWEST_WITH_A_LATENCY_TARGET:
+            continue  # a probe for saturation: its latency is printed above, not a target
         verdict = "met" if r["p95"] < p95_target else "MISSED"
         print(f"target p95 < {p95_target:.0f} ms at ~{r['interval']:g} s: {verdict} ({r['p95']:.0f} ms)")
     if parallel:
@@ -502,6 +504,19 @@ def print_targets(results: list[dict], p95_target: float) -> None:
         if {"parallel", "global"} <= pair.keys():
             ratio = pair["parallel"]["achieved"] / max(pair["global"]["achieved"], 1e-9)
             print(f"throughput at ~{interval:g} s: parallel {ratio:.2f}x the global lock's")
+    best = {feed: max((r["achieved"] for r in results if r["feed"] == feed), default=0.0) for feed in FEEDS}
+    if all(best.values()):
+        ratio = best["parallel"] / best["global"]
+        print(
+            f"target saturation throughput >= 3x the global lock's: {'met' if ratio >= 3 else 'MISSED'} "
+            f"({ratio:.2f}x: the most each achieved, {best['parallel']:.1f} against {best['global']:.1f} pushes/s; "
+            "a feed saturates only if some interval offers more than it achieves)"
+        )
+
+
+# Issue 16's latency target is for phones syncing every ~5 s; shorter intervals probe saturation.
+SLOWEST_WITH_A_LATENCY_TARGET = 5.0
+FEEDS = ("parallel", "global")
 
 
 def main(argv=None) -> int:
