@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -29,6 +30,22 @@ _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=F
 def canonical_json(value: Any) -> str:
     """Encode a value one way only: sorted keys, no spaces, UTF-8 text, no NaN."""
     return _encode(value)
+
+
+def json_text(value: Any) -> str:
+    """Encode a value fast, in no particular key order: orjson (ten times json's speed), and
+    json for what orjson refuses (a whole number beyond 64 bits, text holding half of a
+    UTF-16 pair). Times go as ISO 8601, which PostgreSQL reads into timestamp columns."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=_moment)
+
+
+def _moment(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"Cannot encode {type(value).__name__} as JSON.")
 
 
 class WireError(ValueError):
@@ -308,15 +325,13 @@ def fields_to_json(fields: dict[str, Register]) -> str:
     Floats it writes its own way (``0.00001``, not ``1e-05``), so a record holding a
     float, a list or an object is encoded by ``canonical_json`` as it always was.
     """
-    registers = {}
-    for name, r in fields.items():
-        if type(r.v) not in _ORJSON_SAME:
-            return _encode({name: {"t": r.t, "v": r.v} for name, r in fields.items()})
-        registers[name] = {"t": r.t, "v": r.v}
-    try:
-        return orjson.dumps(registers, option=orjson.OPT_SORT_KEYS).decode()
-    except orjson.JSONEncodeError:  # a whole number beyond 64 bits
-        return _encode(registers)
+    registers = {name: {"t": r.t, "v": r.v} for name, r in fields.items()}
+    if all(type(r.v) in _ORJSON_SAME for r in fields.values()):
+        try:
+            return orjson.dumps(registers, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # a whole number beyond 64 bits
+            pass
+    return _encode(registers)
 
 
 _ORJSON_SAME = frozenset({str, int, bool, type(None)})

@@ -410,10 +410,7 @@ def pull(
     if mode == feed.PARALLEL and horizon is None:
         horizon = feed.horizon(conn)
     params = {**feed.window_params(cursor, horizon), "limit": limit + 1, **(params or {})}
-    if query is None:  # built for this call: the ordinary path, with its statement cache
-        rows = [tuple(row) for row in conn.execute(feed_query(mode, visible), params)]
-    else:
-        rows = sql.rows(conn, query, params)
+    rows = sql.rows(conn, query if query is not None else feed_query(mode, visible), params)
     if not cursor.is_start:
         # Checked after reading: a purge that commits while we read is still caught.
         purged_to = feed.purged_through(conn)

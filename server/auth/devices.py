@@ -90,6 +90,11 @@ _ROW_BY_TOKEN_HASH = sql.once(
 )
 
 
+def is_device(actor) -> bool:
+    """Whether an actor is a device, as a session's object or as a request read it."""
+    return isinstance(actor, Device | DeviceSeen)
+
+
 def find_device_seen(token: str) -> DeviceSeen | None:
     """``find_device`` for a request that only reads the device."""
     if not token:

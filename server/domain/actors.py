@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from server.auth.devices import PARTICIPANT, STAFF, Device, DeviceSeen
+from server.auth.devices import PARTICIPANT, STAFF, Device, is_device
 from server.auth.models import Role, User
 
 
@@ -84,7 +84,7 @@ def who_is(actor: Any) -> Who:
     """Describe an actor: Device, User or SYSTEM."""
     if actor is SYSTEM:
         return Who(SYSTEM_KIND, None)
-    if isinstance(actor, Device | DeviceSeen):
+    if is_device(actor):
         return _device_who(actor)
     if isinstance(actor, User):
         if not actor.active:

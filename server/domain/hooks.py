@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.engine import Connection
 
-from server.auth.devices import PARTICIPANT, Device, DeviceSeen
+from server.auth.devices import PARTICIPANT, Device, is_device
 from server.domain import access, types
 from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
 from server.domain.models import Participant, Project, ProjectStaff, Statement
@@ -143,7 +143,7 @@ class DomainHooks(Hooks):
             return held_now
         query = _facts_query(with_closed=self._closed_projects is None)
         params = {"pids": sorted(pids), "sids": sorted(statement_ids), "held": list(held)}
-        params["device_id"] = self.actor.id if isinstance(self.actor, Device | DeviceSeen) else None
+        params["device_id"] = self.actor.id if is_device(self.actor) else None
         rows = sql.rows(self.conn, query, params)
         found, authors, with_device, closed = _sort_facts(rows, self._statements, held_now)
         if self._closed_projects is None:
@@ -183,7 +183,7 @@ class DomainHooks(Hooks):
         """Fetch the batch's participants, statements and what the device holds, in one query."""
         self._stored_scopes.update(stored_scopes)
         stored_ids: list[str] = []
-        if isinstance(self.actor, Device | DeviceSeen):
+        if is_device(self.actor):
             ids = [record.id for record in batch]
             self.echo_candidates = {rid for rid in ids if rid not in current}
             stored_ids = [rid for rid in ids if rid in current]

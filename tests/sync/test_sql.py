@@ -7,8 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from sync import sql
+from sync.records import json_text
 from sync.schema import records
-from sync.sql import in_ids, rows_json, upsert
+from sync.sql import in_ids, upsert
 
 SELECT_BY_IDS = sa.select(records.c.id).where(in_ids(records.c.id)).order_by(records.c.id)
 
@@ -79,13 +80,13 @@ def test_upsert_without_columns_to_set_leaves_the_stored_row(engine):
     assert [tuple(r) for r in rows] == [("a", '{"kept":true}'), ("c", "{}")]
 
 
-def test_rows_json_sends_times_as_iso_and_any_whole_number_exactly():
+def test_json_text_sends_times_as_iso_and_any_whole_number_exactly():
     moment = datetime(2026, 11, 30, 22, 15, 1, 250000, tzinfo=UTC)
     rows = [
         {"id": "a", "at": moment, "day": date(2026, 11, 30), "n": 2**70, "text": 'é "quoted" \\ \u2028'},
         {"id": "b", "at": datetime(2026, 1, 2, 3, 4, 5), "day": None, "n": -1, "text": ""},
     ]
-    assert json.loads(rows_json(rows)) == [
+    assert json.loads(json_text(rows)) == [
         {
             "id": "a",
             "at": "2026-11-30T22:15:01.250000+00:00",
@@ -95,7 +96,7 @@ def test_rows_json_sends_times_as_iso_and_any_whole_number_exactly():
         },
         {"id": "b", "at": "2026-01-02T03:04:05", "day": None, "n": -1, "text": ""},
     ]
-    assert json.loads(rows_json(rows[1:])) == [
+    assert json.loads(json_text(rows[1:])) == [
         {"id": "b", "at": "2026-01-02T03:04:05", "day": None, "n": -1, "text": ""}
     ]
 
