@@ -190,6 +190,8 @@ def profile(server: AppServer, seconds: int, out: Path) -> list[Path]:
                     "--output",
                     str(path),
                     "--nonblocking",
+                    # Only samples holding the GIL: Python's CPU, not time waiting on the database.
+                    "--gil",
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -166,7 +166,9 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No pool_pre_ping: PostgreSQL's connections are checked at checkout without a round
+    # trip (server/database.py); an SQLite file has no connection to lose.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     # No X-RateLimit headers on every response (each costs a round trip to Redis); a 429
     # still says when to try again (Retry-After, server/errors.py).
     "RATELIMIT_HEADERS_ENABLED": False,

@@ -33,6 +33,29 @@ def test_postgresql_sessions_bound_open_transactions_plan_once_and_never_jit(app
     }
 
 
+def test_a_connection_the_database_closed_is_replaced_before_a_request_uses_it(app, client, db_url):
+    """PostgreSQL restarted, or ended idle sessions: the next request still answers."""
+    if not db_url.startswith("postgresql"):
+        return  # an SQLite file has no connection to lose
+    from server.extensions import db
+
+    assert client.get("/healthz").status_code == 200
+    db.session.remove()  # as at the end of a request: its connection goes back to the pool
+    with sa.create_engine(db_url, isolation_level="AUTOCOMMIT").connect() as admin:
+        ended = admin.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    assert ended >= 1  # each waited for: its goodbye is in the pooled socket
+    assert db.engine.pool.checkedin() >= 1  # the pool still holds the dead connection
+
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["database"] == "ok"
+
+
 def test_home_page_says_what_withus_is(client):
     page = client.get("/").get_data(as_text=True)
     assert "Done with people, not to people" in page
