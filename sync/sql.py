@@ -5,9 +5,10 @@ with the batch's size: PostgreSQL plans it afresh each time (planning can cost m
 than running it) and no prepared statement is ever reused. ``in_ids(column)`` sends
 the ids as one parameter instead, so the text is the same for every batch:
 
-- PostgreSQL: ``column = ANY(CAST(:ids AS TEXT[]))``, the array sent as its text form
+- PostgreSQL: ``column = ANY(:ids::TEXT[])``, the array sent as its text form
   (psycopg prepares the statement after a few runs on a connection, and PostgreSQL
-  keeps its plan);
+  keeps its plan). The parameter itself is typed TEXT[], so the server reads the text
+  once, when the statement is bound;
 - SQLite: ``column IN (SELECT value FROM json_each(:ids))`` with the ids as a JSON
   array (one bound parameter, whatever the count, so no chunking under SQLite's limit).
 """
@@ -21,7 +22,7 @@ from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import NullType, TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator, UserDefinedType
 
 from sync.records import json_text
 
@@ -40,22 +41,22 @@ def text_array(ids) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-class _as_text_array(FunctionElement):  # noqa: N801 (used like a SQL function)
-    """The bound text read as a text array on PostgreSQL; as it is elsewhere."""
+class _TextArrayParameter(UserDefinedType):
+    """PostgreSQL: a parameter holding the text of a text array, bound as ``:name::TEXT[]``.
 
-    type = NullType()
-    inherit_cache = True
-    name = "as_text_array"
+    The cast on the parameter makes the parameter itself a TEXT[]: PostgreSQL reads the
+    text once, as it binds the statement. Bound as VARCHAR (SQLAlchemy's cast for text)
+    and then cast, ``CAST(:ids::VARCHAR AS TEXT[])`` was an expression that a generic plan
+    evaluates wherever it is used: once per row where the list filters a join. Measured
+    with perf: reading those arrays (array_in) was 16% of PostgreSQL's CPU in a push and
+    its pull.
+    """
 
+    cache_ok = True
+    render_bind_cast = True
 
-@compiles(_as_text_array)
-def _as_is(element, compiler, **kw):
-    return compiler.process(list(element.clauses)[0], **kw)
-
-
-@compiles(_as_text_array, "postgresql")
-def _cast_to_text_array(element, compiler, **kw):
-    return f"CAST({compiler.process(list(element.clauses)[0], **kw)} AS TEXT[])"
+    def get_col_spec(self, **_kw) -> str:
+        return "TEXT[]"
 
 
 class IdList(TypeDecorator):
@@ -65,8 +66,10 @@ class IdList(TypeDecorator):
     impl = Text
     cache_ok = True
 
-    def bind_expression(self, bindvalue):
-        return _as_text_array(bindvalue)
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_TextArrayParameter())
+        return dialect.type_descriptor(Text())
 
     def process_bind_param(self, value, dialect):
         if value is None:
