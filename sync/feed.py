@@ -19,7 +19,7 @@ Two modes behind one API (``sync.cursor`` says what a cursor holds in each):
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, text, tuple_
+from sqlalchemy import BigInteger, bindparam, literal_column, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -64,9 +64,7 @@ RECORD_LOCKS = 1729  # the salt of the locks a push takes on the records it writ
 # transaction of another database on the same server never writes our rows, so it must
 # not hold our pulls back (pg_snapshot_xmin alone counts the whole server). An id that
 # pg_stat_activity cannot place (finished since, or hidden from us) counts as ours.
-_HORIZON_PG = sql.once(
-    text(
-        """
+_HORIZON_SQL = """
     WITH snap AS (SELECT pg_current_snapshot() AS s),
     elsewhere AS (
         SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
@@ -77,9 +75,11 @@ _HORIZON_PG = sql.once(
          WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid FROM elsewhere)),
         (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
     )
-    """
-    )
-)
+"""
+_HORIZON_PG = sql.once(text(_HORIZON_SQL))
+# The same, as a column another statement can carry (a round trip saved): the snapshot
+# it reads is its statement's, taken as that statement starts.
+HORIZON_PG = literal_column(f"({_HORIZON_SQL})", BigInteger)
 _XMIN_PG = sql.once(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
 _PURGED = sql.once(select(counter.c.purged_txid, counter.c.purged_through).where(counter.c.id == COUNTER_ID))
 # What a parallel writer stamps on each row it writes, as SQL run per row (sync.sql.upsert):
@@ -152,8 +152,9 @@ def horizon(conn: Connection, *, precise: bool = True) -> Cursor:
     if mode(conn) == GLOBAL:
         value = conn.execute(select(counter.c.value).where(counter.c.id == COUNTER_ID)).scalar()
         return Cursor.of_number(value or 0)
-    # Read in its own statement, before the feed: every transaction below it had
-    # ended when this ran, so the feed query's later snapshot sees all its rows.
+    # Read in its own statement (or as HORIZON_PG in the first one), before the feed: every
+    # transaction below it had ended when this ran, so the feed query's later snapshot
+    # sees all its rows.
     return Cursor(sql.scalar(conn, _HORIZON_PG if precise else _XMIN_PG), 0)
 
 

@@ -108,13 +108,21 @@ def _settling() -> tuple:
     return sql.once(gone), sql.once(unsure)
 
 
-def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Cursor) -> tuple[str, tuple | None]:
-    """``_acknowledge``, then ``_access_state``: on PostgreSQL in one statement, whose
-    data-modifying WITH clauses settle the holdings while its query reads the epochs."""
-    if conn.dialect.name != "postgresql" or cursor.is_start:
-        _acknowledge(conn, device_id, cursor)
-        return _access_state(conn, who, device_id)
-    return _access_state(conn, who, device_id, settle_ack=cursor.ack)
+def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Cursor) -> tuple[str, tuple | None, Cursor]:
+    """The feed's horizon first, then ``_acknowledge`` and ``_access_state``.
+
+    On PostgreSQL one statement settles and reads: its data-modifying WITH clauses
+    settle the holdings while its query reads the epochs. In the parallel feed it reads
+    the horizon too, from its own snapshot, taken before the page's.
+    """
+    one_statement = conn.dialect.name == "postgresql" and not cursor.is_start
+    if one_statement and feed.mode(conn) == feed.PARALLEL:
+        return _access_state(conn, who, device_id, settle_ack=cursor.ack, horizon=True)
+    horizon = store.head(conn)  # before anything else in this transaction
+    if one_statement:
+        return (*_access_state(conn, who, device_id, settle_ack=cursor.ack), horizon)
+    _acknowledge(conn, device_id, cursor)
+    return (*_access_state(conn, who, device_id), horizon)
 
 
 def _viewer(who) -> tuple[str, dict]:
@@ -126,24 +134,28 @@ def _viewer(who) -> tuple[str, dict]:
     return "everything", {}
 
 
-def _access_state(conn: Connection, who, device_id: str, settle_ack: int | None = None) -> tuple[str, tuple | None]:
+def _access_state(conn: Connection, who, device_id: str, settle_ack: int | None = None, horizon: bool = False):
     """(fingerprint of the access epochs this device's view depends on, its stored
     (digest, ack) or None), in one round trip: each row says what it is. ``settle_ack``
-    (PostgreSQL): settle the acknowledgement up to it in the same round trip."""
+    (PostgreSQL): settle the acknowledgement up to it in the same round trip. ``horizon``
+    (the parallel feed): the feed's horizon too, read as the statement starts, as a third."""
     viewer, params = _viewer(who)
-    query = _access_query(viewer, settle_ack is not None)
-    pairs, stored = [], None
+    query = _access_query(viewer, settle_ack is not None, horizon)
+    pairs, stored, read_to = [], None, None
     for kind, key, number in sql.rows(conn, query, {**params, "holder_id": device_id, "ack": settle_ack}):
         if kind == "d":
             stored = (key, number)
+        elif kind == "h":
+            read_to = Cursor(number, 0)
         else:
             pairs.append((kind, key, number))
     text = "|".join(f"{kind}{key}:{number}" for kind, key, number in sorted(pairs))
-    return hashlib.sha256(text.encode()).hexdigest()[:32], stored
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return (digest, stored, read_to) if horizon else (digest, stored)
 
 
 @cache
-def _access_query(viewer: str, settling: bool):
+def _access_query(viewer: str, settling: bool, horizon: bool = False):
     """``_access_state``'s query for one kind of viewer, built once (every pull runs it)."""
     epochs = select(literal("e"), _epochs.c.project_id, _epochs.c.epoch)
     parts = []
@@ -161,6 +173,8 @@ def _access_query(viewer: str, settling: bool):
         parts.append(epochs)
     holder = bindparam("holder_id", type_=String)
     parts.append(select(literal("d"), _state.c.digest, _state.c.ack).where(_state.c.device_id == holder))
+    if horizon:
+        parts.append(select(literal("h"), null(), feed.HORIZON_PG))
     query = union_all(*parts)
     if settling:
         gone, unsure = _settling()
@@ -416,11 +430,10 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     """
     if isinstance(cursor, int):
         cursor = Cursor.of_number(cursor)
-    # First, before anything else in this transaction: how far the feed may be read.
-    horizon = store.head(conn)
     who = who_is(device)
     mode = feed.mode(conn)
-    digest, stored = _settle_and_read_access(conn, who, device.id, cursor)
+    # First, before anything else in this transaction: how far the feed may be read.
+    digest, stored, horizon = _settle_and_read_access(conn, who, device.id, cursor)
     reconcile = _needs_reconciling(cursor, digest, stored)
     page_query, left_query, params = _view_queries(who, device, mode)
     found = store.pull(conn, cursor, limit, horizon=horizon, query=page_query, params=params)
