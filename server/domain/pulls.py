@@ -120,9 +120,11 @@ def _settle_and_read_access(conn: Connection, who, device_id: str, cursor: Curso
         return _access_state(conn, who, device_id, settle_ack=cursor.ack, horizon=True)
     horizon = store.head(conn)  # before anything else in this transaction
     if one_statement:
-        return (*_access_state(conn, who, device_id, settle_ack=cursor.ack), horizon)
-    _acknowledge(conn, device_id, cursor)
-    return (*_access_state(conn, who, device_id), horizon)
+        digest, stored, _ = _access_state(conn, who, device_id, settle_ack=cursor.ack)
+    else:
+        _acknowledge(conn, device_id, cursor)
+        digest, stored, _ = _access_state(conn, who, device_id)
+    return digest, stored, horizon
 
 
 def _viewer(who) -> tuple[str, dict]:
@@ -134,11 +136,13 @@ def _viewer(who) -> tuple[str, dict]:
     return "everything", {}
 
 
-def _access_state(conn: Connection, who, device_id: str, settle_ack: int | None = None, horizon: bool = False):
+def _access_state(
+    conn: Connection, who, device_id: str, settle_ack: int | None = None, horizon: bool = False
+) -> tuple[str, tuple | None, Cursor | None]:
     """(fingerprint of the access epochs this device's view depends on, its stored
-    (digest, ack) or None), in one round trip: each row says what it is. ``settle_ack``
-    (PostgreSQL): settle the acknowledgement up to it in the same round trip. ``horizon``
-    (the parallel feed): the feed's horizon too, read as the statement starts, as a third."""
+    (digest, ack) or None, the feed's horizon or None), in one round trip: each row says
+    what it is. ``settle_ack`` (PostgreSQL): settle the acknowledgement up to it in the same
+    round trip. ``horizon`` (the parallel feed): read the horizon too, as the statement starts."""
     viewer, params = _viewer(who)
     query = _access_query(viewer, settle_ack is not None, horizon)
     pairs, stored, read_to = [], None, None
@@ -150,8 +154,7 @@ def _access_state(conn: Connection, who, device_id: str, settle_ack: int | None 
         else:
             pairs.append((kind, key, number))
     text = "|".join(f"{kind}{key}:{number}" for kind, key, number in sorted(pairs))
-    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    return (digest, stored, read_to) if horizon else (digest, stored)
+    return hashlib.sha256(text.encode()).hexdigest()[:32], stored, read_to
 
 
 @cache
