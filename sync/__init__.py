@@ -19,6 +19,7 @@ from sync.store import (
     pull,
     purge_tombstones,
     push,
+    push_and_head,
     sqlite_begin_immediate,
     write_local,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "pull",
     "purge_tombstones",
     "push",
+    "push_and_head",
     "sqlite_begin_immediate",
     "write_local",
 ]

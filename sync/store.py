@@ -240,6 +240,23 @@ def push(
     return _push(conn, records_in, hooks or _DEFAULT_HOOKS, max_wall_ms, clock)[0]
 
 
+def push_and_head(
+    conn: Connection,
+    records_in: Sequence[Record],
+    hooks: Hooks | None = None,
+    *,
+    max_wall_ms: int | None = None,
+    clock: Clock | None = None,
+) -> tuple[list[Outcome], Cursor]:
+    """``push``, and a head for its answer (``head(precise=False)``, read before commit).
+
+    In the parallel feed the head comes from the statement that took the locks: a
+    statement fewer than reading it after.
+    """
+    outcomes, _state, locked_at = _push(conn, records_in, hooks or _DEFAULT_HOOKS, max_wall_ms, clock)
+    return outcomes, locked_at if locked_at is not None else head(conn, precise=False)
+
+
 def _screen(record: Record, hooks: Hooks, latest: str | None) -> Rejection | None:
     if latest is not None:
         rejection = _clock_ahead(record, latest)
@@ -260,10 +277,10 @@ def _push(
     hooks: Hooks,
     max_wall_ms: int | None,
     clock: Clock | None,
-) -> tuple[list[Outcome], dict[str, Record]]:
+) -> tuple[list[Outcome], dict[str, Record], Cursor | None]:
     feed.insert_for(conn)  # fails clearly on an unsupported backend
     if not batch:
-        return [], {}
+        return [], {}, None
     # What needs no stored state is checked before any lock, so concurrent
     # requests validate in parallel and locks are held only for the merge.
     latest = _latest_allowed(max_wall_ms)
@@ -276,7 +293,7 @@ def _push(
     # parallel feed only the writers of these ids (sync/feed.py). Needs READ
     # COMMITTED on PostgreSQL (its default): each statement sees what the previous
     # holder committed.
-    feed.lock_for_write(conn, ids + hooks.also_lock(batch))
+    locked_at = feed.lock_for_write(conn, ids + hooks.also_lock(batch))
     state, stored_scope = _read_current(conn, ids)
     hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
     outcomes, dirty, greatest = _merge_batch(batch, early, state, hooks, clock is not None)
@@ -286,7 +303,7 @@ def _push(
         hooks.after_merge(conn, changed)
     if clock is not None and greatest:
         clock.receive(greatest)
-    return outcomes, state
+    return outcomes, state, locked_at
 
 
 def _read_current(conn: Connection, ids: list[str]) -> tuple[dict[str, Record], dict[str, tuple]]:
@@ -500,7 +517,7 @@ def write_local(
             "deleted": stamp if delete else None,
         }
     )
-    outcomes, state = _push(conn, [record], hooks or _DEFAULT_HOOKS, None, None)
+    outcomes, state, _ = _push(conn, [record], hooks or _DEFAULT_HOOKS, None, None)
     if outcomes[0].status == REJECTED:
         raise RecordRejected(outcomes[0].error)
     return state[id]

@@ -144,11 +144,11 @@ def push():
     now_ms = int(time.time() * 1000)
     conn = db.session.connection()
     hooks = DomainHooks(device)
-    pushed = store.push(conn, parsed, hooks, max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS, clock=clock)
+    # The head it reports is read before commit: in the global feed it includes this push's
+    # own changes; in the parallel feed it is the cheap bound as the push took its locks.
+    # The app does not use it.
+    pushed, head = store.push_and_head(conn, parsed, hooks, max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS, clock=clock)
     mark_pushed(conn, device.id, *_held_after(who, hooks.echo_candidates, sent, parsed, pushed))
-    # Read before commit: the head it reports includes this push's own changes in the global
-    # feed. The app does not use it; in the parallel feed, the cheap bound does.
-    head = store.head(conn, precise=False)
     db.session.commit()
     outcomes = iter(pushed)
     results = [r if r is not None else next(outcomes) for r in results]
