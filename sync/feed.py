@@ -19,7 +19,7 @@ Two modes behind one API (``sync.cursor`` says what a cursor holds in each):
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, bindparam, literal_column, select, text, tuple_
+from sqlalchemy import BigInteger, and_, bindparam, literal_column, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
@@ -182,7 +182,9 @@ def fresh_ack(conn: Connection, cursor: Cursor) -> Cursor:
 # query built once serves every pull: rows past the cursor's position, and (parallel) only
 # rows of transactions that have ended.
 AFTER = {
-    GLOBAL: records.c.change_no > bindparam("after_no"),
+    # Global rows all have txid 0; saying so, as a literal, lets PostgreSQL and SQLite read
+    # them from the change-number index that holds only them (sync/schema.py).
+    GLOBAL: and_(records.c.txid == literal_column("0"), records.c.change_no > bindparam("after_no")),
     # A row comparison PostgreSQL answers from any index ending in (txid, change_no): the
     # feed's own, or one that first picks a participant's or a project's records.
     PARALLEL: tuple_(records.c.txid, records.c.change_no) > tuple_(bindparam("after_txid"), bindparam("after_no")),

@@ -50,13 +50,29 @@ records = Table(
     # Stored but not yet complete (an edit or deletion arrived before the creation):
     # kept, merged, and left out of pulls until its required fields are there.
     Column("pending", Boolean, nullable=False, server_default=text("false")),
-    Index("ix_sync_records_change_no", "change_no", unique=True),
+    # The global feed reads by change number; its rows are the only ones with txid 0, so
+    # the index holds only them (a partial index): every update in the parallel feed
+    # writes a new entry in each index of the table, and this one it can skip.
+    Index(
+        "ix_sync_records_change_no",
+        "change_no",
+        unique=True,
+        postgresql_where=text("txid = 0"),
+        sqlite_where=text("txid = 0"),
+    ),
     Index("ix_sync_records_txid_change_no", "txid", "change_no"),
     # A pull reads a project's records, and a participant's own, past its cursor from
     # these, in feed order (not all the project or the family ever wrote).
     Index("ix_sync_records_project_feed", "project_id", "type", "txid", "change_no"),
     Index("ix_sync_records_subject_feed", "subject_id", "txid", "change_no"),
-    Index("ix_sync_records_author_id", "author_id"),
+    # Who recorded a participant (a staff member sees the people they recorded); only
+    # participant records are looked up by author, so only they are indexed.
+    Index(
+        "ix_sync_records_participant_author",
+        "author_id",
+        postgresql_where=text("type = 'participant'"),
+        sqlite_where=text("type = 'participant'"),
+    ),
 )
 
 # A single-row counter: taking its row lock orders change numbers by commit.

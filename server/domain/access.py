@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, exists, false, or_, select, true
+from sqlalchemy import String, and_, bindparam, exists, false, literal_column, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -70,7 +70,8 @@ def _recorded_by_me(who: Who, participant_id: ColumnElement) -> ColumnElement[bo
     mine = records.alias("mine")
     return exists().where(
         mine.c.id == participant_id,
-        mine.c.type == "participant",
+        # A literal, not a parameter: it matches the partial index on participants' authors.
+        mine.c.type == literal_column("'participant'"),
         mine.c.author_id == who.author_id,
     )
 
