@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.auth.models import utcnow
@@ -157,9 +157,12 @@ class Feedback(ParticipantEntry, db.Model):
     __tablename__ = "feedback"
     __table_args__ = (
         Index("ix_feedback_project_stage", "project_id", "stage"),
-        # The stages a person gave feedback in, one index probe each (stage_counts).
+        # The stages a person gave feedback in, one index probe each (stage_counts); it
+        # also finds a person's feedback, so participant_id needs no index of its own.
         Index("ix_feedback_participant_stage", "participant_id", "project_id", "stage"),
     )
+
+    participant_id: Mapped[str] = mapped_column(ID)
 
     text: Mapped[str] = mapped_column(Text)
     principle: Mapped[str | None] = mapped_column(String(20), default=None)
@@ -253,6 +256,15 @@ class ClaimCode(db.Model):
     made_by_device: Mapped[str | None] = mapped_column(ID, default=None)
 
 
+# A holding's change_no: the version sent, or one of these.
+UNKNOWN = -1  # sent in a response the device may not have received
+GONE = -2  # a removal or a deletion was sent
+# A holding's tag: the ack of the response that carried it, or this.
+PUSHED = 0  # written by the device's own push: nothing to acknowledge
+SENT = text(f"tag > {PUSHED}")
+GONE_ROWS = text(f"change_no = {GONE}")
+
+
 class DeviceHolding(db.Model):
     """What one device holds: each record sent to it, at which change, so access changes reach it.
 
@@ -265,8 +277,14 @@ class DeviceHolding(db.Model):
     """
 
     __tablename__ = "device_holdings"
-    # Each pull settles the rows tagged above the cursor it is sent with.
-    __table_args__ = (Index("ix_device_holdings_device_id_tag", "device_id", "tag"),)
+    # Each pull settles the rows tagged above the cursor it is sent with, and forgets the
+    # removals and deletions it acknowledges. Partial indexes, each holding only the rows
+    # it is read for: a push writes a holding (tag 0) for every record it sends, and the
+    # forgetting once read every record the device had pulled to find the few gone ones.
+    __table_args__ = (
+        Index("ix_device_holdings_device_id_tag", "device_id", "tag", postgresql_where=SENT, sqlite_where=SENT),
+        Index("ix_device_holdings_gone", "device_id", "tag", postgresql_where=GONE_ROWS, sqlite_where=GONE_ROWS),
+    )
 
     device_id: Mapped[str] = mapped_column(ID, primary_key=True)
     record_id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -49,16 +49,23 @@ from sqlalchemy.engine import Connection
 from server.auth.devices import Device
 from server.domain import access
 from server.domain.actors import PARTICIPANT_KIND, STAFF_KIND, who_is
-from server.domain.models import AccessEpoch, DeviceAccess, DeviceHolding, ProjectStaff
+from server.domain.models import (
+    GONE,
+    GONE_ROWS,
+    PUSHED,
+    SENT,
+    UNKNOWN,
+    AccessEpoch,
+    DeviceAccess,
+    DeviceHolding,
+    ProjectStaff,
+)
 from sync import feed, sql, store
 from sync.cursor import Cursor
 from sync.records import Record, Register, records_to_wire_json
 from sync.schema import records
 from sync.sql import in_ids, upsert
 
-UNKNOWN = -1  # sent in a response the device may not have received
-GONE = -2  # a removal or a deletion was sent
-PUSHED = 0  # the tag of a holding a push wrote: nothing to acknowledge
 ANY_PROJECT = "*"
 _h = DeviceHolding.__table__
 _epochs = AccessEpoch.__table__
@@ -103,8 +110,11 @@ def _settling() -> tuple:
     # Not "device_id": an UPDATE keeps its columns' names for the values it sets.
     mine = _h.c.device_id == bindparam("holder_id", type_=String)
     ack = bindparam("ack", type_=BigInteger)
-    gone = delete(_h).where(mine, _h.c.change_no == GONE, _h.c.tag <= ack, _h.c.tag > PUSHED)
-    unsure = update(_h).where(mine, _h.c.tag > ack).values(change_no=UNKNOWN, digest=None)
+    # The partial indexes' own conditions, as written there (a parameter in their place
+    # would leave a generic plan unable to use them); acks are never below 0, so the
+    # second adds nothing to what "tag > ack" selects.
+    gone = delete(_h).where(mine, GONE_ROWS, SENT, _h.c.tag <= ack)
+    unsure = update(_h).where(mine, SENT, _h.c.tag > ack).values(change_no=UNKNOWN, digest=None)
     return sql.once(gone), sql.once(unsure)
 
 
