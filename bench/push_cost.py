@@ -111,6 +111,7 @@ class PlanLog:
                 cursor.execute("LOAD 'auto_explain'")
                 cursor.execute(f"SET auto_explain.log_min_duration = {float(ms)}")
                 cursor.execute("SET auto_explain.log_analyze = on")
+                cursor.execute("SET auto_explain.log_buffers = on")
             dbapi_connection.commit()
 
         with app.app_context():
@@ -124,6 +125,21 @@ class PlanLog:
         with self.PATH.open(errors="replace") as log:
             log.seek(self.start)
             print(log.read()[-40_000:])
+
+
+def database_work(admin: sa.Engine, dbname: str) -> tuple[int, int]:
+    """(shared buffers this database's backends have read, bytes of WAL the server has written).
+
+    Counts, not time: unlike CPU seconds they do not drift with the host, so two runs'
+    figures compare. A backend reports its counts as it ends, or now and then; the
+    caller ends the app's connections first.
+    """
+    with admin.connect() as conn:
+        buffers = conn.execute(
+            sa.text("SELECT blks_hit + blks_read FROM pg_stat_database WHERE datname = :d"), {"d": dbname}
+        ).scalar()
+        wal = conn.execute(sa.text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")).scalar()
+    return int(buffers), int(wal)
 
 
 def analyze(url: str) -> None:
@@ -225,6 +241,9 @@ def main(argv=None) -> int:
         rng = random.Random(1)  # the same phones in the same order on every run
         order = [rng.choice(phones) for _ in range(args.pairs)]
         log = PlanLog(app, args.explain) if args.explain is not None else None
+        with app.app_context():
+            db.engine.dispose()  # the warm-up's connections report their counts as they end
+        work_before = database_work(admin, dbname)
         database_before = backend_cpu(admin, dbname)
         requests.on = True
         if statements is not None:
@@ -235,6 +254,9 @@ def main(argv=None) -> int:
                 analyze(url)
         requests.on = False
         database = backend_cpu(admin, dbname) - database_before
+        with app.app_context():
+            db.engine.dispose()
+        work = [after - before for after, before in zip(database_work(admin, dbname), work_before, strict=True)]
 
         n = args.pairs
         push_ms, pull_ms = 1000 * requests.cpu["push"] / n, 1000 * requests.cpu["pull"] / n
@@ -243,6 +265,10 @@ def main(argv=None) -> int:
         print(f"in app     push {push_ms:.2f} ms, pull {pull_ms:.2f} ms of CPU")
         print(f"database   {db_ms:.2f} ms of PostgreSQL CPU per push and its pull")
         print(f"together   {push_ms + pull_ms + db_ms:.2f} ms per push and its pull")
+        print(
+            f"db work    {work[0] / n:.0f} buffers read, {work[1] / n / 1024:.1f} KB of WAL per push and its pull"
+            " (counts: they compare across runs where CPU time drifts with the host)"
+        )
         if statements is not None:
             statements.print(n)
         if log is not None:
