@@ -64,6 +64,9 @@ class Outcome:
     id: str
     status: str
     error: Rejection | None = None
+    # The change number an applied record was stored at: the version of it the pushing
+    # device now holds (the server's own bookkeeping; not sent).
+    version: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """Return the protocol's entry in ``results``."""
@@ -299,7 +302,8 @@ def _push(
     outcomes, dirty, greatest = _merge_batch(batch, early, state, hooks, clock is not None)
     if dirty:
         changed = [state[rid] for rid in dirty]
-        _store_changed(conn, changed, stored_scope, hooks)
+        versions = _store_changed(conn, changed, stored_scope, hooks)
+        outcomes = [Outcome(o.id, APPLIED, None, versions[o.id]) if o.status is APPLIED else o for o in outcomes]
         hooks.after_merge(conn, changed)
     if clock is not None and greatest:
         clock.receive(greatest)
@@ -359,8 +363,9 @@ def _scope_keys(merged: Record, hooks: Hooks, stored: tuple | None) -> tuple[Sco
     return scope, keys
 
 
-def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, hooks: Hooks) -> None:
-    """Write the changed records, each with a new change number (from the counter or the sequence)."""
+def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, hooks: Hooks) -> dict[str, int]:
+    """Write the changed records, each with a new change number (from the counter or the
+    sequence); return each one's number."""
     first = feed.take_numbers(conn, len(changed))
     rows = []
     for i, merged in enumerate(changed):
@@ -379,7 +384,11 @@ def _store_changed(conn: Connection, changed: list[Record], stored_scope: dict, 
             row["change_no"] = first + i + 1
             row["txid"] = 0
         rows.append(row)
-    upsert(conn, records, rows, ("id",), _SET_ON_MERGE, feed.STAMPS_PG if first is None else None)
+    if first is not None:
+        upsert(conn, records, rows, ("id",), _SET_ON_MERGE)
+        return {row["id"]: row["change_no"] for row in rows}
+    # The sequence numbers each row as it is written: they come back with it.
+    return dict(upsert(conn, records, rows, ("id",), _SET_ON_MERGE, feed.STAMPS_PG, ("id", "change_no")))
 
 
 def _build_feed_query(mode: str):

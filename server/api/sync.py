@@ -167,8 +167,9 @@ def _json_response(body: dict) -> Response:
     return Response(json_text(body), mimetype="application/json")
 
 
-def _held_after(who, candidates: set[str], sent, stored, outcomes) -> tuple[list[str], list[str]]:
-    """What the device holds of what it pushed: (exactly as stored, in some other state).
+def _held_after(who, candidates: set[str], sent, stored, outcomes) -> tuple[dict[str, int], list[str]]:
+    """What the device holds of what it pushed: (exactly as stored, with the version
+    stored; in some other state).
 
     Exactly as stored: applied as it sent them, nothing of them refused; its next pull
     skips them (a phone is not sent back what it just pushed). Refused writes are not
@@ -181,11 +182,11 @@ def _held_after(who, candidates: set[str], sent, stored, outcomes) -> tuple[list
         accepted -= {r.id for r in sent if r.type == "equality"}
     # A staff device's write gets its recorder from the token: its copy lacks it.
     stamped = {new.id for old, new in zip(sent, stored, strict=True) if new is not old}
-    applied = {o.id for o in outcomes if o.status == store.APPLIED}
-    exact = (candidates & applied & accepted) - stamped
+    versions = {o.id: o.version for o in outcomes if o.status == store.APPLIED}
+    exact = (candidates & versions.keys() & accepted) - stamped
     # Held at the stored version and sent again unchanged: what it holds is still exact.
-    still = (candidates & (accepted - applied)) - stamped
-    return sorted(exact), sorted(accepted - exact - still)
+    still = (candidates & (accepted - versions.keys())) - stamped
+    return {rid: versions[rid] for rid in sorted(exact)}, sorted(accepted - exact - still)
 
 
 def _int_arg(name: str, default: int, low: int, high: int | None):

@@ -473,25 +473,32 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     return page
 
 
-def mark_pushed(conn: Connection, device_id: str, exact: list[str], others: list[str]) -> None:
+def mark_pushed(conn: Connection, device_id: str, exact: dict[str, int], others: list[str]) -> None:
     """Write down that the device holds the records it just pushed (it keeps its own writes).
 
     ``exact``: records whose merged state is exactly the device's copy (new ones, or
-    ones it held at the version its write was merged into, written as it sent them):
-    its next pull skips them. ``others``: records it holds in some other state (merged
-    with what it has not pulled yet, or given a recorder by the server): their version
-    is unknown, so the pull sends them, and when access ends a removal reaches them.
+    ones it held at the version its write was merged into, written as it sent them),
+    each with the version the push stored: its next pull skips them. ``others``: records
+    it holds in some other state (merged with what it has not pulled yet, or given a
+    recorder by the server): their version is unknown, so the pull sends them, and when
+    access ends a removal reaches them.
     """
-    for ids, known in ((exact, True), (others, False)):
-        if ids:
-            sql.run(conn, _pushed_holdings(feed.insert_for(conn), known), {"device_id": device_id, "ids": ids})
+    if exact:
+        held = [
+            {"device_id": device_id, "record_id": rid, "change_no": number, "tag": PUSHED, "digest": None}
+            for rid, number in exact.items()
+        ]
+        upsert(conn, _h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
+    if others:
+        # Read from the store: a write to a purged record is answered "unchanged" but
+        # left nothing there to hold.
+        sql.run(conn, _pushed_holdings(feed.insert_for(conn)), {"device_id": device_id, "ids": others})
 
 
 @cache
-def _pushed_holdings(insert, known: bool):
-    """The statement of ``mark_pushed``, built once per backend (building costs more than running)."""
-    number = records.c.change_no if known else literal(UNKNOWN)
-    held = select(bindparam("device_id", type_=String), records.c.id, number, literal(PUSHED), null())
+def _pushed_holdings(insert):
+    """The statement of ``mark_pushed`` for ``others``, built once per backend."""
+    held = select(bindparam("device_id", type_=String), records.c.id, literal(UNKNOWN), literal(PUSHED), null())
     stmt = insert(_h).from_select(
         ["device_id", "record_id", "change_no", "tag", "digest"], held.where(in_ids(records.c.id))
     )
