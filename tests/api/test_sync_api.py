@@ -34,6 +34,21 @@ def test_resending_a_batch_changes_nothing(family_phone, statements):
     assert records == {} and Cursor.parse(str(new_cursor)) >= Cursor.parse(str(cursor))
 
 
+def test_a_phone_is_not_sent_back_what_it_just_pushed(family_phone, statements):
+    _, cursor = family_phone.pull_all()
+    answer = family_phone.answer(statements[0], "agree")
+    note = family_phone.feedback("The new times suit us")
+    assert [r["status"] for r in family_phone.push([answer, note]).get_json()["results"]] == ["applied"] * 2
+    records, cursor = family_phone.pull_all(cursor)
+    assert answer["id"] not in records and note["id"] not in records
+
+    # Its edit of a record it holds at the stored version: the merged state is its copy.
+    changed = family_phone.answer(statements[0], "disagree")
+    assert family_phone.push([changed]).get_json()["results"][0]["status"] == "applied"
+    records, _ = family_phone.pull_all(cursor)
+    assert answer["id"] not in records
+
+
 def test_edits_of_different_fields_on_two_phones_both_survive(family_phone, statements, client):
     from tests.api.conftest import Phone
 
