@@ -143,11 +143,11 @@ def upsert(
 
 
 @cache
-def _recordset_upsert(table, columns, key, set_, computed, returning=()):
+def _recordset_upsert(table, columns, key, set_, computed, returning):
     return once(_recordset_upsert_statement(table, columns, key, set_, computed, returning))
 
 
-def _recordset_upsert_statement(table, columns, key, set_, computed, returning=()):
+def _recordset_upsert_statement(table, columns, key, set_, computed, returning):
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer.quote
     shape = ", ".join(f"{quote(name)} {table.c[name].type.compile(dialect)}" for name in columns)
