@@ -6,16 +6,17 @@ import time
 from flask import Response, current_app, request
 from marshmallow import Schema, fields, validate
 
+from server.api import sync_limit
 from server.api.blueprint import bp, device_token, fails
 from server.api.schemas import Hlc
-from server.auth.devices import bearer_token, current_device
+from server.auth.devices import current_device
 from server.domain import access
 from server.domain.actors import STAFF_KIND, who_is
 from server.domain.clock import server_clock
 from server.domain.hooks import DomainHooks
 from server.domain.pulls import mark_pushed, pull_for
 from server.errors import error_response
-from server.extensions import db, limiter
+from server.extensions import db
 from sync import store
 from sync.cursor import BadCursor, Cursor
 from sync.records import Record, WireError, json_text
@@ -72,11 +73,6 @@ class PullResponseSchema(Schema):
     server_hlc = Hlc(required=True)
 
 
-def _device_key() -> str:
-    # Rate-limit per device, so a family sharing one router with a school is not limited together.
-    return bearer_token()[:24] or (request.remote_addr or "anonymous")
-
-
 def _too_large(message: str, field: str | None = None):
     return error_response(413, "too_large", message + " Send fewer records at a time.", field)
 
@@ -114,13 +110,15 @@ def _read_push_body():
 
 
 @bp.post("/sync/push")
-@limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "PushRequest"}}})
 @bp.response(200, PushResponseSchema, description="One result per record, in order.")
 @fails(400, 401, 413, 426, 429)
 @device_token
 def push():
     """Merge a batch of records from a device; each record is applied, unchanged or rejected."""
+    too_often = sync_limit.refused("sync.push")
+    if too_often is not None:
+        return too_often
     device = current_device(only_to_read=True)
     raw_records, error = _read_push_body()
     if error is not None:
@@ -202,7 +200,6 @@ def _int_arg(name: str, default: int, low: int, high: int | None):
 
 
 @bp.get("/sync/pull")
-@limiter.limit(lambda: current_app.config.get("SYNC_RATE_LIMIT", "600 per minute"), key_func=_device_key)
 @bp.doc(parameters=[{"in": "query", "schema": PullQuerySchema}])
 @bp.response(200, PullResponseSchema, description="A page of records.")
 @fails(400, 401, 410, 429)
@@ -211,6 +208,9 @@ def pull():
     """Return the records this device may see that changed after the cursor, and its removals."""
     # A pull writes down what the device now holds, so on SQLite it takes the write lock
     # like a push (a read that later writes could fail against a concurrent writer).
+    too_often = sync_limit.refused("sync.pull")
+    if too_often is not None:
+        return too_often
     device = current_device(only_to_read=True)
     try:
         cursor = Cursor.parse(request.args.get("cursor", "0"))

@@ -1,6 +1,7 @@
 """The sync API end to end: push, pull, and every whole-request error of the protocol."""
 
 import json
+import uuid
 
 import pytest
 
@@ -257,6 +258,44 @@ def test_rate_limit_gives_429_with_retry_after(family_phone):
     response = family_phone.push([])
     assert response.headers.get("Retry-After")
     assert response.get_json()["error"]["code"] == "rate_limited"
+
+
+def _pull(phone) -> int:
+    return phone.client.get("/api/sync/pull?cursor=0", headers=phone.headers).status_code
+
+
+REDIS_PREFIX = f"withus-sync-limit-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True,
+    SYNC_RATE_LIMIT="2 per minute",
+    RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+    RATELIMIT_KEY_PREFIX=REDIS_PREFIX,
+)
+def test_the_sync_limit_counts_each_phone_alone_in_redis(family_phone, new_family_phone):
+    import redis
+
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        # The fixture's push was this phone's first of two; its pulls count apart.
+        assert [family_phone.push([]).status_code for _ in range(2)] == [200, 429]
+        refused = family_phone.push([])
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert "at most 2 per 1 minute" in refused.get_json()["error"]["message"]
+        assert [_pull(family_phone) for _ in range(3)] == [200, 200, 429]
+        # Another family's phone, maybe on the same router, syncs as usual.
+        other = new_family_phone()
+        assert _pull(other) == 200
+
+        keys = [key.decode() for key in store.scan_iter(match=f"*{REDIS_PREFIX}*")]
+        assert len(keys) >= 3  # two phones' pushes and pulls, counted in the shared store
+        # The shared store never holds a phone's token, nor a part of one.
+        assert not any(phone.token[3:15] in key for key in keys for phone in (family_phone, other))
+    finally:
+        for key in store.scan_iter(match=f"*{REDIS_PREFIX}*"):
+            store.delete(key)
+        store.close()
 
 
 def test_database_unreachable_gives_503_with_retry_after(tmp_path, monkeypatch):
