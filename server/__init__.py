@@ -58,6 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     converters.init_app(app)
     _register_blueprints(app)
+    from server.api import sync_limit
+
+    sync_limit.init_app(app)
 
     from server import cli
 

@@ -21,14 +21,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "geolocation=(), camera=(self), microphone=()"),
+)
+
+
 def add_security_headers(response):
+    """Each header unless the response set its own (a page may widen its policy)."""
+    # One look at the response's headers, not a search per header (headers.setdefault):
+    # every sync request passes here.
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "geolocation=(), camera=(self), microphone=()")
+    have = {name.lower() for name in headers.keys()}
+    headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in have])
     return response
 
 
