@@ -144,10 +144,11 @@ def upsert(
 
 @cache
 def _recordset_upsert(table, columns, key, set_, computed, returning):
-    return once(_recordset_upsert_statement(table, columns, key, set_, computed, returning))
+    return once(text(_recordset_upsert_sql(table, columns, key, set_, computed, returning)))
 
 
-def _recordset_upsert_statement(table, columns, key, set_, computed, returning):
+def _recordset_upsert_sql(table, columns, key, set_, computed, returning, rows: str = "rows") -> str:
+    """The upsert's SQL, reading its rows from the JSON parameter named ``rows``."""
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer.quote
     shape = ", ".join(f"{quote(name)} {table.c[name].type.compile(dialect)}" for name in columns)
@@ -159,12 +160,58 @@ def _recordset_upsert_statement(table, columns, key, set_, computed, returning):
         action = "UPDATE SET " + ", ".join(
             f"{quote(name)} = {sql if sql is not None else 'excluded.' + quote(name)}" for name, sql in set_
         )
-    return text(
+    return (
         f"INSERT INTO {quote(table.name)} ({names}) "
-        f"SELECT {values} FROM json_to_recordset(CAST(:rows AS json)) AS u({shape}) "
+        f"SELECT {values} FROM json_to_recordset(CAST(:{rows} AS json)) AS u({shape}) "
         f"ON CONFLICT ({conflict}) DO {action}"
         + (" RETURNING " + ", ".join(quote(name) for name in returning) if returning else "")
     )
+
+
+class Writes:
+    """Upserts held back to go to PostgreSQL as ONE statement when flushed.
+
+    A push ends with a write to each of a few tables (its projections, the counts, what
+    the device holds), none of which the push reads again: one statement each cost a round
+    trip each, and PostgreSQL's start-up of each (about 0.1 ms of CPU a statement on both
+    sides). Held here, they go as the data-modifying WITH clauses of one statement, which
+    PostgreSQL runs to completion whether or not the statement reads them. Flush before
+    anything reads those tables again, and before commit. A table written twice is
+    flushed in between (two clauses must not touch one row). On SQLite each upsert runs
+    as it comes, as ``upsert`` does.
+    """
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self._held: list[tuple] = []  # (the upsert's shape, its rows as JSON text)
+
+    def upsert(self, table, rows: list[dict], key: tuple[str, ...], set_: dict, computed: dict | None = None) -> None:
+        """``upsert(conn, table, rows, key, set_, computed)``, held until ``flush``."""
+        if not rows:
+            return
+        if self.conn.dialect.name != "postgresql":
+            upsert(self.conn, table, rows, key, set_, computed)
+            return
+        if any(shape[0] is table for shape, _ in self._held):
+            self.flush()
+        shape = (table, tuple(rows[0]), key, tuple(set_.items()), tuple((computed or {}).items()))
+        self._held.append((shape, json_text(rows)))
+
+    def flush(self) -> None:
+        """Run what is held, in one statement."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        params = {f"rows_{i}": rows for i, (_, rows) in enumerate(held)}
+        run(self.conn, _together(tuple(shape for shape, _ in held)), params)
+
+
+@cache
+def _together(shapes: tuple) -> object:
+    """One statement of these upserts: each but the last a WITH clause, the last its body."""
+    parts = [_recordset_upsert_sql(*shape, (), rows=f"rows_{i}") for i, shape in enumerate(shapes)]
+    clauses = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1]))
+    return once(text((f"WITH {clauses} " if clauses else "") + parts[-1]))
 
 
 @cache

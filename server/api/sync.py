@@ -20,6 +20,7 @@ from server.extensions import db
 from sync import store
 from sync.cursor import BadCursor, Cursor
 from sync.records import Record, WireError, json_text
+from sync.sql import Writes
 from sync.store import Outcome, Rejection
 
 CLOCK_AHEAD_LIMIT_MS = 5 * 60 * 1000
@@ -141,12 +142,15 @@ def push():
     clock = server_clock()
     now_ms = int(time.time() * 1000)
     conn = db.session.connection()
-    hooks = DomainHooks(device)
+    # The push's last writes (projections, counts, holdings) go as one statement.
+    writes = Writes(conn)
+    hooks = DomainHooks(device, writes=writes)
     # The head it reports is read before commit: in the global feed it includes this push's
     # own changes; in the parallel feed it is the cheap bound as the push took its locks.
     # The app does not use it.
     pushed, head = store.push_and_head(conn, parsed, hooks, max_wall_ms=now_ms + CLOCK_AHEAD_LIMIT_MS, clock=clock)
-    mark_pushed(conn, device.id, *_held_after(who, hooks.echo_candidates, sent, parsed, pushed))
+    mark_pushed(conn, device.id, *_held_after(who, hooks.echo_candidates, sent, parsed, pushed), writes)
+    writes.flush()
     db.session.commit()
     outcomes = iter(pushed)
     results = [r if r is not None else next(outcomes) for r in results]

@@ -91,8 +91,11 @@ class DomainHooks(Hooks):
     in the batch, whose projection rows are written only after the batch).
     """
 
-    def __init__(self, actor: Any, conn: Connection | None = None) -> None:
+    def __init__(self, actor: Any, conn: Connection | None = None, writes: sql.Writes | None = None) -> None:
         self.actor = actor
+        # The caller's held writes (``sync.sql.Writes``), flushed by the caller: the push
+        # adds what the device holds to the projections' rows, one statement for all.
+        self.writes = writes
         self.who = who_is(actor)
         self._conn_given = conn
         self._staff_projects: frozenset[str] | None = None
@@ -362,4 +365,4 @@ class DomainHooks(Hooks):
         return owners
 
     def after_merge(self, conn: Connection, changed: list[Record]) -> None:
-        project(conn, changed, self._locked)
+        project(conn, changed, self._locked, self.writes)

@@ -15,14 +15,21 @@ from server.auth.models import utcnow
 from server.domain import stage_counts, types
 from server.domain.models import ActionFeedback
 from sync.records import Record
-from sync.sql import upsert
+from sync.sql import Writes
 
 
-def project(conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset()) -> None:
+def project(
+    conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset(), writes: Writes | None = None
+) -> None:
     """Bring the projection tables up to date with these merged records (set-based per type).
 
     ``locked``: ids whose record locks the push already holds (see stage_counts).
+    ``writes``: the caller's held writes, which it flushes; without them, the rows are
+    written in one statement here (``sync.sql.Writes``).
     """
+    own = writes is None
+    if own:
+        writes = Writes(conn)
     counted = stage_counts.before(conn, changed, locked)  # before the rows change: it reads the old rows
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
@@ -37,8 +44,10 @@ def project(conn: Connection, changed: list[Record], locked: frozenset[str] = fr
             live[record.type].append(record)
     now = utcnow()
     _drop_rows(conn, gone)
-    written = _upsert_rows(conn, live, now)
-    stage_counts.after(conn, counted, written, gone)
+    written = _upsert_rows(conn, live, now, writes)
+    stage_counts.after(conn, counted, written, gone, writes)
+    if own:
+        writes.flush()
 
 
 def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
@@ -54,7 +63,7 @@ def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:
                 conn.execute(delete(ActionFeedback.__table__).where(ActionFeedback.feedback_id.in_(chunk)))
 
 
-def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> dict[str, list[dict]]:
+def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now, writes: Writes) -> dict[str, list[dict]]:
     """Insert or update the projection rows of live records, one statement per type; return
     the rows by type."""
     written = {}
@@ -67,14 +76,14 @@ def _upsert_rows(conn: Connection, live: dict[str, list[Record]], now) -> dict[s
                 for row in rows:
                     row[column] = now
         keep = set(rtype.insert_only) | {"id"}
-        upsert(conn, table, rows, ("id",), dict.fromkeys(col for col in rows[0] if col not in keep))
+        writes.upsert(table, rows, ("id",), dict.fromkeys(col for col in rows[0] if col not in keep))
         if name == "action":
-            _link_feedback(conn, recs, now)
+            _link_feedback(conn, recs, now, writes)
         written[name] = rows
     return written
 
 
-def _link_feedback(conn: Connection, actions: list[Record], now) -> None:
+def _link_feedback(conn: Connection, actions: list[Record], now, writes: Writes) -> None:
     """Keep action_feedback equal to each action's feedback_ids (linked_at kept for old links)."""
     table = ActionFeedback.__table__
     ids = [a.id for a in actions]
@@ -91,4 +100,4 @@ def _link_feedback(conn: Connection, actions: list[Record], now) -> None:
         if drop:
             conn.execute(delete(table).where(table.c.action_id == action.id, table.c.feedback_id.in_(drop)))
         add.extend({"action_id": action.id, "feedback_id": f, "linked_at": now} for f in sorted(wanted - have))
-    upsert(conn, table, add, ("action_id", "feedback_id"), {})
+    writes.upsert(table, add, ("action_id", "feedback_id"), {})

@@ -473,7 +473,9 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     return page
 
 
-def mark_pushed(conn: Connection, device_id: str, exact: dict[str, int], others: list[str]) -> None:
+def mark_pushed(
+    conn: Connection, device_id: str, exact: dict[str, int], others: list[str], writes: sql.Writes | None = None
+) -> None:
     """Write down that the device holds the records it just pushed (it keeps its own writes).
 
     ``exact``: records whose merged state is exactly the device's copy (new ones, or
@@ -481,14 +483,17 @@ def mark_pushed(conn: Connection, device_id: str, exact: dict[str, int], others:
     each with the version the push stored: its next pull skips them. ``others``: records
     it holds in some other state (merged with what it has not pulled yet, or given a
     recorder by the server): their version is unknown, so the pull sends them, and when
-    access ends a removal reaches them.
+    access ends a removal reaches them. ``writes``: held writes to add ``exact`` to.
     """
     if exact:
         held = [
             {"device_id": device_id, "record_id": rid, "change_no": number, "tag": PUSHED, "digest": None}
             for rid, number in exact.items()
         ]
-        upsert(conn, _h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
+        if writes is not None:
+            writes.upsert(_h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
+        else:
+            upsert(conn, _h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
     if others:
         # Read from the store: a write to a purged record is answered "unchanged" but
         # left nothing there to hold.

@@ -60,7 +60,7 @@ from server.domain.models import (
 )
 from sync import feed, sql
 from sync.records import Record
-from sync.sql import IdList, in_ids, upsert
+from sync.sql import IdList, Writes, in_ids, upsert
 
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 # Rows per count: every push of a project adds to the same few counts (its feedback, say),
@@ -152,21 +152,26 @@ def after(
     pending: Pending | None,
     written: dict[str, list[dict]] | None = None,
     gone: dict[str, list[str]] | None = None,
+    writes: Writes | None = None,
 ) -> None:
     """Count the same people and feedback again and add the difference to the counts.
 
     ``written`` (type -> the projection rows the merge wrote) and ``gone`` (type -> ids
     whose rows it deleted): when given, the counts come from the rows read before with
     these in their place, unless the merge did something only a new read can follow.
+    ``writes``: the merge's held writes (the projection rows): the counts' own go there
+    too, and a new read flushes them first.
     """
     if pending is None:
         return
     rows = _rows_after(pending, written, gone or {}) if written is not None else None
     if rows is None:
+        if writes is not None:
+            writes.flush()
         rows = _read_rows(conn, pending.people, pending.feedback)
     delta: Counter = _count_rows(rows)
     delta.subtract(pending.before)
-    _add(conn, delta)
+    _add(conn, delta, writes=writes)
 
 
 def _rows_after(pending: Pending, written: dict[str, list[dict]], gone: dict[str, list[str]]) -> list | None:
@@ -269,7 +274,7 @@ def _in_chunks(conn: Connection, query, ids) -> list:
     return rows
 
 
-def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
+def _add(conn: Connection, delta: Counter, shard: int | None = None, writes: Writes | None = None) -> None:
     """Add the changes to the counts; rows in key order, so two merges lock them in one order.
 
     ``shard`` None: a shard of the counts that no other merge is writing to, held until
@@ -293,7 +298,11 @@ def _add(conn: Connection, delta: Counter, shard: int | None = None) -> None:
     key = tuple(column.name for column in table.primary_key.columns)
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
-        upsert(conn, table, chunk, key, {"count": f"{table.name}.count + excluded.count"}, computed)
+        add = {"count": f"{table.name}.count + excluded.count"}
+        if writes is not None:
+            writes.upsert(table, chunk, key, add, computed)
+        else:
+            upsert(conn, table, chunk, key, add, computed)
 
 
 # ---------------------------------------------------------------- people

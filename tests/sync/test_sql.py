@@ -103,6 +103,38 @@ def test_upsert_without_columns_to_set_leaves_the_stored_row(engine):
     assert [tuple(r) for r in rows] == [("a", '{"kept":true}'), ("c", "{}")]
 
 
+def test_held_writes_to_several_tables_go_as_one_statement_when_flushed(engine):
+    from sync.schema import counter
+
+    with engine.begin() as conn:
+        conn.execute(records.insert(), [_row("a", 1, '{"x":1}')])
+        conn.execute(counter.insert(), [{"id": 1, "value": 5}])
+        sent = []
+        sa.event.listen(conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        writes = sql.Writes(conn)
+        writes.upsert(records, [_row("a", 10, '{"x":2}'), _row("b", 11)], ("id",), {"fields": None})
+        writes.upsert(counter, [{"id": 1, "value": 2}], ("id",), {"value": "sync_counter.value + excluded.value"})
+        if engine.dialect.name == "postgresql":  # SQLite runs each as it comes
+            assert sent == []
+        writes.flush()
+        writes.flush()  # nothing held: nothing sent
+        assert len(sent) == (1 if engine.dialect.name == "postgresql" else 2)
+        rows = conn.execute(sa.select(records.c.id, records.c.fields, records.c.change_no).order_by("id")).all()
+        value = conn.execute(sa.select(counter.c.value)).scalar_one()
+    assert [tuple(r) for r in rows] == [("a", '{"x":2}', 1), ("b", "{}", 11)]
+    assert value == 7
+
+
+def test_held_writes_to_one_table_twice_keep_their_order(engine):
+    # Two clauses of one statement must not touch one row: the first goes before the second is held.
+    with engine.begin() as conn:
+        writes = sql.Writes(conn)
+        writes.upsert(records, [_row("a", 1, '{"v":1}')], ("id",), {"fields": None})
+        writes.upsert(records, [_row("a", 2, '{"v":2}')], ("id",), {"fields": None})
+        writes.flush()
+        assert conn.execute(sa.select(records.c.fields)).scalar_one() == '{"v":2}'
+
+
 def test_json_text_sends_times_as_iso_and_any_whole_number_exactly():
     moment = datetime(2026, 11, 30, 22, 15, 1, 250000, tzinfo=UTC)
     rows = [
