@@ -251,6 +251,11 @@ def once(stmt):
     return stmt
 
 
+def is_once(stmt) -> bool:
+    """Whether a statement was marked ``once``."""
+    return stmt in _once
+
+
 def rows(conn, stmt, params: dict | None = None) -> list[tuple]:
     """Run a statement that returns rows; return them as tuples (in its column order)."""
     cursor = _lean(conn, stmt, params)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, literal, null, select, union_all
@@ -85,6 +86,8 @@ class Page:
     more: bool
     # The change number (the record's version) of each record, in the same order.
     numbers: tuple[int, ...] = ()
+    # The ids of ``pull(left=...)``, sorted.
+    left: tuple[str, ...] = ()
 
     def records_json(self) -> str:
         """The records as a JSON array for the response, spliced from the stored JSON."""
@@ -419,12 +422,15 @@ def pull(
     horizon: Cursor | None = None,
     query=None,
     params: dict[str, Any] | None = None,
+    left=None,
 ) -> Page:
     """Return up to ``limit`` records changed after ``cursor`` that ``visible`` lets through.
 
     ``horizon`` (from ``head``) bounds the read in the parallel feed; read it before
     anything else in the transaction. Without it, it is read here. ``query`` (from
     ``feed_query``, built once) replaces ``visible``, with ``params`` for its own parameters.
+    ``left``: a query of record ids in the same window (those that left a device's view,
+    say), read in the same statement; its ids come back sorted in ``Page.left``.
     """
     if isinstance(cursor, int):
         if cursor < 0:
@@ -436,19 +442,58 @@ def pull(
     if mode == feed.PARALLEL and horizon is None:
         horizon = feed.horizon(conn)
     params = {**feed.window_params(cursor, horizon), "limit": limit + 1, **(params or {})}
-    rows = sql.rows(conn, query if query is not None else feed_query(mode, visible), params)
-    if not cursor.is_start:
-        # Checked after reading: a purge that commits while we read is still caught.
-        purged_to = feed.purged_through(conn)
-        if not purged_to.is_start and cursor < purged_to:
-            raise CursorExpired(purged_to)
-    more = len(rows) > limit
+    page_query = query if query is not None else feed_query(mode, visible)
+    found, left_ids, purged_to = [], [], Cursor()
+    # One statement, so one snapshot: the purge mark read with the page is the one that
+    # page was read under (a purge committing meanwhile is in neither, and caught next time).
+    for row in sql.rows(conn, _page_statement(page_query, left), params):
+        if row[0] == "r":
+            found.append(row[1:])
+        elif row[0] == "l":
+            left_ids.append(row[1])
+        else:
+            purged_to = Cursor(row[6], row[5])
+    if not cursor.is_start and not purged_to.is_start and cursor < purged_to:
+        raise CursorExpired(purged_to)
+    # The parts of one statement come in no promised order: put the page in feed order
+    # ((txid, change number); the global feed's rows all have txid 0).
+    found.sort(key=_feed_position)
+    more = len(found) > limit
     if more:
-        rows = rows[:limit]
+        found = found[:limit]
     stored = Record.stored
-    page = [stored(row[1], row[0], row[2], row[3]) for row in rows]
-    last = Cursor(rows[-1][5], rows[-1][4], rows[-1][4]) if rows else cursor
-    return Page(page, last, more, tuple(row[4] for row in rows))
+    page = [stored(row[1], row[0], row[2], row[3]) for row in found]
+    last = Cursor(found[-1][5], found[-1][4], found[-1][4]) if found else cursor
+    return Page(page, last, more, tuple(row[4] for row in found), tuple(sorted(left_ids)))
+
+
+def _feed_position(row) -> tuple[int, int]:
+    return row[5], row[4]
+
+
+def _page_statement(page_query, left):
+    """The page query, ``left``'s ids and the purge mark as one statement of tagged rows
+    ("r" the page's (id, type, fields, deleted, change_no, txid), "l" an id, "x" the mark);
+    built once for statements built once (``sql.once``), else on each call."""
+    if sql.is_once(page_query) and (left is None or sql.is_once(left)):
+        return _page_statement_once(page_query, left)
+    return _build_page_statement(page_query, left)
+
+
+@cache
+def _page_statement_once(page_query, left):
+    return sql.once(_build_page_statement(page_query, left))
+
+
+def _build_page_statement(page_query, left):
+    page = page_query.subquery("page")
+    parts = [select(literal("r"), *page.c)]
+    if left is not None:
+        gone = left.subquery("gone")
+        parts.append(select(literal("l"), next(iter(gone.c)), *[null()] * 5))
+    mark = (literal("x"), *[null()] * 4, counter.c.purged_through, counter.c.purged_txid)
+    parts.append(select(*mark).where(counter.c.id == feed.COUNTER_ID))
+    return union_all(*parts)
 
 
 def fresh_ack(conn: Connection, cursor: Cursor | None = None) -> Cursor:

@@ -449,7 +449,10 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
     digest, stored, horizon = _settle_and_read_access(conn, who, device.id, cursor)
     reconcile = _needs_reconciling(cursor, digest, stored)
     page_query, left_query, params = _view_queries(who, device, mode)
-    found = store.pull(conn, cursor, limit, horizon=horizon, query=page_query, params=params)
+    # The records that left the view are read with the page (one statement); they are
+    # the removals unless there is more to read or everything is compared (_reconcile).
+    left = None if reconcile else left_query
+    found = store.pull(conn, cursor, limit, horizon=horizon, query=page_query, params=params, left=left)
     page = DevicePage(list(found.records), [], found.cursor, found.more, list(found.numbers))
     digests = _cut_actions(conn, who, page.records)
     if not found.more:
@@ -457,8 +460,7 @@ def pull_for(conn: Connection, device: Device, cursor: Cursor | int, limit: int)
         if reconcile:
             digests.update(_reconcile(conn, device.id, who, _visible(who), cursor, page, limit))
         else:
-            window = feed.window_params(cursor, horizon)
-            page.removals = [row[0] for row in sql.rows(conn, left_query, {**window, **params})]
+            page.removals = list(found.left)
     if page.removals or page.records:
         if mode == feed.PARALLEL or page.cursor <= cursor:
             # The device must be able to say it received this response: a new ack.

@@ -208,6 +208,26 @@ def test_pull_pages_and_filters(engine):
             store.pull(conn, 0, 0)
 
 
+def test_pull_reads_left_ids_with_the_page_in_one_statement(engine):
+    # Written in an order that is neither id order nor the reverse of it.
+    push_batch(engine, [rec(n, text=(n, t(1)), p=("A" if n % 2 else "B", t(1))) for n in (5, 2, 7, 1, 4)])
+    push_batch(engine, [rec(3, text=(3, t(2)), p=("B", t(2)))])
+    at = positions(engine)
+    changed_in_b = sa.select(records.c.id).where(
+        records.c.fields.like('%"B"%'), *store.feed.window(store.feed.mode(engine))
+    )
+    sent = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with engine.begin() as conn:
+        page = store.pull(
+            conn, at[0], 3, visible=records.c.fields.like('%"A"%'), left=changed_in_b, horizon=store.head(conn)
+        )
+    # The page in feed order (7 and 1, after the first record: 5), the left ids sorted.
+    assert [r.id for r in page.records] == [rid(7), rid(1)]
+    assert page.left == tuple(sorted([rid(2), rid(4), rid(3)]))
+    assert sum(1 for statement in sent if "sync_records" in statement) == 1
+
+
 def test_pull_on_an_empty_store(engine):
     with engine.begin() as conn:
         page = store.pull(conn, 0, 10)
