@@ -13,11 +13,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import literal, null, select, union_all
+from sqlalchemy import String, literal, null, select, union_all
 from sqlalchemy.engine import Connection
 
 from server.auth.devices import PARTICIPANT, Device, is_device
-from server.domain import access, types
+from server.domain import access, stage_counts, types
 from server.domain.actors import NOBODY, PARTICIPANT_KIND, SYSTEM, Who, who_is  # noqa: F401
 from server.domain.models import Participant, Project, ProjectStaff, Statement
 from server.domain.projections import project
@@ -43,44 +43,55 @@ def _invalid(field: str | None, message: str) -> Rejection:
     return Rejection("invalid", field, message)
 
 
-def _sort_facts(rows, statements: dict, held: set) -> tuple[dict, dict, set, set]:
-    """Split the rows of DomainHooks._load_participants by what each says it is."""
+def _sort_facts(rows, statements: dict, held: set, counts_rows: list) -> tuple[dict, dict, set, set]:
+    """Split the rows of DomainHooks._load_participants by what each says it is (the
+    stage counts' rows, tagged in lower case, go to ``counts_rows`` whole)."""
     found, authors, with_device, closed = {}, {}, set(), set()
-    for kind, key, first, second in rows:
-        if kind == "h":
+    for row in rows:
+        kind, key, first, second = row[:4]
+        if kind == "H":
             held.add(key)
-        elif kind == "p":
+        elif kind == "P":
             found[key] = (first, second)
-        elif kind == "a":
+        elif kind == "A":
             authors[key] = first
-        elif kind == "d":
+        elif kind == "D":
             with_device.add(key)
-        elif kind == "s":
+        elif kind == "S":
             statements[key] = first
-        else:
+        elif kind == "C":
             closed.add(key)
+        else:
+            counts_rows.append(row)
     return found, authors, with_device, closed
 
 
 @cache
-def _facts_query(with_closed: bool):
-    """The query of ``DomainHooks._load_participants``, built once (building costs more than running)."""
+def _facts_query(with_closed: bool, counts_dialect: str | None = None):
+    """The query of ``DomainHooks._load_participants``, built once (building costs more than
+    running). Its own rows are tagged in upper case; with ``counts_dialect``, the stage
+    counts' rows for the people ``ids`` and feedback ``fids`` come too (nine columns each,
+    so its rows are padded to nine)."""
     parts = [
-        select(literal("p"), Participant.id, Participant.project_id, Participant.age_band).where(
+        select(literal("P"), Participant.id, Participant.project_id, Participant.age_band).where(
             in_ids(Participant.id, "pids")
         ),
-        select(literal("a"), records.c.id, records.c.author_id, null()).where(
+        select(literal("A"), records.c.id, records.c.author_id, null()).where(
             in_ids(records.c.id, "pids"), records.c.type == "participant"
         ),
-        select(literal("d"), Device.participant_id, null(), null()).where(
+        select(literal("D"), Device.participant_id, null(), null()).where(
             Device.kind == PARTICIPANT, in_ids(Device.participant_id, "pids")
         ),
-        select(literal("s"), Statement.id, Statement.project_id, null()).where(in_ids(Statement.id, "sids")),
+        select(literal("S"), Statement.id, Statement.project_id, null()).where(in_ids(Statement.id, "sids")),
         # Of the batch's stored records, those the pushing device holds at their version.
-        held_current_rows("h"),
+        held_current_rows("H"),
     ]
     if with_closed:
-        parts.append(select(literal("c"), Project.id, null(), null()).where(Project.status == "closed"))
+        parts.append(select(literal("C"), Project.id, null(), null()).where(Project.status == "closed"))
+    if counts_dialect is not None:
+        none = literal(None, String)
+        parts = [part.add_columns(*[none] * 5) for part in parts]
+        parts += stage_counts.merge_rows_parts(counts_dialect)
     return sql.once(union_all(*parts))
 
 
@@ -112,6 +123,8 @@ class DomainHooks(Hooks):
         self.echo_candidates: set[str] = set()
         # Ids whose record locks this push holds (also_lock): the counts need not lock them again.
         self._locked: frozenset[str] = frozenset()
+        # The stage counts' rows read with the batch's facts (prepare), for after_merge.
+        self._counted: stage_counts.Prefetched | None = None
 
     # ------------------------------------------------------------ helpers
 
@@ -134,21 +147,34 @@ class DomainHooks(Hooks):
         return self._closed_projects
 
     def _load_participants(
-        self, pids: set[str], statement_ids: set[str] = frozenset(), held: list[str] = ()
+        self,
+        pids: set[str],
+        statement_ids: set[str] = frozenset(),
+        held: list[str] = (),
+        counted: tuple[frozenset[str], frozenset[str]] | None = None,
     ) -> set[str]:
         """Read project, age band, recorder and custody of these participants, the statements'
         projects and the closed projects, in one round trip (each row says what it is); and
-        return which of ``held`` the pushing device holds at their stored version."""
+        return which of ``held`` the pushing device holds at their stored version.
+
+        ``counted``: (people, feedback) whose stage counts' rows to read in the same round
+        trip, kept for ``after_merge`` (``stage_counts.Prefetched``)."""
         pids = pids - self._participants.keys()
         statement_ids = set(statement_ids) - self._statements.keys()
         held_now: set[str] = set()
-        if not pids and not statement_ids and not held and self._closed_projects is not None:
+        if not pids and not statement_ids and not held and self._closed_projects is not None and not counted:
             return held_now
-        query = _facts_query(with_closed=self._closed_projects is None)
+        conn = self.conn
+        query = _facts_query(self._closed_projects is None, conn.dialect.name if counted else None)
         params = {"pids": sorted(pids), "sids": sorted(statement_ids), "held": list(held)}
         params["device_id"] = self.actor.id if is_device(self.actor) else None
-        rows = sql.rows(self.conn, query, params)
-        found, authors, with_device, closed = _sort_facts(rows, self._statements, held_now)
+        if counted:
+            params.update(ids=sorted(counted[0]), fids=sorted(counted[1]))
+        rows = sql.rows(conn, query, params)
+        counts_rows: list = []
+        found, authors, with_device, closed = _sort_facts(rows, self._statements, held_now, counts_rows)
+        if counted:
+            self._counted = stage_counts.Prefetched(counted[0], counted[1], counts_rows)
         if self._closed_projects is None:
             self._closed_projects = frozenset(closed)
         for sid in statement_ids:
@@ -193,13 +219,23 @@ class DomainHooks(Hooks):
         for rid, scope in stored_scopes.items():
             self._authors.setdefault(rid, scope.author_id)
         participant_ids, statement_ids = set(), set()
+        people, feedback = set(), set()
         for record in batch:
             fields = record.fields
             for name, ids in (("participant_id", participant_ids), ("statement_id", statement_ids)):
                 register = fields.get(name)
                 if register is not None and isinstance(register.v, str):
                     ids.add(register.v)
-        self.echo_candidates |= self._load_participants(participant_ids, statement_ids, stored_ids)
+            if record.type == "participant":
+                people.add(record.id)
+            elif record.type == "feedback":
+                feedback.add(record.id)
+        # The stage counts' rows of the people and feedback the batch names come with the
+        # facts (the push holds their locks already): after_merge then reads nothing more
+        # unless the merge touches someone else (a deletion's owner, an action's feedback).
+        counted = (frozenset(people | participant_ids), frozenset(feedback))
+        found = self._load_participants(participant_ids, statement_ids, stored_ids, counted)
+        self.echo_candidates |= found
 
     # ------------------------------------------------------------ check
 
@@ -365,4 +401,4 @@ class DomainHooks(Hooks):
         return owners
 
     def after_merge(self, conn: Connection, changed: list[Record]) -> None:
-        project(conn, changed, self._locked, self.writes)
+        project(conn, changed, self._locked, self.writes, self._counted)

@@ -19,18 +19,23 @@ from sync.sql import Writes
 
 
 def project(
-    conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset(), writes: Writes | None = None
+    conn: Connection,
+    changed: list[Record],
+    locked: frozenset[str] = frozenset(),
+    writes: Writes | None = None,
+    counted: stage_counts.Prefetched | None = None,
 ) -> None:
     """Bring the projection tables up to date with these merged records (set-based per type).
 
     ``locked``: ids whose record locks the push already holds (see stage_counts).
     ``writes``: the caller's held writes, which it flushes; without them, the rows are
-    written in one statement here (``sync.sql.Writes``).
+    written in one statement here (``sync.sql.Writes``). ``counted``: the stage counts'
+    rows as the caller read them before the merge (``stage_counts.before``).
     """
     own = writes is None
     if own:
         writes = Writes(conn)
-    counted = stage_counts.before(conn, changed, locked)  # before the rows change: it reads the old rows
+    pending = stage_counts.before(conn, changed, locked, counted)  # before the rows change: the old rows
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
     for record in changed:
@@ -45,7 +50,7 @@ def project(
     now = utcnow()
     _drop_rows(conn, gone)
     written = _upsert_rows(conn, live, now, writes)
-    stage_counts.after(conn, counted, written, gone, writes)
+    stage_counts.after(conn, pending, written, gone, writes)
     if own:
         writes.flush()
 

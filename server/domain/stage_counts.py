@@ -104,10 +104,24 @@ class Pending:
     rows: list = field(default_factory=list)
 
 
-def before(conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset()) -> Pending | None:
+@dataclass(slots=True)
+class Prefetched:
+    """``merge_rows_parts``' rows for these people and feedback, read by the caller in a
+    statement of its own before the merge, under the locks of all of them."""
+
+    people: frozenset[str]
+    feedback: frozenset[str]
+    rows: list
+
+
+def before(
+    conn: Connection, changed: list[Record], locked: frozenset[str] = frozenset(), prefetched: Prefetched | None = None
+) -> Pending | None:
     """Name the people and feedback these records touch, and count them as they stand.
 
     ``locked``: ids the push already holds (``DomainHooks.also_lock``): not locked again.
+    ``prefetched``: their rows as read already, used when they cover everyone this merge
+    touches and nobody needs locking still (a round trip fewer); else they are read here.
     """
     pending = Pending()
     owners_to_find: dict[str, list[str]] = defaultdict(list)
@@ -141,10 +155,24 @@ def before(conn: Connection, changed: list[Record], locked: frozenset[str] = fro
         pending.feedback.update(row[0] for row in _in_chunks(conn, query, consent_people))
     if not pending.people and not pending.feedback:
         return None
-    _lock(conn, (pending.people | pending.feedback) - locked)
-    pending.rows = _read_rows(conn, pending.people, pending.feedback)
+    unlocked = (pending.people | pending.feedback) - locked
+    if (
+        prefetched is not None
+        and not unlocked
+        and pending.people <= prefetched.people
+        and pending.feedback <= prefetched.feedback
+    ):
+        pending.rows = [row for row in prefetched.rows if row[1] in _owners_of(row[0], pending)]
+    else:
+        _lock(conn, unlocked)
+        pending.rows = _read_rows(conn, pending.people, pending.feedback)
     pending.before = _count_rows(pending.rows)
     return pending
+
+
+def _owners_of(tag: str, pending: Pending) -> set[str]:
+    # A row's second column names its feedback (responses "r", links "x") or its person.
+    return pending.feedback if tag in ("r", "x") else pending.people
 
 
 def after(
@@ -495,11 +523,17 @@ def _merge_query(dialect: str):
     """Everything that decides some people's and feedback's counts, in one round trip: the
     people query, the response query (rows "r") and the links that name the feedback (rows
     "x": a link to feedback not stored yet counts once the feedback comes, ``_rows_after``)."""
+    # One flat union: SQLite takes no parenthesised union inside another.
+    return sql.once(union_all(*merge_rows_parts(dialect)))
+
+
+def merge_rows_parts(dialect: str) -> list:
+    """The selects of ``_merge_query`` (parameters ``ids``, the people, and ``fids``, the
+    feedback), nine columns each, tagged in lower case: for a caller's own union."""
     af = ActionFeedback.__table__
     none = literal(None, String)
     links = select(literal("x"), af.c.feedback_id, *([none] * 7)).where(in_ids(af.c.feedback_id, "fids"))
-    # One flat union: SQLite takes no parenthesised union inside another.
-    return sql.once(union_all(*_people_selects(dialect), _response_select("fids", tagged=True), links))
+    return [*_people_selects(dialect), _response_select("fids", tagged=True), links]
 
 
 def _read_rows(conn: Connection, people, feedback) -> list:
