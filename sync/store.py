@@ -130,6 +130,17 @@ class Hooks:
         """
         return []
 
+    def read_with_current(self, conn: Connection, batch: Sequence[Record]) -> tuple[tuple, dict] | None:
+        """Selects (built once, nine columns each, the first a tag other than "stored" and
+        "purged") and their parameters (any but ``ids``) to run in the statement that reads
+        the batch's stored records, under the lock; their rows go to
+        ``read_with_current_rows`` before ``prepare``. A round trip fewer than a read of
+        the hook's own."""
+        return None
+
+    def read_with_current_rows(self, rows: list[tuple]) -> None:
+        """The rows of ``read_with_current``'s selects, as read."""
+
     def prepare(
         self,
         conn: Connection,
@@ -159,31 +170,39 @@ class Hooks:
 _DEFAULT_HOOKS = Hooks()
 
 # The stored rows of a batch's ids and, in the same round trip, the remembered
-# tombstones of purged ones (the last column says which a row is).
-_SELECT_CURRENT = sql.once(
-    union_all(
-        select(
-            records.c.id,
-            records.c.type,
-            records.c.fields,
-            records.c.deleted,
-            records.c.project_id,
-            records.c.subject_id,
-            records.c.author_id,
-            literal(False).label("purged"),
-        ).where(in_ids(records.c.id)),
-        select(
-            purged.c.id,
-            purged.c.type,
-            literal("{}"),
-            purged.c.deleted,
-            null(),
-            null(),
-            null(),
-            literal(True),
-        ).where(in_ids(purged.c.id)),
-    )
+# tombstones of purged ones; the first column says which a row is. Nine columns, so a
+# hook's own reads (``Hooks.read_with_current``) can go in the same statement.
+_CURRENT_PARTS = (
+    select(
+        literal("stored"),
+        records.c.id,
+        records.c.type,
+        records.c.fields,
+        records.c.deleted,
+        records.c.project_id,
+        records.c.subject_id,
+        records.c.author_id,
+        null(),
+    ).where(in_ids(records.c.id)),
+    select(
+        literal("purged"),
+        purged.c.id,
+        purged.c.type,
+        literal("{}"),
+        purged.c.deleted,
+        null(),
+        null(),
+        null(),
+        null(),
+    ).where(in_ids(purged.c.id)),
 )
+
+
+@cache
+def _current_with(parts: tuple) -> object:
+    """The read of a batch's stored records, with a hook's selects in the same statement."""
+    return sql.once(union_all(*_CURRENT_PARTS, *parts))
+
 
 _PULL_COLUMNS = (
     records.c.id,
@@ -300,7 +319,7 @@ def _push(
     # COMMITTED on PostgreSQL (its default): each statement sees what the previous
     # holder committed.
     locked_at = feed.lock_for_write(conn, ids + hooks.also_lock(batch))
-    state, stored_scope = _read_current(conn, ids)
+    state, stored_scope = _read_current(conn, ids, hooks, batch)
     hooks.prepare(conn, batch, state, {rid: Scope(*keys) for rid, keys in stored_scope.items()})
     outcomes, dirty, greatest = _merge_batch(batch, early, state, hooks, clock is not None)
     if dirty:
@@ -313,19 +332,30 @@ def _push(
     return outcomes, state, locked_at
 
 
-def _read_current(conn: Connection, ids: list[str]) -> tuple[dict[str, Record], dict[str, tuple]]:
-    """The stored state of these ids (purged ones as their remembered tombstones), and scope keys."""
+def _read_current(
+    conn: Connection, ids: list[str], hooks: Hooks | None = None, batch: Sequence[Record] = ()
+) -> tuple[dict[str, Record], dict[str, tuple]]:
+    """The stored state of these ids (purged ones as their remembered tombstones), and scope
+    keys; the rows of ``hooks.read_with_current`` go to its ``read_with_current_rows``."""
     state: dict[str, Record] = {}
     stored_scope: dict[str, tuple[Any, Any, Any]] = {}
     remembered: dict[str, Record] = {}
-    for row in sql.rows(conn, _SELECT_CURRENT, {"ids": ids}):
-        if row[7]:
-            remembered[row[0]] = Record(row[1], row[0], {}, row[3])
+    extra = hooks.read_with_current(conn, batch) if hooks is not None else None
+    parts, params = extra if extra is not None else ((), {})
+    theirs = []
+    for row in sql.rows(conn, _current_with(tuple(parts)), {**params, "ids": ids}):
+        kind = row[0]
+        if kind == "stored":
+            state[row[1]] = Record.stored(row[2], row[1], row[3], row[4])
+            stored_scope[row[1]] = (row[5], row[6], row[7])
+        elif kind == "purged":
+            remembered[row[1]] = Record(row[2], row[1], {}, row[4])
         else:
-            state[row[0]] = Record.stored(row[1], row[0], row[2], row[3])
-            stored_scope[row[0]] = (row[4], row[5], row[6])
+            theirs.append(row)
     for rid, tombstone in remembered.items():
         state.setdefault(rid, tombstone)
+    if extra is not None:
+        hooks.read_with_current_rows(theirs)
     return state, stored_scope
 
 

@@ -67,11 +67,17 @@ def _sort_facts(rows, statements: dict, held: set, counts_rows: list) -> tuple[d
 
 
 @cache
-def _facts_query(with_closed: bool, counts_dialect: str | None = None):
-    """The query of ``DomainHooks._load_participants``, built once (building costs more than
-    running). Its own rows are tagged in upper case; with ``counts_dialect``, the stage
-    counts' rows for the people ``ids`` and feedback ``fids`` come too (nine columns each,
-    so its rows are padded to nine)."""
+def _facts_query(with_closed: bool):
+    """The query of ``DomainHooks._load_participants``, built once (building costs more than running)."""
+    return sql.once(union_all(*_facts_parts(with_closed)))
+
+
+@cache
+def _facts_parts(with_closed: bool, counts_dialect: str | None = None) -> tuple:
+    """The selects of the facts query, tagged in upper case; with ``counts_dialect``, the
+    stage counts' selects for the people ``ids_counted`` and feedback ``fids`` too (nine
+    columns each, so the facts' are padded to nine: the store reads them all with the
+    batch's stored records, ``DomainHooks.read_with_current``)."""
     parts = [
         select(literal("P"), Participant.id, Participant.project_id, Participant.age_band).where(
             in_ids(Participant.id, "pids")
@@ -91,8 +97,8 @@ def _facts_query(with_closed: bool, counts_dialect: str | None = None):
     if counts_dialect is not None:
         none = literal(None, String)
         parts = [part.add_columns(*[none] * 5) for part in parts]
-        parts += stage_counts.merge_rows_parts(counts_dialect)
-    return sql.once(union_all(*parts))
+        parts += stage_counts.merge_rows_parts(counts_dialect, people="ids_counted")
+    return tuple(parts)
 
 
 class DomainHooks(Hooks):
@@ -123,8 +129,10 @@ class DomainHooks(Hooks):
         self.echo_candidates: set[str] = set()
         # Ids whose record locks this push holds (also_lock): the counts need not lock them again.
         self._locked: frozenset[str] = frozenset()
-        # The stage counts' rows read with the batch's facts (prepare), for after_merge.
+        # The stage counts' rows read with the batch's facts (read_with_current), for after_merge.
         self._counted: stage_counts.Prefetched | None = None
+        self._read_with_current: tuple = (set(), set(), None)
+        self._held_read: set[str] = set()
 
     # ------------------------------------------------------------ helpers
 
@@ -147,33 +155,30 @@ class DomainHooks(Hooks):
         return self._closed_projects
 
     def _load_participants(
-        self,
-        pids: set[str],
-        statement_ids: set[str] = frozenset(),
-        held: list[str] = (),
-        counted: tuple[frozenset[str], frozenset[str]] | None = None,
+        self, pids: set[str], statement_ids: set[str] = frozenset(), held: list[str] = ()
     ) -> set[str]:
         """Read project, age band, recorder and custody of these participants, the statements'
         projects and the closed projects, in one round trip (each row says what it is); and
-        return which of ``held`` the pushing device holds at their stored version.
-
-        ``counted``: (people, feedback) whose stage counts' rows to read in the same round
-        trip, kept for ``after_merge`` (``stage_counts.Prefetched``)."""
+        return which of ``held`` the pushing device holds at their stored version."""
         pids = pids - self._participants.keys()
         statement_ids = set(statement_ids) - self._statements.keys()
-        held_now: set[str] = set()
-        if not pids and not statement_ids and not held and self._closed_projects is not None and not counted:
-            return held_now
-        conn = self.conn
-        query = _facts_query(self._closed_projects is None, conn.dialect.name if counted else None)
+        if not pids and not statement_ids and not held and self._closed_projects is not None:
+            return set()
+        params = self._facts_params(pids, statement_ids, held)
+        rows = sql.rows(self.conn, _facts_query(self._closed_projects is None), params)
+        return self._absorb_facts(rows, pids, statement_ids)
+
+    def _facts_params(self, pids, statement_ids, held) -> dict:
         params = {"pids": sorted(pids), "sids": sorted(statement_ids), "held": list(held)}
         params["device_id"] = self.actor.id if is_device(self.actor) else None
-        if counted:
-            params.update(ids=sorted(counted[0]), fids=sorted(counted[1]))
-        rows = sql.rows(conn, query, params)
+        return params
+
+    def _absorb_facts(self, rows, pids, statement_ids, counted=None) -> set[str]:
+        """Keep what the facts' rows say; return the held ids among them."""
+        held_now: set[str] = set()
         counts_rows: list = []
         found, authors, with_device, closed = _sort_facts(rows, self._statements, held_now, counts_rows)
-        if counted:
+        if counted is not None:
             self._counted = stage_counts.Prefetched(counted[0], counted[1], counts_rows)
         if self._closed_projects is None:
             self._closed_projects = frozenset(closed)
@@ -208,16 +213,12 @@ class DomainHooks(Hooks):
 
     # ------------------------------------------------------------ prepare
 
-    def prepare(self, conn, batch, current, stored_scopes) -> None:
-        """Fetch the batch's participants, statements and what the device holds, in one query."""
-        self._stored_scopes.update(stored_scopes)
-        stored_ids: list[str] = []
-        if is_device(self.actor):
-            ids = [record.id for record in batch]
-            self.echo_candidates = {rid for rid in ids if rid not in current}
-            stored_ids = [rid for rid in ids if rid in current]
-        for rid, scope in stored_scopes.items():
-            self._authors.setdefault(rid, scope.author_id)
+    def read_with_current(self, conn, batch):
+        """The batch's facts (participants, statements, what the device holds, closed
+        projects) and the stage counts' rows of the people and feedback it names, read
+        with the batch's stored records (sync.store): the push holds their locks already,
+        so after_merge reads nothing more unless the merge touches someone else (a
+        deletion's owner, an action's feedback)."""
         participant_ids, statement_ids = set(), set()
         people, feedback = set(), set()
         for record in batch:
@@ -230,12 +231,28 @@ class DomainHooks(Hooks):
                 people.add(record.id)
             elif record.type == "feedback":
                 feedback.add(record.id)
-        # The stage counts' rows of the people and feedback the batch names come with the
-        # facts (the push holds their locks already): after_merge then reads nothing more
-        # unless the merge touches someone else (a deletion's owner, an action's feedback).
+        # Every id of the batch: only stored ones can be held at their stored version.
+        held = [record.id for record in batch] if is_device(self.actor) else []
+        pids = participant_ids - self._participants.keys()
+        sids = statement_ids - self._statements.keys()
         counted = (frozenset(people | participant_ids), frozenset(feedback))
-        found = self._load_participants(participant_ids, statement_ids, stored_ids, counted)
-        self.echo_candidates |= found
+        self._read_with_current = (pids, sids, counted)
+        params = self._facts_params(pids, sids, held)
+        params.update(ids_counted=sorted(counted[0]), fids=sorted(counted[1]))
+        return _facts_parts(self._closed_projects is None, conn.dialect.name), params
+
+    def read_with_current_rows(self, rows) -> None:
+        pids, sids, counted = self._read_with_current
+        self._held_read = self._absorb_facts(rows, pids, sids, counted)
+
+    def prepare(self, conn, batch, current, stored_scopes) -> None:
+        """Take in what was read with the batch's stored records (``read_with_current``)."""
+        self._stored_scopes.update(stored_scopes)
+        if is_device(self.actor):
+            self.echo_candidates = {record.id for record in batch if record.id not in current}
+            self.echo_candidates |= self._held_read
+        for rid, scope in stored_scopes.items():
+            self._authors.setdefault(rid, scope.author_id)
 
     # ------------------------------------------------------------ check
 

@@ -345,7 +345,7 @@ def _people_query(dialect: str):
     return union_all(*_people_selects(dialect))
 
 
-def _feedback_stages(dialect: str, none):
+def _feedback_stages(dialect: str, none, people: str = "ids"):
     """Rows ("f", person, project, stage) for each stage a person gave feedback in (padded
     to the people query's nine columns).
 
@@ -357,8 +357,8 @@ def _feedback_stages(dialect: str, none):
     f = Feedback.__table__
     if dialect != "postgresql":
         query = select(literal("f"), f.c.participant_id, f.c.project_id, f.c.stage, none, none, none, none, none)
-        return query.where(in_ids(f.c.participant_id)).distinct()
-    given = func.unnest(bindparam("ids", type_=IdList())).table_valued("pid").render_derived("given")
+        return query.where(in_ids(f.c.participant_id, people)).distinct()
+    given = func.unnest(bindparam(people, type_=IdList())).table_valued("pid").render_derived("given")
     first, after = f.alias("first_feedback"), f.alias("next_feedback")
     order = (first.c.project_id, first.c.stage)
     found = (
@@ -383,27 +383,29 @@ def _feedback_stages(dialect: str, none):
     return select(literal("f"), seen.c.participant_id, seen.c.project_id, seen.c.stage, none, none, none, none, none)
 
 
-def _people_selects(dialect: str) -> list:
+def _people_selects(dialect: str, people: str = "ids") -> list:
     """Tagged rows (tag, person, project, stage, four values, the row's record id)."""
     none = literal(None, String)
     p, c, e = Participant.__table__, Consent.__table__, EqualityAnswer.__table__
     a, r = ChecklistAnswer.__table__, LadderRating.__table__
     return [
-        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none, p.c.id).where(in_ids(p.c.id)),
+        select(literal("p"), p.c.id, p.c.project_id, none, p.c.role, none, none, none, p.c.id).where(
+            in_ids(p.c.id, people)
+        ),
         select(literal("w"), c.c.participant_id, c.c.project_id, none, none, none, none, none, c.c.id).where(
-            in_ids(c.c.participant_id), c.c.withdrawn_at.is_not(None)
+            in_ids(c.c.participant_id, people), c.c.withdrawn_at.is_not(None)
         ),
         select(
             literal("e"), e.c.participant_id, e.c.project_id, none, *(e.c[q] for q in EQUALITY_QUESTIONS), e.c.id
-        ).where(in_ids(e.c.participant_id)),
+        ).where(in_ids(e.c.participant_id, people)),
         select(
             literal("a"), a.c.participant_id, a.c.project_id, a.c.stage, a.c.statement_id, a.c.value, none, none, a.c.id
-        ).where(in_ids(a.c.participant_id)),
+        ).where(in_ids(a.c.participant_id, people)),
         select(
             *(literal("l"), r.c.participant_id, r.c.project_id, r.c.stage, cast(r.c.rung, String)),
             *(none, none, none, r.c.id),
-        ).where(in_ids(r.c.participant_id)),
-        _feedback_stages(dialect, none),
+        ).where(in_ids(r.c.participant_id, people)),
+        _feedback_stages(dialect, none, people),
     ]
 
 
@@ -527,13 +529,13 @@ def _merge_query(dialect: str):
     return sql.once(union_all(*merge_rows_parts(dialect)))
 
 
-def merge_rows_parts(dialect: str) -> list:
-    """The selects of ``_merge_query`` (parameters ``ids``, the people, and ``fids``, the
+def merge_rows_parts(dialect: str, people: str = "ids") -> list:
+    """The selects of ``_merge_query`` (parameters ``people``, the people, and ``fids``, the
     feedback), nine columns each, tagged in lower case: for a caller's own union."""
     af = ActionFeedback.__table__
     none = literal(None, String)
     links = select(literal("x"), af.c.feedback_id, *([none] * 7)).where(in_ids(af.c.feedback_id, "fids"))
-    return [*_people_selects(dialect), _response_select("fids", tagged=True), links]
+    return [*_people_selects(dialect, people), _response_select("fids", tagged=True), links]
 
 
 def _read_rows(conn: Connection, people, feedback) -> list:

@@ -132,6 +132,43 @@ class Recording(Hooks):
         self.changed.append(([r.id for r in changed], stored))
 
 
+NOTE_TYPES = sa.select(sa.literal("types"), records.c.id, records.c.type, *[sa.null()] * 6).where(
+    records.c.type == sa.bindparam("wanted")
+)
+
+
+class ReadingWithCurrent(Hooks):
+    """Reads the stored records of one type in the store's own read of the batch."""
+
+    def __init__(self):
+        self.rows, self.order = None, []
+
+    def read_with_current(self, conn, batch):
+        self.order.append("read")
+        return (NOTE_TYPES,), {"wanted": "note"}
+
+    def read_with_current_rows(self, rows):
+        self.order.append("rows")
+        self.rows = sorted((row[0], row[1], row[2]) for row in rows)
+
+    def prepare(self, conn, batch, current, stored_scopes):
+        self.order.append(("prepare", sorted(current)))
+
+
+def test_a_hook_reads_in_the_statement_that_reads_the_batch(engine):
+    push_batch(engine, [rec(1, type="note", text=("a", t(1))), rec(2, text=("b", t(1)))])
+    hooks = ReadingWithCurrent()
+    sent = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    push_batch(engine, [rec(2, text=("c", t(2))), rec(3, type="note", text=("d", t(2)))], hooks)
+    # Its rows came before prepare, which saw the batch's stored record (2, not yet 3).
+    assert hooks.order == ["read", "rows", ("prepare", [rid(2)])]
+    assert hooks.rows == [("types", rid(1), "note")]
+    # One statement read both: the batch's stored and purged records, and the hook's.
+    mine = [statement for statement in sent if "sync_records.type =" in statement]
+    assert len(mine) == 1 and "sync_purged" in mine[0]
+
+
 def test_hooks_see_the_running_state_and_a_rejection_spares_the_rest(engine):
     hooks = Recording()
     batch = [
