@@ -1,4 +1,4 @@
-"""Rate-limit keys beyond the caller's address: per staff account and per code.
+"""Rate-limit keys beyond the caller's address: per staff account, per code, per device.
 
 Behind a load balancer the address alone is either everyone's (no ProxyFix) or
 easy to change (many addresses). So sign-in is also limited per account, and
@@ -11,7 +11,15 @@ import hashlib
 
 from flask import request
 
+from server.auth.devices import bearer_token, hash_token
 from server.auth.models import User
+
+
+def device_key() -> str:
+    """Key a phone's syncs by its device, so a family sharing one router with a school is
+    not limited together; hashed, so the shared store never holds a token's characters."""
+    token = bearer_token()
+    return "device:" + hash_token(token)[:24] if token else (request.remote_addr or "anonymous")
 
 
 def account_key() -> str:

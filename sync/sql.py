@@ -16,6 +16,7 @@ the ids as one parameter instead, so the text is the same for every batch:
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from functools import cache
 
 from sqlalchemy import Text, bindparam, text
@@ -204,6 +205,17 @@ class Writes:
         held, self._held = self._held, []
         params = {f"rows_{i}": rows for i, (_, rows) in enumerate(held)}
         run(self.conn, _together(tuple(shape for shape, _ in held)), params)
+
+
+@contextmanager
+def writing(conn, writes: Writes | None = None):
+    """The caller's held writes, or writes of one's own, flushed as the block ends."""
+    if writes is not None:
+        yield writes
+        return
+    own = Writes(conn)
+    yield own
+    own.flush()
 
 
 @cache

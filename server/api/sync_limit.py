@@ -25,9 +25,9 @@ from functools import cache
 from flask import current_app, request
 from limits import RateLimitItem, parse_many
 
-from server.auth.devices import bearer_token, hash_token
 from server.errors import error_response
 from server.extensions import limiter, login_manager
+from server.limits import device_key
 
 ENDPOINTS = frozenset({"api.push", "api.pull"})
 
@@ -37,13 +37,6 @@ DEFAULT = "600 per minute"
 @cache
 def _parsed(text: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(text))
-
-
-def device_key() -> str:
-    """Per device, so a family sharing one router with a school is not limited together;
-    by a hash of its token, so the shared store (Redis) never holds a token's characters."""
-    token = bearer_token()
-    return hash_token(token)[:24] if token else (request.remote_addr or "anonymous")
 
 
 def refused(scope: str):

@@ -44,7 +44,7 @@ def _invalid(field: str | None, message: str) -> Rejection:
 
 
 def _sort_facts(rows, statements: dict, held: set, counts_rows: list) -> tuple[dict, dict, set, set]:
-    """Split the rows of DomainHooks._load_participants by what each says it is (the
+    """Split the rows of the facts query by what each says it is (the
     stage counts' rows, tagged in lower case, go to ``counts_rows`` whole)."""
     found, authors, with_device, closed = {}, {}, set(), set()
     for row in rows:
@@ -154,19 +154,15 @@ class DomainHooks(Hooks):
             self._closed_projects = frozenset(self.conn.execute(access.closed_projects()).scalars())
         return self._closed_projects
 
-    def _load_participants(
-        self, pids: set[str], statement_ids: set[str] = frozenset(), held: list[str] = ()
-    ) -> set[str]:
-        """Read project, age band, recorder and custody of these participants, the statements'
-        projects and the closed projects, in one round trip (each row says what it is); and
-        return which of ``held`` the pushing device holds at their stored version."""
+    def _load_participants(self, pids: set[str]) -> None:
+        """Read project, age band, recorder and custody of participants the batch's facts
+        did not name (``read_with_current``), in one round trip (each row says what it is)."""
         pids = pids - self._participants.keys()
-        statement_ids = set(statement_ids) - self._statements.keys()
-        if not pids and not statement_ids and not held and self._closed_projects is not None:
-            return set()
-        params = self._facts_params(pids, statement_ids, held)
+        if not pids and self._closed_projects is not None:
+            return
+        params = self._facts_params(pids, set(), [])
         rows = sql.rows(self.conn, _facts_query(self._closed_projects is None), params)
-        return self._absorb_facts(rows, pids, statement_ids)
+        self._absorb_facts(rows, pids, set())
 
     def _facts_params(self, pids, statement_ids, held) -> dict:
         params = {"pids": sorted(pids), "sids": sorted(statement_ids), "held": list(held)}

@@ -15,7 +15,7 @@ from server.auth.models import utcnow
 from server.domain import stage_counts, types
 from server.domain.models import ActionFeedback
 from sync.records import Record
-from sync.sql import Writes
+from sync.sql import Writes, writing
 
 
 def project(
@@ -32,9 +32,6 @@ def project(
     written in one statement here (``sync.sql.Writes``). ``counted``: the stage counts'
     rows as the caller read them before the merge (``stage_counts.before``).
     """
-    own = writes is None
-    if own:
-        writes = Writes(conn)
     pending = stage_counts.before(conn, changed, locked, counted)  # before the rows change: the old rows
     live: dict[str, list[Record]] = defaultdict(list)
     gone: dict[str, list[str]] = defaultdict(list)
@@ -49,10 +46,9 @@ def project(
             live[record.type].append(record)
     now = utcnow()
     _drop_rows(conn, gone)
-    written = _upsert_rows(conn, live, now, writes)
-    stage_counts.after(conn, pending, written, gone, writes)
-    if own:
-        writes.flush()
+    with writing(conn, writes) as held:
+        written = _upsert_rows(conn, live, now, held)
+        stage_counts.after(conn, pending, written, gone, held)
 
 
 def _drop_rows(conn: Connection, gone: dict[str, list[str]]) -> None:

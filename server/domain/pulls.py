@@ -492,10 +492,8 @@ def mark_pushed(
             {"device_id": device_id, "record_id": rid, "change_no": number, "tag": PUSHED, "digest": None}
             for rid, number in exact.items()
         ]
-        if writes is not None:
-            writes.upsert(_h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
-        else:
-            upsert(conn, _h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
+        with sql.writing(conn, writes) as pending:
+            pending.upsert(_h, held, ("device_id", "record_id"), _REPLACE_HOLDING)
     if others:
         # Read from the store: a write to a purged record is answered "unchanged" but
         # left nothing there to hold.

@@ -60,7 +60,7 @@ from server.domain.models import (
 )
 from sync import feed, sql
 from sync.records import Record
-from sync.sql import IdList, Writes, in_ids, upsert
+from sync.sql import IdList, Writes, in_ids, writing
 
 EQUALITY_QUESTIONS = ("gender", "ethnicity", "disability", "first_language")
 # Rows per count: every push of a project adds to the same few counts (its feedback, say),
@@ -324,13 +324,10 @@ def _add(conn: Connection, delta: Counter, shard: int | None = None, writes: Wri
     ]
     table = StageCount.__table__
     key = tuple(column.name for column in table.primary_key.columns)
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        add = {"count": f"{table.name}.count + excluded.count"}
-        if writes is not None:
-            writes.upsert(table, chunk, key, add, computed)
-        else:
-            upsert(conn, table, chunk, key, add, computed)
+    add = {"count": f"{table.name}.count + excluded.count"}
+    with writing(conn, writes) as held:
+        for start in range(0, len(rows), _CHUNK):
+            held.upsert(table, rows[start : start + _CHUNK], key, add, computed)
 
 
 # ---------------------------------------------------------------- people
