@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, event, func, literal, null, select, union_all
 from sqlalchemy.engine import Connection, Engine
@@ -34,8 +34,12 @@ APPLIED, UNCHANGED, REJECTED = "applied", "unchanged", "rejected"
 COUNTER_ID = feed.COUNTER_ID
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+# The values made for every record a push carries are named tuples: immutable like a
+# frozen dataclass, and made in a third of the time (a frozen dataclass sets each field
+# through object.__setattr__), which a 50-record push does a few hundred times.
+
+
+class Scope(NamedTuple):
     """Keys the server derives from a record's merged state, so pulls filter in SQL."""
 
     project_id: str | None = None
@@ -45,8 +49,7 @@ class Scope:
     pending: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(NamedTuple):
     """Why one record was refused: code invalid|forbidden|unknown_type|clock_ahead."""
 
     code: str
@@ -58,8 +61,7 @@ class Rejection:
         return {"code": self.code, "field": self.field, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What became of one pushed record: applied, unchanged or rejected."""
 
     id: str
@@ -233,6 +235,8 @@ def _latest_allowed(max_wall_ms: int | None) -> str | None:
 
 
 def _clock_ahead(record: Record, latest: str) -> Rejection | None:
+    if _max_stamp(record) <= latest:  # the common case, in one pass of max()
+        return None
     if record.deleted is not None and record.deleted > latest:
         return Rejection("clock_ahead", "deleted", "Stamped ahead of the server's clock.")
     for name, reg in record.fields.items():
@@ -242,10 +246,9 @@ def _clock_ahead(record: Record, latest: str) -> Rejection | None:
 
 
 def _max_stamp(record: Record) -> str:
-    stamps = [reg.t for reg in record.fields.values()]
-    if record.deleted is not None:
-        stamps.append(record.deleted)
-    return max(stamps, default="")
+    greatest = max([reg.t for reg in record.fields.values()], default="")
+    deleted = record.deleted
+    return deleted if deleted is not None and deleted > greatest else greatest
 
 
 def push(

@@ -17,8 +17,7 @@ participant only while they are in custody and have not withdrawn consent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, bindparam, exists, false, literal_column, or_, select, true
 from sqlalchemy.engine import Connection
@@ -261,8 +260,7 @@ def stamp_recorder(who: Who, record: Record) -> Record:
     return Record(record.type, record.id, fields, None)
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     """What the write rule needs to know about a participant."""
 
     project_id: str | None
@@ -270,9 +268,9 @@ class Person:
     has_device: bool  # custody is over
 
 
-@dataclass(frozen=True)
-class Write:
-    """One record write, as the write rule sees it."""
+class Write(NamedTuple):
+    """One record write, as the write rule sees it (a named tuple, as ``sync.store``'s
+    per-record values are: made for every record pushed)."""
 
     type: str
     id: str
